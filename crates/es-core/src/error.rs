@@ -1,0 +1,110 @@
+//! Errors of the event store contract.
+//!
+//! One enum a caller can match on: a conflict is not a crash, bad stored data
+//! names the event it came from, and backend failures keep their source.
+
+use uuid::Uuid;
+
+use crate::{ExpectedVersion, StreamId};
+
+/// A boxed error from a backend or a user callback.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Errors returned by an [`EventStore`](crate::EventStore).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The stream was not at the expected version; nothing was written.
+    #[error("concurrency conflict on stream {stream_id}: expected {expected}, but the stream is at version {actual}")]
+    Conflict {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// What the writer expected.
+        expected: ExpectedVersion,
+        /// The stream's actual last version (0 = no events).
+        actual: u64,
+    },
+    /// An event id of the batch is already recorded elsewhere (another stream,
+    /// or another version); nothing was written.
+    #[error("event id {event_id} is already recorded in stream {existing_stream} at version {existing_version}")]
+    DuplicateEventId {
+        /// The clashing id.
+        event_id: Uuid,
+        /// Where the id is already recorded.
+        existing_stream: StreamId,
+        /// At which version.
+        existing_version: u64,
+    },
+    /// A stored event cannot be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// An event could not be encoded to JSON; nothing was written.
+    #[error("cannot encode event {event_type}: {source}")]
+    Encode {
+        /// The event type that failed to encode.
+        event_type: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The input was refused before reaching the store.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The backend (database, network) failed. The append may be retried: an
+    /// append is idempotent by event id.
+    #[error("event store backend error: {0}")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// Wraps a backend error.
+    pub fn backend(error: impl Into<BoxError>) -> Self {
+        StoreError::Backend(error.into())
+    }
+
+    /// Whether this is an optimistic-concurrency conflict.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+/// Why a stored event could not be turned into a domain event.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeFailure {
+    /// The payload does not match the event type's current shape.
+    #[error("payload does not decode: {0}")]
+    Payload(#[source] serde_json::Error),
+    /// An upcaster failed to read the old payload.
+    #[error("upcasting from schema version {from} failed: {source}")]
+    Upcast {
+        /// The schema version the upcaster started from.
+        from: u32,
+        /// What went wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Nobody knows this event type.
+    #[error("unknown event type")]
+    UnknownType,
+    /// Stored metadata or envelope fields are malformed.
+    #[error("malformed envelope: {0}")]
+    Envelope(String),
+}
+
+/// A stored event could not be decoded. Names the stream, version and type.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot decode event {event_type} (schema v{schema_version}) at {stream_id} version {version}: {failure}")]
+pub struct DecodeError {
+    /// The event's stream.
+    pub stream_id: StreamId,
+    /// The event's version in its stream.
+    pub version: u64,
+    /// The stored event type name.
+    pub event_type: String,
+    /// The stored schema version.
+    pub schema_version: u32,
+    /// What went wrong.
+    #[source]
+    pub failure: DecodeFailure,
+}

@@ -1,0 +1,130 @@
+//! Domain events and the events handed to a store.
+//!
+//! A domain event is a plain Rust type (usually an enum, one variant per event
+//! type) with serde for its payload, a stable type name and a schema version.
+//! A [`NewEvent`] is that event encoded for storage, with its id and metadata.
+
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::Metadata;
+
+/// A domain event: a stable type name, a schema version, and a JSON payload.
+///
+/// The default [`encode`](DomainEvent::encode)/[`decode`](DomainEvent::decode)
+/// fit serde's default (externally tagged) enum representation, where each
+/// variant's name is its event type: variant `BookingCreated { slot }` is stored
+/// with type `BookingCreated` and payload `{"slot": …}`, and a unit variant with
+/// payload `null`. Override both for any other shape.
+///
+/// ```
+/// use es_core::DomainEvent;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// enum CounterEvent { Incremented { by: u32 }, Reset }
+///
+/// impl DomainEvent for CounterEvent {
+///     fn event_type(&self) -> &'static str {
+///         match self { Self::Incremented { .. } => "Incremented", Self::Reset => "Reset" }
+///     }
+/// }
+///
+/// let payload = CounterEvent::Incremented { by: 2 }.encode().unwrap();
+/// assert_eq!(payload, serde_json::json!({ "by": 2 }));
+/// let back = CounterEvent::decode("Incremented", payload).unwrap();
+/// assert_eq!(back, CounterEvent::Incremented { by: 2 });
+/// assert_eq!(CounterEvent::decode("Reset", serde_json::Value::Null).unwrap(), CounterEvent::Reset);
+/// ```
+pub trait DomainEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The stable name stored with the event. Renaming it breaks old streams.
+    fn event_type(&self) -> &'static str;
+
+    /// The current schema version of this event's payload (starts at 1). Bump it
+    /// when the payload changes shape, and register an
+    /// [`Upcaster`](crate::Upcasters) for the old version.
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    /// Encodes the payload (without the type name).
+    fn encode(&self) -> Result<Value, serde_json::Error> {
+        let event_type = self.event_type();
+        match serde_json::to_value(self)? {
+            Value::Object(mut map) if map.len() == 1 && map.contains_key(event_type) => {
+                Ok(map.remove(event_type).unwrap_or(Value::Null))
+            }
+            Value::String(s) if s == event_type => Ok(Value::Null),
+            _ => Err(serde::ser::Error::custom(format!(
+                "event type {event_type:?} is not the serde variant name; \
+                 override DomainEvent::encode and DomainEvent::decode"
+            ))),
+        }
+    }
+
+    /// Decodes a payload stored under `event_type` (already upcast to the
+    /// current schema version).
+    fn decode(event_type: &str, payload: Value) -> Result<Self, serde_json::Error> {
+        let tagged = match payload {
+            Value::Null => Value::String(event_type.to_owned()),
+            payload => {
+                let mut map = serde_json::Map::with_capacity(1);
+                map.insert(event_type.to_owned(), payload);
+                Value::Object(map)
+            }
+        };
+        serde_json::from_value(tagged)
+    }
+}
+
+/// An event ready to be appended: id, type, schema version, payload, metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Unique id of the event; re-sending the same id makes an append idempotent.
+    pub event_id: Uuid,
+    /// The event type name.
+    pub event_type: String,
+    /// The payload's schema version.
+    pub schema_version: u32,
+    /// The JSON payload.
+    pub payload: Value,
+    /// Correlation, causation and extra metadata.
+    pub metadata: Metadata,
+}
+
+impl NewEvent {
+    /// Encodes a domain event with a fresh UUID v7 id and empty metadata.
+    pub fn from_domain<E: DomainEvent>(event: &E) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            event_id: Uuid::now_v7(),
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            payload: event.encode()?,
+            metadata: Metadata::default(),
+        })
+    }
+
+    /// A raw event with a fresh UUID v7 id, schema version 1 and empty metadata.
+    pub fn raw(event_type: impl Into<String>, payload: Value) -> Self {
+        Self {
+            event_id: Uuid::now_v7(),
+            event_type: event_type.into(),
+            schema_version: 1,
+            payload,
+            metadata: Metadata::default(),
+        }
+    }
+
+    /// Replaces the metadata.
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Replaces the event id.
+    pub fn with_id(mut self, event_id: Uuid) -> Self {
+        self.event_id = event_id;
+        self
+    }
+}

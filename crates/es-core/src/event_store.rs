@@ -1,0 +1,90 @@
+//! The event store contract.
+//!
+//! Every backend (in-memory, SQLite, PostgreSQL) implements [`EventStore`] and
+//! keeps the guarantees of the project's DESIGN.md; the conformance suite in
+//! [`testing`](crate::testing) checks each one. Code above this trait (the
+//! repository, subscriptions, projections, the RabbitMQ relay) never needs to
+//! know which backend it runs on.
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use tokio::sync::watch;
+
+use crate::{ExpectedVersion, NewEvent, Position, RecordedEvent, StoreError, StreamId};
+
+/// What an append wrote (or, for an idempotent re-send, had already written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// The stream's version after the append (its last event's version).
+    pub version: u64,
+    /// The first appended event's global position (`None` for an empty batch).
+    pub first_position: Option<Position>,
+    /// The last appended event's global position (`None` for an empty batch).
+    pub last_position: Option<Position>,
+}
+
+/// The contract every event store keeps.
+///
+/// * [`append`](EventStore::append) is atomic (all events of the batch or
+///   none), checks the [`ExpectedVersion`], and is idempotent by event id:
+///   re-sending a batch whose ids are already recorded at the same versions
+///   returns the original outcome without writing.
+/// * [`read_stream`](EventStore::read_stream) yields one stream in version order.
+/// * [`read_all`](EventStore::read_all) pages through the global log in
+///   position order and never skips an event that commits late: once a page
+///   has returned position `p`, no event with a position `<= p` can appear later.
+/// * [`append_notifications`](EventStore::append_notifications) wakes
+///   subscribers; [`Subscription`](crate::Subscription) builds catch-up-then-live
+///   on these two.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends `events` to `stream_id` if the stream is at `expected`.
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Reads `stream_id` from version `from_version` (inclusive) on, in version
+    /// order, streaming rows as they arrive. An unknown stream yields nothing.
+    fn read_stream<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<RecordedEvent, StoreError>>;
+
+    /// Reads at most `limit` events of the global log after `after`, in
+    /// position order. An empty page means "nothing committed after `after`
+    /// is visible yet".
+    async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The stream's last version, `0` when it has no events.
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError>;
+
+    /// A signal that changes after events may have been appended. Stores that
+    /// cannot observe other processes fire on their own appends only;
+    /// subscriptions also poll slowly as a safety net.
+    fn append_notifications(&self) -> watch::Receiver<()>;
+}
+
+/// The shared check of an append against the stream's current version.
+pub fn check_expected_version(
+    stream_id: &StreamId,
+    expected: ExpectedVersion,
+    current: u64,
+) -> Result<(), StoreError> {
+    if expected.is_satisfied_by(current) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            stream_id: stream_id.clone(),
+            expected,
+            actual: current,
+        })
+    }
+}

@@ -1,0 +1,118 @@
+//! # es-core: event sourcing without a backend
+//!
+//! The backend-free heart of the `es-*` workspace: aggregates, events and their
+//! envelopes, the [`EventStore`] contract, a [`Repository`] that executes
+//! commands with optimistic concurrency, catch-up-then-live
+//! [`Subscription`]s, exactly-once [`ProjectionRunner`]s, snapshots,
+//! upcasting, and a complete [`InMemoryStore`]. Backends live in their own
+//! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`.
+//!
+//! ```
+//! use es_core::{Aggregate, DomainEvent, ExecuteError, InMemoryStore, Repository};
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// A door that can be opened once.
+//! struct Door;
+//!
+//! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+//! enum DoorEvent {
+//!     Opened { by: String },
+//! }
+//!
+//! impl DomainEvent for DoorEvent {
+//!     fn event_type(&self) -> &'static str {
+//!         match self {
+//!             DoorEvent::Opened { .. } => "Opened",
+//!         }
+//!     }
+//! }
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("the door is already open")]
+//! struct AlreadyOpen;
+//!
+//! impl Aggregate for Door {
+//!     const TYPE: &'static str = "door";
+//!     type State = bool; // open?
+//!     type Command = String; // who opens it
+//!     type Event = DoorEvent;
+//!     type Error = AlreadyOpen;
+//!
+//!     fn handle(open: &bool, who: String) -> Result<Vec<DoorEvent>, AlreadyOpen> {
+//!         if *open {
+//!             return Err(AlreadyOpen);
+//!         }
+//!         Ok(vec![DoorEvent::Opened { by: who }])
+//!     }
+//!
+//!     fn apply(_: bool, event: &DoorEvent) -> bool {
+//!         match event {
+//!             DoorEvent::Opened { .. } => true,
+//!         }
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let repository = Repository::<Door, _>::new(InMemoryStore::new());
+//!
+//! let executed = repository.execute("front", "ada".to_string()).await?;
+//! assert_eq!(executed.version, 1);
+//! assert!(executed.state);
+//!
+//! // The aggregate refuses a second opening: a domain error, not a store error.
+//! let refused = repository.execute("front", "bob".to_string()).await;
+//! assert!(matches!(refused, Err(ExecuteError::Rejected(AlreadyOpen))));
+//! # Ok::<(), ExecuteError<AlreadyOpen>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! ## Guarantees
+//!
+//! Every store keeps the guarantees listed on [`EventStore`]: optimistic
+//! concurrency, idempotent and atomic appends, per-stream order, a global log
+//! that never skips a late commit, catch-up-then-live subscriptions,
+//! exactly-once projections, and clear errors for bad stored data. The
+//! `testing` feature ships the conformance suite that checks them
+//! ([`conformance_tests!`]) and a given/when/then kit for aggregates.
+
+#![warn(missing_docs)]
+
+mod aggregate;
+mod error;
+mod event;
+mod event_store;
+mod expected_version;
+mod in_memory;
+mod metadata;
+mod position;
+mod projection;
+mod recorded_event;
+mod repository;
+mod snapshot;
+mod stream_id;
+mod subscription;
+mod upcasters;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use aggregate::Aggregate;
+pub use error::{BoxError, DecodeError, DecodeFailure, StoreError};
+pub use event::{DomainEvent, NewEvent};
+pub use event_store::{check_expected_version, AppendOutcome, EventStore};
+pub use expected_version::ExpectedVersion;
+pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
+pub use metadata::Metadata;
+pub use position::Position;
+pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
+pub use recorded_event::RecordedEvent;
+pub use repository::{
+    ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,
+};
+pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
+pub use stream_id::{InvalidStreamId, StreamId, MAX_STREAM_ID_LEN};
+pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
+pub use upcasters::Upcasters;
+
+/// Re-exported so backends and users name the same versions.
+pub use async_trait::async_trait;

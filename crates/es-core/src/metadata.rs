@@ -1,0 +1,72 @@
+//! Metadata that travels with every event.
+//!
+//! Correlation and causation ids are typed fields, not keys in a string map, so
+//! a relay or a consumer can read them without guessing. Anything else a user
+//! wants to carry goes into one typed `extra` value of the user's own type.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Metadata recorded with an event.
+///
+/// ```
+/// use es_core::Metadata;
+/// use uuid::Uuid;
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Actor { user: String }
+///
+/// let correlation = Uuid::now_v7();
+/// let meta = Metadata::default()
+///     .with_correlation_id(correlation)
+///     .with_extra(&Actor { user: "ada".into() })
+///     .unwrap();
+/// assert_eq!(meta.correlation_id, Some(correlation));
+/// assert_eq!(meta.extra::<Actor>().unwrap(), Some(Actor { user: "ada".into() }));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Ties together every event caused, directly or not, by one request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<Uuid>,
+    /// The id of the event or message that caused this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// User-defined extra metadata; read it back with [`Metadata::extra`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
+}
+
+impl Metadata {
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
+        self.correlation_id = Some(id);
+        self
+    }
+
+    /// Sets the causation id.
+    pub fn with_causation_id(mut self, id: Uuid) -> Self {
+        self.causation_id = Some(id);
+        self
+    }
+
+    /// Stores a typed extra value.
+    pub fn with_extra<T: Serialize>(mut self, extra: &T) -> Result<Self, serde_json::Error> {
+        self.extra = Some(serde_json::to_value(extra)?);
+        Ok(self)
+    }
+
+    /// Reads the extra value as `T`; `Ok(None)` when there is none.
+    pub fn extra<T: DeserializeOwned>(&self) -> Result<Option<T>, serde_json::Error> {
+        self.extra.as_ref().map(|v| T::deserialize(v)).transpose()
+    }
+
+    /// Metadata for an event caused by `cause`: same correlation id (or the
+    /// cause's own id when it had none), causation id = the cause's event id.
+    pub fn caused_by(cause: &crate::RecordedEvent) -> Self {
+        Self {
+            correlation_id: Some(cause.metadata.correlation_id.unwrap_or(cause.event_id)),
+            causation_id: Some(cause.event_id),
+            extra: None,
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Projections: read models fed from the global log, exactly once.
+//!
+//! A [`Projection`] writes into its own store through that store's transaction
+//! type. The [`ProjectionRunner`] reads a batch after the projection's
+//! checkpoint, applies it inside one transaction, and commits the new
+//! checkpoint *in that same transaction* ([`CheckpointStore::commit`]). A crash
+//! anywhere rolls back both, so after a restart every event is applied exactly
+//! once. The projection's database can differ from the event store's: the
+//! checkpoint lives with the projection, not with the events.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use crate::{BoxError, EventStore, Position, RecordedEvent, StoreError, Subscription};
+
+/// Errors of projections and their runner.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectionError {
+    /// Reading the event store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The projection failed to apply an event; the batch was rolled back.
+    #[error(
+        "projection {projection} failed on {event_type} at {stream_id} version {version}: {source}"
+    )]
+    Apply {
+        /// The projection's name.
+        projection: String,
+        /// The event's stream.
+        stream_id: String,
+        /// The event's version.
+        version: u64,
+        /// The event's type.
+        event_type: String,
+        /// What went wrong.
+        #[source]
+        source: BoxError,
+    },
+    /// The projection's own store failed (begin, commit, checkpoint).
+    #[error("projection store error: {0}")]
+    Backend(#[source] BoxError),
+    /// Another runner committed this projection's checkpoint first; this
+    /// batch was rolled back. Runners recover from it by reloading.
+    #[error("the checkpoint of projection {projection} moved from {expected} to {actual} under this runner")]
+    CheckpointMoved {
+        /// The projection's name.
+        projection: String,
+        /// The checkpoint this runner started the batch from.
+        expected: Position,
+        /// The checkpoint found in the store.
+        actual: Position,
+    },
+    /// The runner stopped before reaching the awaited position.
+    #[error("the projection runner stopped")]
+    Stopped,
+}
+
+impl ProjectionError {
+    /// Wraps an error of the projection's store.
+    pub fn backend(error: impl Into<BoxError>) -> Self {
+        ProjectionError::Backend(error.into())
+    }
+}
+
+/// Where a projection's rows and checkpoint live, with its transaction type.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    /// The transaction a batch is applied in.
+    type Transaction: Send;
+
+    /// Starts a transaction.
+    async fn begin(&self) -> Result<Self::Transaction, ProjectionError>;
+
+    /// The projection's committed checkpoint ([`Position::START`] if none).
+    async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError>;
+
+    /// Moves the checkpoint from `previous` to `checkpoint` in `tx` and
+    /// commits: rows and checkpoint together.
+    ///
+    /// If the stored checkpoint is not `previous` (another runner got there
+    /// first), roll back and return [`ProjectionError::CheckpointMoved`]: that
+    /// compare-and-set is what makes two runners of one projection safe.
+    async fn commit(
+        &self,
+        tx: Self::Transaction,
+        projection: &str,
+        previous: Position,
+        checkpoint: Position,
+    ) -> Result<(), ProjectionError>;
+}
+
+/// A read model built from events.
+#[async_trait]
+pub trait Projection<Tx: Send>: Send + Sync {
+    /// A stable name: the key of the checkpoint.
+    fn name(&self) -> &str;
+
+    /// Applies one event inside `tx`. Ignore events you do not care about.
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), BoxError>;
+
+    /// Deletes everything this projection wrote, inside `tx` (for rebuilds).
+    async fn reset(&self, tx: &mut Tx) -> Result<(), BoxError> {
+        let _ = tx;
+        Ok(())
+    }
+}
+
+/// Feeds a projection from the event log, one transaction per batch.
+///
+/// Clone it freely: clones share the checkpoint watch.
+pub struct ProjectionRunner<S, C, P> {
+    store: S,
+    checkpoints: Arc<C>,
+    projection: Arc<P>,
+    batch_size: usize,
+    poll_interval: Duration,
+    progress: Arc<watch::Sender<Position>>,
+}
+
+impl<S: Clone, C, P> Clone for ProjectionRunner<S, C, P> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            checkpoints: self.checkpoints.clone(),
+            projection: self.projection.clone(),
+            batch_size: self.batch_size,
+            poll_interval: self.poll_interval,
+            progress: self.progress.clone(),
+        }
+    }
+}
+
+impl<S, C, P> ProjectionRunner<S, C, P>
+where
+    S: EventStore + Clone,
+    C: CheckpointStore,
+    P: Projection<C::Transaction>,
+{
+    /// A runner for `projection`, reading `store`, committing into `checkpoints`.
+    pub fn new(store: S, checkpoints: C, projection: P) -> Self {
+        Self {
+            store,
+            checkpoints: Arc::new(checkpoints),
+            projection: Arc::new(projection),
+            batch_size: crate::subscription::DEFAULT_PAGE_SIZE,
+            poll_interval: crate::subscription::DEFAULT_POLL_INTERVAL,
+            progress: Arc::new(watch::channel(Position::START).0),
+        }
+    }
+
+    /// Events per transaction (at least 1).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The safety-net poll interval of [`run`](Self::run).
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.poll_interval = poll_interval;
+        self
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// The checkpoint store.
+    pub fn checkpoints(&self) -> &C {
+        &self.checkpoints
+    }
+
+    /// Applies everything committed so far; returns the new checkpoint.
+    pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
+        let mut subscription = self.subscription().await?;
+        loop {
+            let from = subscription.position();
+            let batch = subscription.next_batch().await?;
+            if batch.is_empty() {
+                return Ok(from);
+            }
+            match self.apply_batch(from, &batch).await {
+                Err(ProjectionError::CheckpointMoved { .. }) => {
+                    subscription = self.subscription().await?;
+                }
+                other => other?,
+            }
+        }
+    }
+
+    /// Catches up, then follows the log live. Returns only on error.
+    pub async fn run(&self) -> Result<(), ProjectionError> {
+        let mut subscription = self.subscription().await?;
+        loop {
+            let from = subscription.position();
+            let batch = subscription.next_batch().await?;
+            if batch.is_empty() {
+                subscription.wait().await;
+                continue;
+            }
+            match self.apply_batch(from, &batch).await {
+                Err(ProjectionError::CheckpointMoved { .. }) => {
+                    subscription = self.subscription().await?;
+                }
+                other => other?,
+            }
+        }
+    }
+
+    /// Resets the projection and its checkpoint in one transaction, then
+    /// applies the whole log again.
+    pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
+        let mut tx = self.checkpoints.begin().await?;
+        self.projection
+            .reset(&mut tx)
+            .await
+            .map_err(ProjectionError::Backend)?;
+        let previous = self
+            .checkpoints
+            .load_checkpoint(self.projection.name())
+            .await?;
+        self.checkpoints
+            .commit(tx, self.projection.name(), previous, Position::START)
+            .await?;
+        self.progress.send_replace(Position::START);
+        self.catch_up().await
+    }
+
+    /// The committed checkpoint, as last seen by this runner.
+    pub fn progress(&self) -> watch::Receiver<Position> {
+        self.progress.subscribe()
+    }
+
+    /// Waits until this runner has committed `position` (read-your-writes).
+    pub async fn wait_for(&self, position: Position) -> Result<(), ProjectionError> {
+        let mut progress = self.progress.subscribe();
+        progress
+            .wait_for(|reached| *reached >= position)
+            .await
+            .map(|_| ())
+            .map_err(|_| ProjectionError::Stopped)
+    }
+
+    async fn subscription(&self) -> Result<Subscription<S>, ProjectionError> {
+        let checkpoint = self
+            .checkpoints
+            .load_checkpoint(self.projection.name())
+            .await?;
+        self.progress.send_if_modified(|p| {
+            let advanced = *p < checkpoint;
+            if advanced {
+                *p = checkpoint;
+            }
+            advanced
+        });
+        Ok(Subscription::new(self.store.clone(), checkpoint)
+            .with_page_size(self.batch_size)
+            .with_poll_interval(self.poll_interval))
+    }
+
+    async fn apply_batch(
+        &self,
+        from: Position,
+        batch: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        let mut tx = self.checkpoints.begin().await?;
+        for event in batch {
+            self.projection
+                .apply(&mut tx, event)
+                .await
+                .map_err(|source| ProjectionError::Apply {
+                    projection: self.projection.name().to_owned(),
+                    stream_id: event.stream_id.to_string(),
+                    version: event.version,
+                    event_type: event.event_type.clone(),
+                    source,
+                })?;
+        }
+        self.checkpoints
+            .commit(tx, self.projection.name(), from, last.position)
+            .await?;
+        self.progress.send_if_modified(|p| {
+            let advanced = *p < last.position;
+            if advanced {
+                *p = last.position;
+            }
+            advanced
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,41 @@
+//! The conformance suite against the in-memory store.
+
+use std::collections::HashMap;
+
+use es_core::{
+    async_trait, testing::conformance::CountingProjection, BoxError, InMemoryProjectionStore,
+    InMemoryStore, Projection, RecordedEvent,
+};
+use uuid::Uuid;
+
+type Counts = HashMap<Uuid, u64>;
+
+/// Counts applications per event id in an in-memory read model.
+#[derive(Clone)]
+struct Counter(InMemoryProjectionStore<Counts>);
+
+#[async_trait]
+impl Projection<Counts> for Counter {
+    fn name(&self) -> &str {
+        "counter"
+    }
+    async fn apply(&self, tx: &mut Counts, event: &RecordedEvent) -> Result<(), BoxError> {
+        *tx.entry(event.event_id).or_default() += 1;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CountingProjection<Counts> for Counter {
+    async fn applied(&self) -> Counts {
+        self.0.snapshot()
+    }
+}
+
+es_core::conformance_tests!(
+    store: async { InMemoryStore::new() },
+    projection: |_store: InMemoryStore| async {
+        let checkpoints = InMemoryProjectionStore::<Counts>::new();
+        (checkpoints.clone(), Counter(checkpoints))
+    },
+);

@@ -1,0 +1,1 @@
+//! Examples and benchmarks of the es-* crates live in `examples/` and `benches/`.
