@@ -73,7 +73,7 @@
 //! that never skips a late commit, catch-up-then-live subscriptions,
 //! exactly-once projections, and clear errors for bad stored data. The
 //! `testing` feature ships the conformance suite that checks them
-//! ([`conformance_tests!`]) and a given/when/then kit for aggregates.
+//! (`conformance_tests!`) and a given/when/then kit for aggregates.
 
 #![warn(missing_docs)]
 

@@ -1,0 +1,1 @@
+//! RabbitMQ delivery (work in progress).
