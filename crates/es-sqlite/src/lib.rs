@@ -1,1 +1,43 @@
-pub fn x() {}
+//! # es-sqlite: the embedded event store
+//!
+//! An [`es_core::EventStore`] on SQLite through sqlx: one file (or memory), no
+//! server. WAL mode, embedded migrations applied on open, writers serialised
+//! so the global log is in commit order, snapshots, and projection
+//! checkpoints committed in the projection's own transaction.
+//!
+//! ```
+//! use es_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use es_sqlite::SqliteStore;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let dir = std::env::temp_dir().join(format!("es-sqlite-doc-{}", uuid::Uuid::now_v7()));
+//! std::fs::create_dir_all(&dir)?;
+//! let store = SqliteStore::open(dir.join("events.db")).await?;
+//! let stream = StreamId::new("door-1")?;
+//! let outcome = store
+//!     .append(&stream, ExpectedVersion::NoStream, vec![NewEvent::raw("Opened", serde_json::json!({}))])
+//!     .await?;
+//! assert_eq!(outcome.version, 1);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Projections write their rows through a [`SqliteTransaction`]; run them with
+//! [`es_core::ProjectionRunner`] and a [`SqliteCheckpoints`] on the
+//! projection's database (which may be another file than the events).
+
+#![warn(missing_docs)]
+
+mod connection;
+mod error;
+mod sqlite_checkpoints;
+mod sqlite_store;
+
+pub use connection::BUSY_TIMEOUT;
+pub use error::SqliteError;
+pub use sqlite_checkpoints::{SqliteCheckpoints, SqliteTransaction};
+pub use sqlite_store::SqliteStore;
+
+/// The sqlx version this crate is built on, for writing projections.
+pub use sqlx;
