@@ -217,7 +217,7 @@ async fn previous_append(
 }
 
 fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
-    let get = StoreError::backend::<sqlx::Error>;
+    let get = |e: sqlx::Error| StoreError::backend(e);
     let position: i64 = row.try_get(0).map_err(get)?;
     let event_id: String = row.try_get(1).map_err(get)?;
     let stream_id: String = row.try_get(2).map_err(get)?;
