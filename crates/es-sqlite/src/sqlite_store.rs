@@ -22,6 +22,10 @@ use uuid::Uuid;
 
 use crate::{connection, SqliteCheckpoints, SqliteError};
 
+/// Batches up to this size take the single-statement path (8 bound values
+/// per event stay well under SQLite's limit on bound parameters).
+const MAX_FAST_BATCH: usize = 1000;
+
 const SELECT_STREAM: &str = "SELECT position, event_id, stream_id, version, event_type, \
      schema_version, payload, metadata, recorded_at FROM es_events \
      WHERE stream_id = ? AND version >= ? ORDER BY version";
@@ -82,6 +86,86 @@ impl SqliteStore {
         SqliteCheckpoints::from_pool(self.pool.clone())
     }
 
+    /// The fast path for an exact expected version (what the repository
+    /// uses): one multi-row `INSERT … SELECT … WHERE <version check>`
+    /// statement in autocommit mode, so a command costs one statement. SQLite
+    /// takes the write lock when the statement starts and materialises the
+    /// SELECT before inserting, so the check and the insert are atomic.
+    async fn append_exact(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        base: u64,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        let mut sql = String::with_capacity(200 + events.len() * 40);
+        sql.push_str(
+            "INSERT INTO es_events (event_id, stream_id, version, event_type, schema_version, \
+             payload, metadata, recorded_at) SELECT * FROM (VALUES ",
+        );
+        for i in 0..events.len() {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?, ?, ?, ?, ?)"
+            } else {
+                ", (?, ?, ?, ?, ?, ?, ?, ?)"
+            });
+        }
+        sql.push_str(
+            ") WHERE (SELECT COALESCE(MAX(version), 0) FROM es_events WHERE stream_id = ?) = ? \
+             RETURNING position",
+        );
+        let recorded_at = Utc::now();
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for (offset, event) in events.iter().enumerate() {
+            let metadata =
+                serde_json::to_string(&event.metadata).map_err(|source| StoreError::Encode {
+                    event_type: event.event_type.clone(),
+                    source,
+                })?;
+            query = query
+                .bind(event.event_id.to_string())
+                .bind(stream_id.as_str())
+                .bind((base + 1 + offset as u64) as i64)
+                .bind(event.event_type.as_str())
+                .bind(i64::from(event.schema_version))
+                .bind(event.payload.to_string())
+                .bind(metadata)
+                .bind(recorded_at);
+        }
+        query = query.bind(stream_id.as_str()).bind(base as i64);
+        match query.fetch_all(&self.pool).await {
+            Ok(mut positions) if positions.len() == events.len() => {
+                positions.sort_unstable();
+                Ok(AppendOutcome {
+                    version: base + events.len() as u64,
+                    first_position: positions
+                        .first()
+                        .map(|&p| Position::from_sequence(p as u64)),
+                    last_position: positions.last().map(|&p| Position::from_sequence(p as u64)),
+                })
+            }
+            Ok(_) => {
+                // The version check failed: a conflict, or a re-send of an
+                // append that already committed.
+                let mut conn = self.pool.acquire().await.map_err(StoreError::backend)?;
+                if let Some(outcome) = previous_append(&mut conn, stream_id, events).await? {
+                    return Ok(outcome);
+                }
+                let actual = current_version(&mut conn, stream_id).await?;
+                check_expected_version(stream_id, expected, actual)?;
+                Err(StoreError::Conflict {
+                    stream_id: stream_id.clone(),
+                    expected,
+                    actual,
+                })
+            }
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                self.classify_duplicate(stream_id, events).await
+            }
+            Err(error) => Err(StoreError::backend(error)),
+        }
+    }
+
     async fn try_append(
         &self,
         stream_id: &StreamId,
@@ -93,14 +177,7 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(StoreError::backend)?;
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM es_events WHERE stream_id = ?",
-        )
-        .bind(stream_id.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::backend)?;
-        let current = current as u64;
+        let current = current_version(&mut tx, stream_id).await?;
         if events.is_empty() {
             check_expected_version(stream_id, expected, current)?;
             return Ok(AppendOutcome {
@@ -170,6 +247,19 @@ impl SqliteStore {
             "an event id appears twice in one batch".to_owned(),
         ))
     }
+}
+
+async fn current_version(
+    conn: &mut sqlx::SqliteConnection,
+    stream_id: &StreamId,
+) -> Result<u64, StoreError> {
+    let version: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM es_events WHERE stream_id = ?")
+            .bind(stream_id.as_str())
+            .fetch_one(conn)
+            .await
+            .map_err(StoreError::backend)?;
+    Ok(version as u64)
 }
 
 /// If the batch's ids are all recorded at consecutive versions of `stream_id`,
@@ -264,7 +354,16 @@ impl EventStore for SqliteStore {
     ) -> Result<AppendOutcome, StoreError> {
         let outcome = {
             let _writer = self.write_lock.lock().await;
-            self.try_append(stream_id, expected, &events).await?
+            match expected {
+                ExpectedVersion::Exact(base) if (1..=MAX_FAST_BATCH).contains(&events.len()) => {
+                    self.append_exact(stream_id, expected, base, &events)
+                        .await?
+                }
+                ExpectedVersion::NoStream if (1..=MAX_FAST_BATCH).contains(&events.len()) => {
+                    self.append_exact(stream_id, expected, 0, &events).await?
+                }
+                _ => self.try_append(stream_id, expected, &events).await?,
+            }
         };
         if outcome.last_position.is_some() {
             self.appended.send_replace(());
@@ -301,14 +400,8 @@ impl EventStore for SqliteStore {
     }
 
     async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError> {
-        let version: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM es_events WHERE stream_id = ?",
-        )
-        .bind(stream_id.as_str())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::backend)?;
-        Ok(version as u64)
+        let mut conn = self.pool.acquire().await.map_err(StoreError::backend)?;
+        current_version(&mut conn, stream_id).await
     }
 
     fn append_notifications(&self) -> watch::Receiver<()> {
