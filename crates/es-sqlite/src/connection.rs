@@ -67,12 +67,22 @@ async fn open(
             location: location.to_owned(),
             source,
         })?;
+    migrate_at(&pool, location).await?;
+    Ok(pool)
+}
+
+/// Applies the embedded migrations (event, snapshot and checkpoint tables) to
+/// a pool you opened yourself. Opening through this crate does it for you.
+pub async fn migrate(pool: &SqlitePool) -> Result<(), SqliteError> {
+    migrate_at(pool, "the given pool").await
+}
+
+async fn migrate_at(pool: &SqlitePool, location: &str) -> Result<(), SqliteError> {
     MIGRATOR
-        .run(&pool)
+        .run(pool)
         .await
         .map_err(|source| SqliteError::Migrate {
             location: location.to_owned(),
             source,
-        })?;
-    Ok(pool)
+        })
 }

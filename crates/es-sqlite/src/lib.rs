@@ -34,7 +34,7 @@ mod error;
 mod sqlite_checkpoints;
 mod sqlite_store;
 
-pub use connection::BUSY_TIMEOUT;
+pub use connection::{migrate, BUSY_TIMEOUT};
 pub use error::SqliteError;
 pub use sqlite_checkpoints::{SqliteCheckpoints, SqliteTransaction};
 pub use sqlite_store::SqliteStore;
