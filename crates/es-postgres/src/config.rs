@@ -1,0 +1,246 @@
+//! Connection settings of a PostgreSQL event store or checkpoint store.
+//!
+//! Settings come from a URL (`postgres://user:password@host:5432/db?sslmode=require`)
+//! plus the schema name and pool size. The URL may carry a password, so this
+//! type never prints it: its `Debug` output and every error built from it show
+//! the URL with the password replaced by `***`.
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::{PostgresError, SchemaName};
+
+/// The default number of pooled connections.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// How long acquiring a pooled connection may take before failing.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where and how to connect.
+///
+/// ```
+/// use es_postgres::PostgresConfig;
+/// let config = PostgresConfig::new("postgres://app:s3cret@db.internal/events")
+///     .with_schema("booking")
+///     .unwrap()
+///     .with_pool_size(4);
+/// let shown = format!("{config:?}");
+/// assert!(shown.contains("postgres://app:***@db.internal/events"));
+/// assert!(!shown.contains("s3cret"));
+/// assert!(config.clone().with_schema("x; DROP TABLE y").is_err());
+/// ```
+#[derive(Clone)]
+pub struct PostgresConfig {
+    url: String,
+    schema: SchemaName,
+    pool_size: u32,
+    acquire_timeout: Duration,
+}
+
+impl PostgresConfig {
+    /// Settings for `url`, schema `es`, [`DEFAULT_POOL_SIZE`] connections.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: SchemaName::default(),
+            pool_size: DEFAULT_POOL_SIZE,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+
+    /// Uses the schema `schema` (validated: see [`SchemaName`]).
+    pub fn with_schema(
+        mut self,
+        schema: impl TryInto<SchemaName, Error = crate::InvalidSchemaName>,
+    ) -> Result<Self, PostgresError> {
+        self.schema = schema.try_into()?;
+        Ok(self)
+    }
+
+    /// Uses an already validated schema name.
+    pub fn with_schema_name(mut self, schema: SchemaName) -> Self {
+        self.schema = schema;
+        self
+    }
+
+    /// The maximum number of pooled connections (at least 1).
+    pub fn with_pool_size(mut self, pool_size: u32) -> Self {
+        self.pool_size = pool_size.max(1);
+        self
+    }
+
+    /// How long acquiring a connection may take before an operation fails.
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// The schema name.
+    pub fn schema(&self) -> &SchemaName {
+        &self.schema
+    }
+
+    /// The pool size.
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size
+    }
+
+    /// The URL with any password replaced by `***` (safe to log).
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    /// The parsed connection options.
+    pub fn connect_options(&self) -> Result<PgConnectOptions, PostgresError> {
+        PgConnectOptions::from_str(&self.url).map_err(|source| PostgresError::InvalidUrl {
+            url: self.redacted_url(),
+            reason: describe_without_secrets(&source, &self.url),
+        })
+    }
+
+    /// Opens a connection pool (connecting once to check the settings).
+    pub async fn connect_pool(&self) -> Result<PgPool, PostgresError> {
+        let options = self.connect_options()?;
+        PgPoolOptions::new()
+            .max_connections(self.pool_size)
+            .acquire_timeout(self.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(|source| self.connect_error(source))
+    }
+
+    pub(crate) fn connect_error(&self, source: sqlx::Error) -> PostgresError {
+        PostgresError::Connect {
+            url: self.redacted_url(),
+            reason: describe_without_secrets(&source, &self.url),
+        }
+    }
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &self.redacted_url())
+            .field("schema", &self.schema.as_str())
+            .field("pool_size", &self.pool_size)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+/// A driver error as text, with any password of `url` masked in case the
+/// driver echoed it.
+fn describe_without_secrets(error: &dyn std::error::Error, url: &str) -> String {
+    let mut text = error.to_string();
+    for secret in passwords(url) {
+        if !secret.is_empty() {
+            text = text.replace(&secret, "***");
+        }
+    }
+    text
+}
+
+/// The password(s) a URL carries: in the user info and in `password=` query
+/// parameters (both are accepted by sqlx).
+fn passwords(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some((userinfo, _, _)) = split_userinfo(url) {
+        if let Some((_, password)) = userinfo.split_once(':') {
+            found.push(password.to_owned());
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((key, value)) = pair.split_once('=') {
+                if key.eq_ignore_ascii_case("password") {
+                    found.push(value.to_owned());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `(userinfo, start, end)` of the user info of `url` (between `://` and the
+/// last `@` of the authority).
+fn split_userinfo(url: &str) -> Option<(&str, usize, usize)> {
+    let start = url.find("://")? + 3;
+    let rest = &url[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    Some((&rest[..at], start, start + at))
+}
+
+/// Replaces the password of a connection URL with `***`, both in the user
+/// info (`user:secret@`) and in a `password=` query parameter.
+///
+/// ```
+/// use es_postgres::redact_url;
+/// assert_eq!(redact_url("postgres://u:p%40ss@h/db"), "postgres://u:***@h/db");
+/// assert_eq!(redact_url("postgres://h/db?user=u&password=x&sslmode=require"),
+///            "postgres://h/db?user=u&password=***&sslmode=require");
+/// assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some((userinfo, start, end)) = split_userinfo(url) {
+        if let Some((user, _)) = userinfo.split_once(':') {
+            out = format!("{}{user}:***{}", &url[..start], &url[end..]);
+        }
+    }
+    if let Some((base, query)) = out.clone().split_once('?') {
+        let (query, fragment) = match query.split_once('#') {
+            Some((q, f)) => (q, Some(f)),
+            None => (query, None),
+        };
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{base}?{}", pairs.join("&"));
+        if let Some(fragment) = fragment {
+            out = format!("{out}#{fragment}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        for url in [
+            "postgres://user:hunter2@localhost:5432/db",
+            "postgres://user:hunter2@localhost/db?sslmode=require",
+            "postgres://localhost/db?user=u&password=hunter2",
+            "postgresql://user:hunter2@[::1]:5432/db",
+        ] {
+            let config = PostgresConfig::new(url);
+            let shown = format!("{config:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn url_without_password_is_unchanged() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        assert_eq!(redact_url(url), url);
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn invalid_url_error_hides_the_password() {
+        let config = PostgresConfig::new("postgres://user:hunter2@localhost:notaport/db");
+        let error = config.connect_options().expect_err("bad port");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}

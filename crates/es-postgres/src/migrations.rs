@@ -1,0 +1,105 @@
+//! The embedded, per-schema migration runner.
+//!
+//! `sqlx::migrate!` records applied migrations in one `_sqlx_migrations` table
+//! on the search path, which does not fit several event stores (schemas) in
+//! one database. This runner is tiny instead: each schema has its own
+//! `es_migrations (component, version)` table, and a run holds a
+//! transaction-scoped advisory lock keyed by the schema name, so concurrent
+//! runs (several service instances starting at once) apply each step exactly
+//! once. Running it again is a no-op.
+
+use sqlx::{Connection, PgPool};
+
+use crate::{PostgresError, SchemaName};
+
+/// One embedded migration step.
+struct Migration {
+    version: i32,
+    sql: &'static str,
+}
+
+/// A named set of migrations, applied in version order.
+pub(crate) struct Component {
+    name: &'static str,
+    steps: &'static [Migration],
+}
+
+/// The event store: streams, events, snapshots.
+pub(crate) const EVENT_STORE: Component = Component {
+    name: "event_store",
+    steps: &[Migration {
+        version: 1,
+        sql: include_str!("../migrations/event_store/0001_events.sql"),
+    }],
+};
+
+/// Projection checkpoints.
+pub(crate) const CHECKPOINTS: Component = Component {
+    name: "checkpoints",
+    steps: &[Migration {
+        version: 1,
+        sql: include_str!("../migrations/checkpoints/0001_checkpoints.sql"),
+    }],
+};
+
+/// The first key of the advisory lock (the second is the schema name's hash):
+/// "es" in ASCII, so our locks do not collide with an application's.
+const LOCK_CLASS: i32 = 0x6573;
+
+/// Applies the missing steps of `components` to `schema`, creating it if needed.
+pub(crate) async fn run(
+    pool: &PgPool,
+    schema: &SchemaName,
+    components: &[Component],
+) -> Result<(), PostgresError> {
+    let fail = |source| PostgresError::Migrate {
+        schema: schema.to_string(),
+        source,
+    };
+    let mut conn = pool.acquire().await.map_err(fail)?;
+    let mut tx = conn.begin().await.map_err(fail)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(LOCK_CLASS)
+        .bind(schema.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+    let q = schema.quoted();
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {q}; \
+         CREATE TABLE IF NOT EXISTS {q}.es_migrations ( \
+             component  text        NOT NULL, \
+             version    integer     NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now(), \
+             PRIMARY KEY (component, version))"
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(fail)?;
+    for component in components {
+        let applied: Option<i32> = sqlx::query_scalar(&format!(
+            "SELECT max(version) FROM {q}.es_migrations WHERE component = $1"
+        ))
+        .bind(component.name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let applied = applied.unwrap_or(0);
+        for step in component.steps.iter().filter(|s| s.version > applied) {
+            sqlx::raw_sql(&step.sql.replace("{schema}", &q))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            sqlx::query(&format!(
+                "INSERT INTO {q}.es_migrations (component, version) VALUES ($1, $2)"
+            ))
+            .bind(component.name)
+            .bind(step.version)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            tracing::info!(schema = %schema, component = component.name, version = step.version, "applied migration");
+        }
+    }
+    tx.commit().await.map_err(fail)
+}
