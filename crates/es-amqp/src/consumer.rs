@@ -1,0 +1,503 @@
+//! The consumer: events from a durable queue, acknowledged after the work.
+//!
+//! It declares its topology on every (re)connect (see [`crate::topology`]
+//! for the queue it declares), takes up to [`ConsumerConfig::prefetch`]
+//! unacknowledged messages at a time and hands them to the
+//! [`Handler`] **one at a time, in queue order**. A message is acknowledged
+//! only after the handler returned `Ok` (its work is committed). A lost
+//! connection means the broker redelivers every unacknowledged message, and
+//! the consumer reconnects with backoff on its own.
+//!
+//! # Ordering, retries and dead letters
+//!
+//! The relay publishes the global log in order on one channel, so the queue
+//! holds each stream's events in version order (plus, after a relay
+//! reconnect, republished duplicates of events already sent). With a single
+//! active consumer per queue (the default) and sequential handling:
+//!
+//! * A failing handler is retried **in place** — the message keeps its place
+//!   and nothing behind it is handled meanwhile — up to
+//!   [`ConsumerConfig::max_attempts`] times with [`ConsumerConfig::retry`]
+//!   backoff. A retry therefore never lets a later event of the same stream
+//!   overtake an earlier one. (Retrying by nack-and-requeue would let the
+//!   prefetched messages behind it through first.)
+//! * After the last attempt the message is published, with publisher
+//!   confirms, to the dead-letter exchange with the failure recorded in
+//!   [`HEADER_FAILURE`](crate::wire::HEADER_FAILURE) and
+//!   [`HEADER_ATTEMPTS`](crate::wire::HEADER_ATTEMPTS), and only then
+//!   acknowledged; the messages behind it keep flowing. From then on the
+//!   stream has a gap for this handler: the next event of that stream is
+//!   handled even though an earlier one was not. An
+//!   [`IdempotentHandler`](crate::IdempotentHandler) passes the stream's
+//!   last applied version to the handler so it can notice (and refuse, so it
+//!   is dead-lettered too, or accept) such a gap.
+//! * A message that cannot be decoded (not JSON, missing or malformed `es-*`
+//!   headers, no event id) is dead-lettered at once: retrying cannot help.
+//! * A message that crashes the whole process is redelivered on restart; on
+//!   quorum queues [`ConsumerConfig::delivery_limit`] (default 20) makes the
+//!   broker dead-letter it after that many deliveries instead of looping.
+//! * Redelivered and republished messages reach the handler again: the
+//!   handler must be idempotent (see [`IdempotentHandler`](crate::IdempotentHandler)).
+
+use std::{
+    convert::Infallible,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use es_core::RecordedEvent;
+use futures::StreamExt;
+use lapin::{
+    message::Delivery,
+    options::{
+        BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+        ConfirmSelectOptions,
+    },
+    types::{AMQPValue, FieldTable, LongString},
+    Channel, Confirmation,
+};
+use tracing::Instrument;
+
+use crate::{connection, topology, wire, Backoff, ConsumerError, Handler, QueueType};
+
+/// How a [`Consumer`] connects, declares its queue and handles failures.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// The broker, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub amqp_url: String,
+    /// The exchange the relay publishes to.
+    pub exchange: String,
+    /// Whether the consumer declares the exchange (durable topic) too.
+    pub declare_exchange: bool,
+    /// The durable queue this consumer reads.
+    pub queue: String,
+    /// Binding keys of the queue on the exchange (default `#`: everything).
+    pub binding_keys: Vec<String>,
+    /// Quorum (default) or classic.
+    pub queue_type: QueueType,
+    /// Declare the queue with `x-single-active-consumer` (default `true`), so
+    /// that several running instances consume one after the other, in order.
+    pub single_active_consumer: bool,
+    /// The dead-letter exchange (fanout). Default `{queue}.dlx`.
+    pub dead_letter_exchange: String,
+    /// The dead-letter queue. Default `{queue}.dlq`.
+    pub dead_letter_queue: String,
+    /// Quorum queues only: deliveries after which the broker itself
+    /// dead-letters a message (protects against a message that crashes the
+    /// process). `None` = unlimited. Default 20.
+    pub delivery_limit: Option<u32>,
+    /// Unacknowledged messages the broker sends ahead (default 200).
+    pub prefetch: u16,
+    /// Handler attempts before a message is dead-lettered (default 5).
+    pub max_attempts: u32,
+    /// Delays between handler attempts.
+    pub retry: Backoff,
+    /// Delays between reconnection attempts.
+    pub reconnect: Backoff,
+    /// The connection name and consumer tag prefix (default: the queue name).
+    pub name: String,
+}
+
+impl ConsumerConfig {
+    /// A consumer of `queue`, bound to `exchange` with `#`, with the defaults.
+    pub fn new(
+        amqp_url: impl Into<String>,
+        exchange: impl Into<String>,
+        queue: impl Into<String>,
+    ) -> Self {
+        let queue = queue.into();
+        Self {
+            amqp_url: amqp_url.into(),
+            exchange: exchange.into(),
+            declare_exchange: true,
+            binding_keys: vec!["#".to_owned()],
+            queue_type: QueueType::Quorum,
+            single_active_consumer: true,
+            dead_letter_exchange: format!("{queue}.dlx"),
+            dead_letter_queue: format!("{queue}.dlq"),
+            delivery_limit: Some(20),
+            prefetch: 200,
+            max_attempts: 5,
+            retry: Backoff::new(Duration::from_millis(50), Duration::from_secs(2)),
+            reconnect: Backoff::default(),
+            name: queue.clone(),
+            queue,
+        }
+    }
+
+    /// Sets the binding keys.
+    pub fn with_binding_keys<K: Into<String>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
+        self.binding_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the queue type.
+    pub fn with_queue_type(mut self, queue_type: QueueType) -> Self {
+        self.queue_type = queue_type;
+        self
+    }
+
+    /// Sets the dead-letter exchange and queue names.
+    pub fn with_dead_letter(
+        mut self,
+        exchange: impl Into<String>,
+        queue: impl Into<String>,
+    ) -> Self {
+        self.dead_letter_exchange = exchange.into();
+        self.dead_letter_queue = queue.into();
+        self
+    }
+
+    /// Sets the prefetch count (at least 1).
+    pub fn with_prefetch(mut self, prefetch: u16) -> Self {
+        self.prefetch = prefetch.max(1);
+        self
+    }
+
+    /// Sets the number of handler attempts before dead-lettering (at least 1)
+    /// and the delays between them.
+    pub fn with_retries(mut self, max_attempts: u32, retry: Backoff) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the reconnect backoff.
+    pub fn with_reconnect(mut self, reconnect: Backoff) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets whether the consumer declares the event exchange.
+    pub fn with_declare_exchange(mut self, declare: bool) -> Self {
+        self.declare_exchange = declare;
+        self
+    }
+
+    /// Sets the broker-side delivery limit (quorum queues).
+    pub fn with_delivery_limit(mut self, limit: Option<u32>) -> Self {
+        self.delivery_limit = limit;
+        self
+    }
+
+    /// Sets the connection name and consumer tag prefix.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
+
+/// Counters of what a consumer did since it was created.
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    handled: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+    reconnects: AtomicU64,
+}
+
+impl ConsumerStats {
+    /// Messages handled and acknowledged.
+    pub fn handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+    /// Handler attempts that failed and were retried.
+    pub fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
+    }
+    /// Messages sent to the dead-letter exchange.
+    pub fn dead_lettered(&self) -> u64 {
+        self.dead_lettered.load(Ordering::Relaxed)
+    }
+    /// Connections lost and re-opened.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(Ordering::Relaxed)
+    }
+}
+
+/// Consumes events from a durable queue into a [`Handler`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), es_amqp::ConsumerError> {
+/// use es_amqp::{Consumer, ConsumerConfig, Handler};
+/// use es_core::{async_trait, BoxError, RecordedEvent};
+///
+/// struct Print;
+/// #[async_trait]
+/// impl Handler for Print {
+///     async fn handle(&self, event: &RecordedEvent) -> Result<(), BoxError> {
+///         println!("{} {}", event.stream_id, event.event_type);
+///         Ok(())
+///     }
+/// }
+///
+/// let config = ConsumerConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "BOOKING_TX_EVENT", "parking.booking-events")
+///     .with_binding_keys(["booking.#"]);
+/// let consumer = Consumer::new(config, Print)?;
+/// consumer.declare().await?; // the queue now collects events even while nobody consumes
+/// consumer.run().await?;     // returns only on a configuration error
+/// # Ok(()) }
+/// ```
+pub struct Consumer<H> {
+    config: ConsumerConfig,
+    handler: Arc<H>,
+    stats: Arc<ConsumerStats>,
+}
+
+impl<H> Clone for Consumer<H> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            handler: self.handler.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+enum Outcome {
+    Handled,
+    DeadLettered,
+}
+
+impl<H: Handler> Consumer<H> {
+    /// A consumer feeding `handler`. Fails if a name is longer than AMQP allows.
+    pub fn new(config: ConsumerConfig, handler: H) -> Result<Self, ConsumerError> {
+        topology::validate(&config)?;
+        Ok(Self {
+            config,
+            handler: Arc::new(handler),
+            stats: Arc::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// What this consumer (and its clones) did so far.
+    pub fn stats(&self) -> &ConsumerStats {
+        &self.stats
+    }
+
+    /// Declares the exchange, queue, bindings and dead-letter queue, then
+    /// disconnects. After this the queue collects events even while no
+    /// consumer runs.
+    pub async fn declare(&self) -> Result<(), ConsumerError> {
+        let connection = connection::connect(&self.config.amqp_url, &self.config.name).await?;
+        let result = async {
+            let channel = connection.create_channel().await?;
+            topology::declare(&channel, &self.config)
+                .await
+                .map_err(ConsumerError::Topology)
+        }
+        .await;
+        connection::close(&connection).await;
+        result
+    }
+
+    /// Consumes forever, reconnecting with backoff after any failure.
+    ///
+    /// Returns only if the very first topology declaration fails (a
+    /// configuration error, such as a queue that exists with other
+    /// arguments); later failures are logged and retried.
+    pub async fn run(&self) -> Result<Infallible, ConsumerError> {
+        let mut failures = 0u32;
+        let mut declared_once = false;
+        loop {
+            let before = self.stats.handled() + self.stats.dead_lettered();
+            let error = self.session(&mut declared_once).await;
+            if matches!(error, ConsumerError::Topology(_)) && !declared_once {
+                tracing::error!(queue = %self.config.queue, %error, "consumer stopped");
+                return Err(error);
+            }
+            if self.stats.handled() + self.stats.dead_lettered() > before {
+                failures = 0;
+            }
+            let delay = self.config.reconnect.delay(failures);
+            tracing::warn!(queue = %self.config.queue, %error, ?delay, "consumer reconnecting");
+            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+            failures = failures.saturating_add(1);
+        }
+    }
+
+    async fn session(&self, declared_once: &mut bool) -> ConsumerError {
+        let connection = match connection::connect(&self.config.amqp_url, &self.config.name).await {
+            Ok(connection) => connection,
+            Err(error) => return error.into(),
+        };
+        let error = match self.consume(&connection, declared_once).await {
+            Ok(never) => match never {},
+            Err(error) => error,
+        };
+        connection::close(&connection).await;
+        error
+    }
+
+    async fn consume(
+        &self,
+        connection: &lapin::Connection,
+        declared_once: &mut bool,
+    ) -> Result<Infallible, ConsumerError> {
+        let channel = connection.create_channel().await?;
+        topology::declare(&channel, &self.config)
+            .await
+            .map_err(ConsumerError::Topology)?;
+        *declared_once = true;
+        let dead_letters = connection.create_channel().await?;
+        dead_letters
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await?;
+        let tag = format!("{}-{}", self.config.name, uuid::Uuid::new_v4());
+        let mut deliveries = channel
+            .basic_consume(
+                topology::short("queue", &self.config.queue)?,
+                topology::short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into()),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(queue = %self.config.queue, prefetch = self.config.prefetch, "consumer started");
+        while let Some(delivery) = deliveries.next().await {
+            let delivery = delivery?;
+            self.process(&dead_letters, delivery).await?;
+        }
+        Err(ConsumerError::Cancelled)
+    }
+
+    async fn process(
+        &self,
+        dead_letters: &Channel,
+        delivery: Delivery,
+    ) -> Result<(), ConsumerError> {
+        let message_id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "es_amqp.consume",
+            queue = %self.config.queue,
+            event_id = %message_id,
+            correlation_id = %wire::correlation_id(&delivery.properties).unwrap_or_default(),
+            routing_key = %delivery.routing_key,
+            redelivered = delivery.redelivered,
+        );
+        let outcome = async {
+            match wire::decode(&delivery.properties, &delivery.data) {
+                Err(error) => {
+                    tracing::warn!(%error, "undecodable message: dead-lettering it");
+                    self.dead_letter(dead_letters, &delivery, &error.to_string(), 0)
+                        .await?;
+                    Ok::<_, ConsumerError>(Outcome::DeadLettered)
+                }
+                Ok(event) => self.handle(dead_letters, &delivery, &event).await,
+            }
+        }
+        .instrument(span)
+        .await?;
+        delivery.acker.ack(BasicAckOptions::default()).await?;
+        match outcome {
+            Outcome::Handled => self.stats.handled.fetch_add(1, Ordering::Relaxed),
+            Outcome::DeadLettered => self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed),
+        };
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        dead_letters: &Channel,
+        delivery: &Delivery,
+        event: &RecordedEvent,
+    ) -> Result<Outcome, ConsumerError> {
+        let mut attempt = 1u32;
+        loop {
+            match self.handler.handle(event).await {
+                Ok(()) => return Ok(Outcome::Handled),
+                Err(error) if attempt >= self.config.max_attempts => {
+                    tracing::error!(%error, attempt, stream_id = %event.stream_id, version = event.version, "handler keeps failing: dead-lettering the event");
+                    self.dead_letter(dead_letters, delivery, &error.to_string(), attempt)
+                        .await?;
+                    return Ok(Outcome::DeadLettered);
+                }
+                Err(error) => {
+                    let delay = self.config.retry.delay(attempt - 1);
+                    tracing::warn!(%error, attempt, ?delay, stream_id = %event.stream_id, version = event.version, "handler failed; retrying in place");
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Publishes `delivery` to the dead-letter exchange with the failure in
+    /// its headers and waits for the broker's confirm.
+    async fn dead_letter(
+        &self,
+        channel: &Channel,
+        delivery: &Delivery,
+        failure: &str,
+        attempts: u32,
+    ) -> Result<(), ConsumerError> {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        let text = |s: &str| AMQPValue::LongString(LongString::from(s));
+        headers.insert(wire::HEADER_FAILURE.into(), text(failure));
+        headers.insert(
+            wire::HEADER_ATTEMPTS.into(),
+            AMQPValue::LongLongInt(i64::from(attempts)),
+        );
+        headers.insert(wire::HEADER_FAILED_QUEUE.into(), text(&self.config.queue));
+        headers.insert(
+            wire::HEADER_ORIGINAL_EXCHANGE.into(),
+            text(delivery.exchange.as_str()),
+        );
+        headers.insert(
+            wire::HEADER_ORIGINAL_ROUTING_KEY.into(),
+            text(delivery.routing_key.as_str()),
+        );
+        headers.insert(
+            wire::HEADER_FAILED_AT.into(),
+            text(&chrono::Utc::now().to_rfc3339()),
+        );
+        let properties = delivery.properties.clone().with_headers(headers);
+        let confirmation = channel
+            .basic_publish(
+                topology::short("dead-letter exchange", &self.config.dead_letter_exchange)?,
+                delivery.routing_key.clone(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    immediate: false,
+                },
+                &delivery.data,
+                properties,
+            )
+            .await?
+            .await?;
+        match confirmation {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)) => {
+                Err(ConsumerError::DeadLetterUnroutable {
+                    exchange: self.config.dead_letter_exchange.clone(),
+                    reply_text: returned.reply_text.to_string(),
+                })
+            }
+            Confirmation::Nack(None) | Confirmation::NotRequested => Err(
+                ConsumerError::DeadLetterNacked(self.config.dead_letter_exchange.clone()),
+            ),
+        }
+    }
+}

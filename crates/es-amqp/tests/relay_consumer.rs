@@ -1,0 +1,243 @@
+//! End-to-end delivery against the real broker: the store's log relayed and
+//! consumed exactly once — plainly, across forced connection closes, across
+//! a killed consumer, and into a queue nobody consumes yet.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{append_events, close_connections, within, ConsumerSide, Names};
+use es_amqp::Relay;
+use es_core::{InMemoryProjectionStore, InMemoryStore};
+
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Acceptance 1: 50,000 events appended, relayed and consumed; the consumer's
+/// state holds exactly 50,000 distinct events, each applied once, each
+/// stream in version order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_thousand_events_are_relayed_and_consumed_exactly_once() {
+    let names = Names::new("plain");
+    let store = InMemoryStore::new();
+    let side = ConsumerSide::new();
+    let consumer = side.consumer(names.consumer_config(), None);
+    consumer.declare().await.expect("declare the queue");
+    let relay = Relay::new(
+        store.clone(),
+        InMemoryProjectionStore::<()>::new(),
+        names.relay_config(),
+    );
+
+    let (ids, last) = append_events(&store, "order", 100, 50_000, 10).await;
+    let started = Instant::now();
+    let relay_task = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.run().await }
+    });
+    let consumer_task = tokio::spawn({
+        let consumer = consumer.clone();
+        async move { consumer.run().await }
+    });
+
+    within(
+        TIMEOUT,
+        "the relay to confirm everything",
+        relay.wait_for_confirmed(last),
+    )
+    .await;
+    let relayed = started.elapsed();
+    side.wait_for(ids.len(), TIMEOUT).await;
+    let consumed = started.elapsed();
+    let mut saved = relay.saved();
+    within(
+        TIMEOUT,
+        "the relay checkpoint to reach the end",
+        saved.wait_for(|p| *p >= last),
+    )
+    .await
+    .expect("relay alive");
+    eprintln!(
+        "50,000 events: relayed in {relayed:?} ({:.0}/s), consumed in {consumed:?} ({:.0}/s)",
+        ids.len() as f64 / relayed.as_secs_f64(),
+        ids.len() as f64 / consumed.as_secs_f64()
+    );
+
+    side.assert_exactly_once(&ids);
+    let state = side.state.state();
+    assert_eq!(
+        state.out_of_order, 0,
+        "a stream's events arrived out of order"
+    );
+    assert_eq!(state.gaps, 0, "a stream's events skipped a version");
+    assert_eq!(consumer.stats().dead_lettered(), 0);
+    relay_task.abort();
+    consumer_task.abort();
+}
+
+/// Acceptance 2: the same while the broker closes the relay's and the
+/// consumer's connections 5 times mid-stream: 0 lost, 0 applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_closed_five_times_lose_nothing_and_apply_nothing_twice() {
+    let names = Names::new("closed");
+    let store = InMemoryStore::new();
+    let side = ConsumerSide::new();
+    let consumer = side.consumer(names.consumer_config(), None);
+    consumer.declare().await.expect("declare the queue");
+    let relay = Relay::new(
+        store.clone(),
+        InMemoryProjectionStore::<()>::new(),
+        names.relay_config(),
+    );
+
+    let (ids, last) = append_events(&store, "order", 100, 50_000, 10).await;
+    let relay_task = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.run().await }
+    });
+    let consumer_task = tokio::spawn({
+        let consumer = consumer.clone();
+        async move { consumer.run().await }
+    });
+
+    let mut closed_total = 0;
+    let mut relay_hit_mid_stream = 0;
+    for threshold in [2_000, 10_000, 20_000, 30_000, 40_000] {
+        side.wait_for(threshold, TIMEOUT).await;
+        let relay_mid_stream = *relay.confirmed().borrow() < last;
+        let closed = tokio::task::spawn_blocking({
+            let suffix = names.suffix.clone();
+            move || close_connections(&suffix)
+        })
+        .await
+        .expect("rabbitmqctl");
+        let applied = *side.progress.borrow();
+        eprintln!("closed {closed} connection(s) at {applied} applied; relay mid-stream: {relay_mid_stream}");
+        assert!(closed >= 1, "no connection of this test was open to close");
+        assert!(
+            applied < ids.len(),
+            "the consumer finished before the close"
+        );
+        closed_total += closed;
+        relay_hit_mid_stream += usize::from(relay_mid_stream);
+    }
+    within(
+        TIMEOUT,
+        "the relay to confirm everything",
+        relay.wait_for_confirmed(last),
+    )
+    .await;
+    side.wait_for(ids.len(), TIMEOUT).await;
+
+    side.assert_exactly_once(&ids);
+    let state = side.state.state();
+    assert_eq!(
+        state.out_of_order, 0,
+        "a stream's events were applied out of order"
+    );
+    assert_eq!(state.gaps, 0, "a stream's events skipped a version");
+    assert!(
+        consumer.stats().reconnects() >= 5,
+        "the consumer did not reconnect 5 times"
+    );
+    assert!(
+        relay_hit_mid_stream >= 1,
+        "the relay was never cut off mid-stream"
+    );
+    eprintln!("closed {closed_total} connections; relay cut off mid-stream {relay_hit_mid_stream} time(s)");
+    relay_task.abort();
+    consumer_task.abort();
+}
+
+/// Acceptance 3: the consumer task killed mid-stream (twice) and started
+/// again: it resumes; 0 lost, 0 applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_consumer_resumes_without_loss_or_double_application() {
+    let names = Names::new("killed");
+    let store = InMemoryStore::new();
+    let side = ConsumerSide::new();
+    let consumer = side.consumer(names.consumer_config(), None);
+    consumer.declare().await.expect("declare the queue");
+    let relay = Relay::new(
+        store.clone(),
+        InMemoryProjectionStore::<()>::new(),
+        names.relay_config(),
+    );
+
+    let (ids, last) = append_events(&store, "order", 50, 20_000, 10).await;
+    let relay_task = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.run().await }
+    });
+    for kill_at in [3_000, 9_000] {
+        let task = tokio::spawn({
+            let consumer = consumer.clone();
+            async move { consumer.run().await }
+        });
+        side.wait_for(kill_at, TIMEOUT).await;
+        task.abort();
+        assert!(task.await.expect_err("aborted").is_cancelled());
+        let applied = *side.progress.borrow();
+        eprintln!("consumer killed at {applied} applied");
+        assert!(
+            applied < ids.len(),
+            "the consumer finished before it was killed"
+        );
+    }
+    let task = tokio::spawn({
+        let consumer = consumer.clone();
+        async move { consumer.run().await }
+    });
+    within(
+        TIMEOUT,
+        "the relay to confirm everything",
+        relay.wait_for_confirmed(last),
+    )
+    .await;
+    side.wait_for(ids.len(), TIMEOUT).await;
+
+    side.assert_exactly_once(&ids);
+    assert_eq!(side.state.state().out_of_order, 0);
+    relay_task.abort();
+    task.abort();
+}
+
+/// Acceptance 6: events appended while no consumer runs wait in the durable
+/// queue and are delivered when the consumer starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_appended_while_no_consumer_runs_are_delivered_when_it_starts() {
+    let names = Names::new("offline");
+    let store = InMemoryStore::new();
+    let side = ConsumerSide::new();
+    let consumer = side.consumer(names.consumer_config(), None);
+    // Only the topology: nobody consumes.
+    consumer.declare().await.expect("declare the queue");
+    let relay = Relay::new(
+        store.clone(),
+        InMemoryProjectionStore::<()>::new(),
+        names.relay_config(),
+    );
+    let relay_task = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.run().await }
+    });
+
+    let (ids, last) = append_events(&store, "order", 10, 1_000, 5).await;
+    within(
+        TIMEOUT,
+        "the relay to confirm everything",
+        relay.wait_for_confirmed(last),
+    )
+    .await;
+    // The broker confirmed the publishes into the durable queue; nothing
+    // consumed them.
+    assert_eq!(*side.progress.borrow(), 0);
+
+    let task = tokio::spawn({
+        let consumer = consumer.clone();
+        async move { consumer.run().await }
+    });
+    side.wait_for(ids.len(), TIMEOUT).await;
+    side.assert_exactly_once(&ids);
+    relay_task.abort();
+    task.abort();
+}
