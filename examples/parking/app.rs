@@ -1,0 +1,178 @@
+//! The Parking CLI: its commands, how it picks its database, and what it prints.
+//!
+//! Embedded (no environment set): slots live in `parking.db` in the data
+//! directory, and before each command Parking catches up with Booking's event
+//! log in the same directory, so a slot already shows `blocked` right after
+//! `booking create_booking_request`. Server mode (`PARKING_DATABASE_URL`):
+//! booking events arrive over RabbitMQ through `parking serve`.
+
+// Code shared by both services; each uses its own part of it.
+#[allow(dead_code)]
+#[path = "../common/booking_event.rs"]
+pub mod booking_event;
+#[path = "../common/cli_exit.rs"]
+pub mod cli_exit;
+#[allow(dead_code)]
+#[path = "../common/data_dir.rs"]
+pub mod data_dir;
+#[path = "../common/key_value.rs"]
+pub mod key_value;
+#[path = "../common/logging.rs"]
+pub mod logging;
+
+pub mod booking_follower;
+pub mod parking_db;
+pub mod parking_slot;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use es_core::{ProjectionError, ProjectionRunner};
+use es_sqlite::{sqlx, SqliteCheckpoints, SqliteError, SqliteStore};
+use uuid::Uuid;
+
+use booking_follower::BookingFollower;
+use data_dir::{DataDirError, BOOKING_EVENTS_FILE, PARKING_FILE};
+use parking_slot::{ParkingSlot, SlotStatus};
+
+/// The Parking service of the event-sourcing example.
+///
+/// Keeps parking slots and follows Booking's events: a booking request blocks
+/// an available slot, a reservation reserves it. Runs embedded on SQLite files
+/// unless PARKING_DATABASE_URL is set (server mode, fed by `parking serve`).
+#[derive(Debug, Parser)]
+#[command(name = "parking", version)]
+pub struct Cli {
+    /// Where the database is.
+    #[command(flatten)]
+    pub stores: StoreArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where Parking's database is.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Directory of the SQLite files (embedded mode).
+    #[arg(long, global = true, env = "ES_DATA_DIR", default_value = data_dir::DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Parking's SQLite database URL (sqlite:path); setting it selects server mode.
+    #[arg(
+        long,
+        global = true,
+        env = "PARKING_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub parking_database_url: Option<String>,
+}
+
+/// The Parking commands (the seed's names; kebab-case works too).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a parking slot; prints it.
+    #[command(name = "create_parking_slot", visible_alias = "create-parking-slot")]
+    CreateParkingSlot {
+        /// The slot's name, e.g. 'Slot 1'.
+        name: String,
+        /// Its initial status.
+        #[arg(long, value_enum, default_value_t = SlotStatus::Available)]
+        status: SlotStatus,
+    },
+    /// Show a parking slot.
+    #[command(name = "parking_slot_details", visible_alias = "parking-slot-details")]
+    ParkingSlotDetails {
+        /// The slot's uuid.
+        #[arg(value_parser = parse_uuid)]
+        uuid: Uuid,
+    },
+    /// List every parking slot, one per line.
+    #[command(name = "parking_slot_list", visible_alias = "parking-slot-list")]
+    ParkingSlotList,
+}
+
+/// Parses a slot id, with a message that says what was expected.
+pub fn parse_uuid(text: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(text).map_err(|_| {
+        "not a UUID (expected something like c9ed7097-05ee-4ab6-8361-3a2a3dee00e3)".to_owned()
+    })
+}
+
+/// Why the Parking CLI failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParkingAppError {
+    /// The data directory is unusable.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// A SQLite database could not be opened.
+    #[error(transparent)]
+    Sqlite(#[from] SqliteError),
+    /// Parking's database failed.
+    #[error("parking database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Following Booking's events failed.
+    #[error("following booking events: {0}")]
+    Follow(#[from] ProjectionError),
+    /// No slot has this id.
+    #[error("no parking slot {0}")]
+    NotFound(Uuid),
+    /// A slot needs a name.
+    #[error("a parking slot needs a non-empty name")]
+    EmptyName,
+}
+
+/// Runs one command and returns what it prints.
+pub async fn run(cli: Cli) -> Result<String, ParkingAppError> {
+    let db = match &cli.stores.parking_database_url {
+        Some(url) => SqliteCheckpoints::connect(url).await?,
+        None => {
+            let dir = &cli.stores.data_dir;
+            let db = SqliteCheckpoints::open(data_dir::data_file(dir, PARKING_FILE)?).await?;
+            parking_db::create_tables(db.pool()).await?;
+            // Embedded: apply what Booking recorded since the last command.
+            let bookings =
+                SqliteStore::open(data_dir::data_file(dir, BOOKING_EVENTS_FILE)?).await?;
+            ProjectionRunner::new(bookings, db.clone(), BookingFollower)
+                .catch_up()
+                .await?;
+            db
+        }
+    };
+    parking_db::create_tables(db.pool()).await?;
+    let pool = db.pool();
+    Ok(match cli.command {
+        Command::CreateParkingSlot { name, status } => {
+            if name.trim().is_empty() {
+                return Err(ParkingAppError::EmptyName);
+            }
+            let slot = ParkingSlot {
+                uuid: Uuid::new_v4(),
+                name,
+                status,
+            };
+            parking_db::insert_slot(pool, &slot).await?;
+            details(&slot)
+        }
+        Command::ParkingSlotDetails { uuid } => {
+            let mut conn = pool.acquire().await?;
+            let slot = parking_db::slot(&mut conn, uuid)
+                .await?
+                .ok_or(ParkingAppError::NotFound(uuid))?;
+            details(&slot)
+        }
+        Command::ParkingSlotList => parking_db::slots(pool)
+            .await?
+            .iter()
+            .map(|slot| format!("{}  {:<9}  {}", slot.uuid, slot.status, slot.name))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    })
+}
+
+fn details(slot: &ParkingSlot) -> String {
+    key_value::key_value_lines(&[
+        ("uuid", slot.uuid.to_string()),
+        ("name", slot.name.clone()),
+        ("status", slot.status.to_string()),
+    ])
+}
