@@ -257,6 +257,38 @@ impl<H> Clone for Consumer<H> {
     }
 }
 
+/// A connection and its consumer, closed in the right order when dropped.
+///
+/// When the consumer's task is aborted, lapin would cancel the dropped
+/// consumer (`basic.cancel`) before the channel closes. The broker would
+/// then hand the queue to the next consumer while this one's unacknowledged
+/// messages were still out, and return them only at the close — behind
+/// later messages, breaking per-stream order. So on drop the connection is
+/// closed first (which returns every unacknowledged message at once) and the
+/// consumer dropped after that.
+struct Live {
+    connection: Option<lapin::Connection>,
+    deliveries: Option<lapin::Consumer>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let (Some(connection), deliveries) = (self.connection.take(), self.deliveries.take())
+        else {
+            return;
+        };
+        if !connection.status().connected() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = connection.close(200, "consumer stopped".into()).await;
+                drop(deliveries);
+            });
+        }
+    }
+}
+
 enum Outcome {
     Handled,
     DeadLettered,
@@ -335,17 +367,30 @@ impl<H: Handler> Consumer<H> {
             Ok(connection) => connection,
             Err(error) => return error.into(),
         };
-        let error = match self.consume(&connection, declared_once).await {
-            Ok(never) => match never {},
-            Err(error) => error,
+        let mut live = Live {
+            connection: Some(connection),
+            deliveries: None,
         };
-        connection::close(&connection).await;
+        let error = match live.connection.as_ref() {
+            Some(connection) => match self
+                .consume(connection, &mut live.deliveries, declared_once)
+                .await
+            {
+                Ok(never) => match never {},
+                Err(error) => error,
+            },
+            None => ConsumerError::Cancelled,
+        };
+        if let Some(connection) = &live.connection {
+            connection::close(connection).await;
+        }
         error
     }
 
     async fn consume(
         &self,
         connection: &lapin::Connection,
+        slot: &mut Option<lapin::Consumer>,
         declared_once: &mut bool,
     ) -> Result<Infallible, ConsumerError> {
         let channel = connection.create_channel().await?;
@@ -361,14 +406,16 @@ impl<H: Handler> Consumer<H> {
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
         let tag = format!("{}-{}", self.config.name, uuid::Uuid::new_v4());
-        let mut deliveries = channel
-            .basic_consume(
-                topology::short("queue", &self.config.queue)?,
-                topology::short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into()),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        let deliveries = slot.insert(
+            channel
+                .basic_consume(
+                    topology::short("queue", &self.config.queue)?,
+                    topology::short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into()),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?,
+        );
         tracing::info!(queue = %self.config.queue, prefetch = self.config.prefetch, "consumer started");
         while let Some(delivery) = deliveries.next().await {
             let delivery = delivery?;

@@ -155,7 +155,14 @@ async fn a_killed_consumer_resumes_without_loss_or_double_application() {
     let names = Names::new("killed");
     let store = InMemoryStore::new();
     let side = ConsumerSide::new();
-    let consumer = side.consumer(names.consumer_config(), None);
+    let consumer = side.consumer(
+        names.consumer_config().with_prefetch(
+            std::env::var("PREFETCH")
+                .map(|p| p.parse().unwrap())
+                .unwrap_or(200),
+        ),
+        None,
+    );
     consumer.declare().await.expect("declare the queue");
     let relay = Relay::new(
         store.clone(),
@@ -196,7 +203,12 @@ async fn a_killed_consumer_resumes_without_loss_or_double_application() {
     side.wait_for(ids.len(), TIMEOUT).await;
 
     side.assert_exactly_once(&ids);
-    assert_eq!(side.state.state().out_of_order, 0);
+    let state = side.state.state();
+    assert_eq!(
+        state.out_of_order, 0,
+        "a stream's events were applied out of order"
+    );
+    assert_eq!(state.gaps, 0, "a stream's events skipped a version");
     relay_task.abort();
     task.abort();
 }
