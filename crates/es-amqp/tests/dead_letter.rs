@@ -1,0 +1,157 @@
+//! Acceptance 4: a poison message — an event the handler always fails on,
+//! and a body that does not decode — ends up in the dead-letter queue after
+//! the configured number of attempts, with the failure in its headers, while
+//! the messages behind it are still processed.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{amqp_url, append_events, within, ConsumerSide, Names};
+use es_amqp::{
+    lapin::{
+        options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions},
+        BasicProperties, Connection, ConnectionProperties,
+    },
+    wire, Backoff, Relay,
+};
+use es_core::{InMemoryProjectionStore, InMemoryStore};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_messages_are_dead_lettered_while_the_rest_keep_flowing() {
+    let names = Names::new("poison");
+    let store = InMemoryStore::new();
+    let (first_ids, first_last) = append_events(&store, "order", 5, 100, 5).await;
+    let poison = first_ids[40];
+
+    let side = ConsumerSide::new();
+    let config = names.consumer_config().with_retries(
+        3,
+        Backoff::new(Duration::from_millis(10), Duration::from_millis(50)),
+    );
+    let consumer = side.consumer(config, Some(poison));
+    consumer.declare().await.expect("declare the queue");
+    let relay = Relay::new(
+        store.clone(),
+        InMemoryProjectionStore::<()>::new(),
+        names.relay_config(),
+    );
+    let relay_task = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.run().await }
+    });
+    within(TIMEOUT, "the relay", relay.wait_for_confirmed(first_last)).await;
+
+    // An undecodable message between the first and the second batch of events.
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let confirmation = channel
+        .basic_publish(
+            names.exchange.as_str().into(),
+            "garbage.Happened".into(),
+            BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            },
+            b"{this is not json",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirmation.is_ack());
+    assert_eq!(confirmation.take_message(), None, "garbage was unroutable");
+    let (second_ids, second_last) = append_events(&store, "later", 5, 100, 5).await;
+    within(TIMEOUT, "the relay", relay.wait_for_confirmed(second_last)).await;
+
+    let consumer_task = tokio::spawn({
+        let consumer = consumer.clone();
+        async move { consumer.run().await }
+    });
+    let expected: Vec<_> = first_ids
+        .iter()
+        .chain(&second_ids)
+        .copied()
+        .filter(|id| *id != poison)
+        .collect();
+    side.wait_for(expected.len(), TIMEOUT).await;
+    side.assert_exactly_once(&expected);
+    // Both poison messages came before the last events, and the consumer
+    // handles in order: they are dead-lettered by now.
+    assert_eq!(consumer.stats().dead_lettered(), 2);
+    assert_eq!(consumer.stats().retried(), 2, "3 attempts = 2 retries");
+
+    let dlq = format!("{}.dlq", names.queue);
+    let mut dead = Vec::new();
+    for _ in 0..2 {
+        let message = channel
+            .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("basic.get")
+            .expect("a dead letter");
+        dead.push(message.delivery);
+    }
+    assert!(channel
+        .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .expect("basic.get")
+        .is_none());
+
+    let headers =
+        |d: &es_amqp::lapin::message::Delivery| d.properties.headers().clone().expect("headers");
+    let event = dead
+        .iter()
+        .find(|d| {
+            d.properties
+                .message_id()
+                .as_ref()
+                .map(|m| m.as_str().to_owned())
+                == Some(poison.to_string())
+        })
+        .expect("the poison event is in the DLQ");
+    let h = headers(event);
+    let failure = wire::header_str(&h, wire::HEADER_FAILURE)
+        .expect("str")
+        .expect("failure");
+    assert!(failure.contains("poison event"), "{failure}");
+    assert_eq!(
+        wire::header_u64(&h, wire::HEADER_ATTEMPTS).expect("int"),
+        Some(3)
+    );
+    assert_eq!(
+        wire::header_str(&h, wire::HEADER_FAILED_QUEUE)
+            .expect("str")
+            .as_deref(),
+        Some(names.queue.as_str())
+    );
+    // The dead letter is still a complete event message.
+    let decoded = wire::decode(&event.properties, &event.data).expect("still decodes");
+    assert_eq!(decoded.event_id, poison);
+
+    let garbage = dead
+        .iter()
+        .find(|d| d.data == b"{this is not json")
+        .expect("the garbage is in the DLQ");
+    let h = headers(garbage);
+    let failure = wire::header_str(&h, wire::HEADER_FAILURE)
+        .expect("str")
+        .expect("failure");
+    assert!(failure.contains("message_id"), "{failure}");
+    assert_eq!(
+        wire::header_u64(&h, wire::HEADER_ATTEMPTS).expect("int"),
+        Some(0)
+    );
+
+    let _ = connection.close(200, "done".into()).await;
+    relay_task.abort();
+    consumer_task.abort();
+}
