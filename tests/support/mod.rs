@@ -1,0 +1,182 @@
+//! Running the example binaries from end-to-end tests.
+//!
+//! Cargo gives integration tests the paths of the package's binaries, not of
+//! its examples, so the first test that needs one builds all three examples
+//! (once per test process, with the same profile and target directory as the
+//! test itself) and runs them from `target/<profile>/examples/`.
+
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::{
+    ffi::OsStr,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::OnceLock,
+};
+
+/// The directory holding the built example binaries.
+fn examples_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let test_exe = std::env::current_exe().expect("the test binary's path");
+        // <target>/<profile>/deps/<test binary>
+        let profile_dir = test_exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test binary lives in <target>/<profile>/deps");
+        let target_dir = profile_dir.parent().expect("<target>");
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args([
+                "build",
+                "--quiet",
+                "--example",
+                "booking",
+                "--example",
+                "parking",
+            ])
+            .args(["--example", "demo", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
+        if profile_dir.file_name() == Some(OsStr::new("release")) {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("cargo runs");
+        assert!(status.success(), "building the examples failed");
+        profile_dir.join("examples")
+    })
+}
+
+/// The path of example `name` (built on first use).
+pub fn example(name: &str) -> PathBuf {
+    examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// What a finished command printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    /// Its stdout, without the final newline.
+    pub stdout: String,
+    /// Its stderr, without the final newline.
+    pub stderr: String,
+    /// Its exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+}
+
+impl Run {
+    fn from_output(output: Output) -> Self {
+        Run {
+            stdout: String::from_utf8_lossy(&output.stdout)
+                .trim_end()
+                .to_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_owned(),
+            code: output.status.code(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, Some(0), "the command failed: {self:?}");
+        assert!(self.stderr.is_empty(), "unexpected stderr: {self:?}");
+        self.stdout
+    }
+
+    /// Asserts a clean failure: exit `code`, nothing on stdout, and exactly one
+    /// `error: …` line on stderr (no panic, no backtrace); returns that line.
+    #[track_caller]
+    pub fn fails(self, code: i32) -> String {
+        assert_eq!(self.code, Some(code), "unexpected exit code: {self:?}");
+        assert!(self.stdout.is_empty(), "unexpected stdout: {self:?}");
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "not one line on stderr: {self:?}"
+        );
+        assert!(
+            self.stderr.starts_with("error: "),
+            "not an error line: {self:?}"
+        );
+        assert!(!self.stderr.contains("panicked"), "a panic: {self:?}");
+        self.stderr
+    }
+}
+
+/// A `Command` for example `name` with a clean environment for its settings.
+pub fn command(name: &str) -> Command {
+    let mut command = Command::new(example(name));
+    for var in [
+        "ES_DATA_DIR",
+        "EVENT_STORE_DATABASE_URL",
+        "PROJECTOR_DATABASE_URL",
+        "AMQP_URL",
+        "PARKING_DATABASE_URL",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("RUST_BACKTRACE", "1");
+    command
+}
+
+/// Runs example `name` in embedded mode on `data_dir` with `args`.
+pub fn embedded(name: &str, data_dir: &Path, args: &[&str]) -> Run {
+    let output = command(name)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("the example runs");
+    Run::from_output(output)
+}
+
+/// Runs an already configured command to completion.
+pub fn run(command: &mut Command) -> Run {
+    Run::from_output(command.output().expect("the example runs"))
+}
+
+/// The value of `key` in aligned `key: value` output.
+pub fn field(output: &str, key: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            (k == key).then(|| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no {key} in {output:?}"))
+}
+
+/// The seed's `get_booking_details` output.
+pub fn booking_details(id: &str, row: &str, status: &str, slot: &str) -> String {
+    format!(
+        "id:                  {row}\n\
+         domain_uuid:         {id}\n\
+         status:              {status}\n\
+         parking_slot_ref_no: {slot}"
+    )
+}
+
+/// The seed's `parking_slot_details` output.
+pub fn slot_details(uuid: &str, name: &str, status: &str) -> String {
+    format!("uuid:   {uuid}\nname:   {name}\nstatus: {status}")
+}
+
+/// The seed's `get_booking_events` output for a booking `id` of `slot` that
+/// went through the first `versions` steps (1: created, 2: reserved, 3: completed).
+pub fn booking_events(id: &str, slot: &str, versions: u64) -> String {
+    let mut blocks = Vec::new();
+    for version in 1..=versions {
+        let properties = match version {
+            1 => format!("    'parking_slot_ref_no': '{slot}',\n    'status': 'created'"),
+            2 => "    'status': 'reserved'".to_owned(),
+            _ => "    'status': 'completed'".to_owned(),
+        };
+        blocks.push(format!(
+            "{{\n    'id': UUID('{id}'),\n    'version': {version},\n{properties}\n}}"
+        ));
+    }
+    blocks.join("\n")
+}
