@@ -15,21 +15,27 @@ pub mod cli_exit;
 #[allow(dead_code)]
 #[path = "../common/data_dir.rs"]
 pub mod data_dir;
+#[path = "../common/health.rs"]
+pub mod health;
 #[path = "../common/key_value.rs"]
 pub mod key_value;
 #[path = "../common/logging.rs"]
 pub mod logging;
+#[path = "../common/shutdown.rs"]
+pub mod shutdown;
 
 pub mod booking;
 pub mod booking_history;
 pub mod booking_projection;
 pub mod booking_service;
 pub mod booking_views;
+pub mod serve;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use es_core::{CheckpointStore, EventStore, Projection};
+use es_postgres::{PostgresCheckpoints, PostgresConfig, PostgresError, PostgresStore};
 use es_sqlite::{SqliteCheckpoints, SqliteError, SqliteStore};
 use uuid::Uuid;
 
@@ -122,6 +128,8 @@ pub enum Command {
         #[arg(value_parser = parse_uuid)]
         id: Uuid,
     },
+    /// Server mode: run the projector, the relay to RabbitMQ and GET /health.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses a booking or slot id, with a message that says what was expected.
@@ -142,14 +150,37 @@ pub enum BookingAppError {
     Sqlite(#[from] SqliteError),
     /// The projector database could not be prepared.
     #[error("cannot prepare the projector database: {0}")]
-    ProjectorSetup(#[source] es_sqlite::sqlx::Error),
+    ProjectorSetup(#[source] sqlx::Error),
+    /// A PostgreSQL database could not be used.
+    #[error(transparent)]
+    Postgres(#[from] PostgresError),
     /// A command or query failed.
     #[error(transparent)]
     Service(#[from] BookingServiceError),
+    /// `serve` was asked for without server-mode settings.
+    #[error("serve runs in server mode: set EVENT_STORE_DATABASE_URL (and AMQP_URL)")]
+    ServeNeedsServerMode,
+    /// `serve` stopped on an error.
+    #[error(transparent)]
+    Serve(#[from] serve::ServeError),
 }
+
+/// How long a server-mode command waits for a PostgreSQL connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs one command and returns what it prints.
 pub async fn run(cli: Cli) -> Result<String, BookingAppError> {
+    match cli.stores.event_store_url.clone() {
+        None => run_embedded(cli).await,
+        Some(url) => run_server(&url, cli).await,
+    }
+}
+
+/// Embedded mode: the event store and the projection in two SQLite files.
+async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
+    if matches!(cli.command, Command::Serve(_)) {
+        return Err(BookingAppError::ServeNeedsServerMode);
+    }
     let dir = &cli.stores.data_dir;
     let store = SqliteStore::open(data_dir::data_file(dir, BOOKING_EVENTS_FILE)?).await?;
     let checkpoints =
@@ -159,6 +190,36 @@ pub async fn run(cli: Cli) -> Result<String, BookingAppError> {
         .map_err(BookingAppError::ProjectorSetup)?;
     let views = BookingViews::Sqlite(checkpoints.pool().clone());
     let service = BookingService::new(store, checkpoints, views);
+    Ok(execute(&service, cli.command).await?)
+}
+
+/// Server mode: the event store and the projector database on PostgreSQL
+/// (the same database unless PROJECTOR_DATABASE_URL says otherwise).
+async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAppError> {
+    let store = PostgresStore::connect_with(
+        PostgresConfig::new(event_store_url).with_acquire_timeout(CONNECT_TIMEOUT),
+    )
+    .await?;
+    store.migrate().await?;
+    let projector_url = cli
+        .stores
+        .projector_url
+        .as_deref()
+        .unwrap_or(event_store_url);
+    let checkpoints = PostgresCheckpoints::connect_with(
+        PostgresConfig::new(projector_url).with_acquire_timeout(CONNECT_TIMEOUT),
+    )
+    .await?;
+    checkpoints.migrate().await?;
+    BookingProjection::create_postgres_table(checkpoints.pool())
+        .await
+        .map_err(BookingAppError::ProjectorSetup)?;
+    let views = BookingViews::Postgres(checkpoints.pool().clone());
+    let service = BookingService::new(store.clone(), checkpoints, views);
+    if let Command::Serve(args) = &cli.command {
+        serve::serve(&service, &store, args).await?;
+        return Ok(String::new());
+    }
     Ok(execute(&service, cli.command).await?)
 }
 
@@ -199,6 +260,8 @@ where
         Command::GetBookingEvents { id } => {
             booking_history::format_history(id, &service.history(id).await?)
         }
+        // Handled by the callers, which know the concrete stores.
+        Command::Serve(_) => String::new(),
     })
 }
 

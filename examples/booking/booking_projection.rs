@@ -8,7 +8,8 @@
 //! `serve` projector) work at the same time.
 
 use es_core::{async_trait, BoxError, Projection, RecordedEvent};
-use es_sqlite::{sqlx, SqliteTransaction};
+use es_postgres::PostgresTransaction;
+use es_sqlite::SqliteTransaction;
 
 use super::booking_event::BookingEvent;
 
@@ -25,10 +26,28 @@ const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS bookings (\
      status TEXT NOT NULL, \
      parking_slot_ref_no TEXT NOT NULL)";
 
+const POSTGRES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS bookings (\
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+     domain_uuid UUID NOT NULL UNIQUE, \
+     status TEXT NOT NULL, \
+     parking_slot_ref_no TEXT NOT NULL)";
+
 impl BookingProjection {
     /// Creates the `bookings` table in a SQLite projector database.
     pub async fn create_sqlite_table(pool: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
         sqlx::query(SQLITE_SCHEMA).execute(pool).await.map(|_| ())
+    }
+
+    /// Creates the `bookings` table in a PostgreSQL projector database.
+    pub async fn create_postgres_table(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+        // Two processes starting at once would race on CREATE TABLE IF NOT
+        // EXISTS; an advisory lock makes them take turns.
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('es-example bookings table'))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(POSTGRES_SCHEMA).execute(&mut *tx).await?;
+        tx.commit().await
     }
 }
 
@@ -72,6 +91,53 @@ impl Projection<SqliteTransaction> for BookingProjection {
     }
 
     async fn reset(&self, tx: &mut SqliteTransaction) -> Result<(), BoxError> {
+        sqlx::query("DELETE FROM bookings")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Projection<PostgresTransaction> for BookingProjection {
+    fn name(&self) -> &str {
+        BOOKING_PROJECTION
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PostgresTransaction,
+        event: &RecordedEvent,
+    ) -> Result<(), BoxError> {
+        let Some((booking, event)) = BookingEvent::from_recorded(event)? else {
+            return Ok(());
+        };
+        match event {
+            BookingEvent::BookingCreated {
+                parking_slot_ref_no,
+            } => {
+                sqlx::query(
+                    "INSERT INTO bookings (domain_uuid, status, parking_slot_ref_no) \
+                     VALUES ($1, $2, $3) ON CONFLICT (domain_uuid) DO NOTHING",
+                )
+                .bind(booking)
+                .bind(event.status().as_str())
+                .bind(parking_slot_ref_no.to_string())
+                .execute(&mut **tx)
+                .await?;
+            }
+            BookingEvent::BookingReserved | BookingEvent::BookingCompleted => {
+                sqlx::query("UPDATE bookings SET status = $1 WHERE domain_uuid = $2")
+                    .bind(event.status().as_str())
+                    .bind(booking)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset(&self, tx: &mut PostgresTransaction) -> Result<(), BoxError> {
         sqlx::query("DELETE FROM bookings")
             .execute(&mut **tx)
             .await?;

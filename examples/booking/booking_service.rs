@@ -63,7 +63,7 @@ pub enum BookingServiceError {
     ProjectionTimeout(Duration),
     /// The projector database failed.
     #[error("projector database: {0}")]
-    Views(#[from] es_sqlite::sqlx::Error),
+    Views(#[from] sqlx::Error),
 }
 
 /// Commands and queries of the Booking service.

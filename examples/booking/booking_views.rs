@@ -1,6 +1,6 @@
 //! Queries on the booking projection: `get_booking_details` and `get_booking_list`.
 
-use es_sqlite::sqlx::{self, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
 /// One booking as the projection holds it.
@@ -21,6 +21,8 @@ pub struct BookingRow {
 pub enum BookingViews {
     /// Embedded mode.
     Sqlite(sqlx::SqlitePool),
+    /// Server mode.
+    Postgres(sqlx::PgPool),
 }
 
 impl BookingViews {
@@ -36,6 +38,15 @@ impl BookingViews {
             .await?
             .map(|row| sqlite_row(&row))
             .transpose(),
+            BookingViews::Postgres(pool) => sqlx::query(
+                "SELECT id, domain_uuid, status, parking_slot_ref_no FROM bookings \
+                 WHERE domain_uuid = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| postgres_row(&row))
+            .transpose(),
         }
     }
 
@@ -50,6 +61,14 @@ impl BookingViews {
             .iter()
             .map(sqlite_row)
             .collect(),
+            BookingViews::Postgres(pool) => sqlx::query(
+                "SELECT id, domain_uuid, status, parking_slot_ref_no FROM bookings ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(postgres_row)
+            .collect(),
         }
     }
 }
@@ -62,6 +81,15 @@ fn sqlite_row(row: &sqlx::sqlite::SqliteRow) -> Result<BookingRow, sqlx::Error> 
             index: "domain_uuid".to_owned(),
             source: Box::new(e),
         })?,
+        status: row.try_get("status")?,
+        parking_slot_ref_no: row.try_get("parking_slot_ref_no")?,
+    })
+}
+
+fn postgres_row(row: &sqlx::postgres::PgRow) -> Result<BookingRow, sqlx::Error> {
+    Ok(BookingRow {
+        id: row.try_get("id")?,
+        domain_uuid: row.try_get("domain_uuid")?,
         status: row.try_get("status")?,
         parking_slot_ref_no: row.try_get("parking_slot_ref_no")?,
     })

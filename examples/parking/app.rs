@@ -15,20 +15,25 @@ pub mod cli_exit;
 #[allow(dead_code)]
 #[path = "../common/data_dir.rs"]
 pub mod data_dir;
+#[path = "../common/health.rs"]
+pub mod health;
 #[path = "../common/key_value.rs"]
 pub mod key_value;
 #[path = "../common/logging.rs"]
 pub mod logging;
+#[path = "../common/shutdown.rs"]
+pub mod shutdown;
 
 pub mod booking_follower;
 pub mod parking_db;
 pub mod parking_slot;
+pub mod serve;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use es_core::{ProjectionError, ProjectionRunner};
-use es_sqlite::{sqlx, SqliteCheckpoints, SqliteError, SqliteStore};
+use es_sqlite::{SqliteCheckpoints, SqliteError, SqliteStore};
 use uuid::Uuid;
 
 use booking_follower::BookingFollower;
@@ -89,6 +94,8 @@ pub enum Command {
     /// List every parking slot, one per line.
     #[command(name = "parking_slot_list", visible_alias = "parking-slot-list")]
     ParkingSlotList,
+    /// Server mode: consume booking events from RabbitMQ and answer GET /health.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses a slot id, with a message that says what was expected.
@@ -119,12 +126,29 @@ pub enum ParkingAppError {
     /// A slot needs a name.
     #[error("a parking slot needs a non-empty name")]
     EmptyName,
+    /// Parking keeps its rows in SQLite.
+    #[error("PARKING_DATABASE_URL must be a SQLite URL such as sqlite:parking.db, not {0:?}")]
+    NotSqlite(String),
+    /// `serve` was asked for without server-mode settings.
+    #[error("serve runs in server mode: set PARKING_DATABASE_URL (and AMQP_URL)")]
+    ServeNeedsServerMode,
+    /// `serve` stopped on an error.
+    #[error(transparent)]
+    Serve(#[from] serve::ServeError),
 }
 
 /// Runs one command and returns what it prints.
 pub async fn run(cli: Cli) -> Result<String, ParkingAppError> {
     let db = match &cli.stores.parking_database_url {
-        Some(url) => SqliteCheckpoints::connect(url).await?,
+        Some(url) => {
+            if !url.starts_with("sqlite:") {
+                return Err(ParkingAppError::NotSqlite(url.clone()));
+            }
+            SqliteCheckpoints::connect(url).await?
+        }
+        None if matches!(cli.command, Command::Serve(_)) => {
+            return Err(ParkingAppError::ServeNeedsServerMode)
+        }
         None => {
             let dir = &cli.stores.data_dir;
             let db = SqliteCheckpoints::open(data_dir::data_file(dir, PARKING_FILE)?).await?;
@@ -159,6 +183,10 @@ pub async fn run(cli: Cli) -> Result<String, ParkingAppError> {
                 .await?
                 .ok_or(ParkingAppError::NotFound(uuid))?;
             details(&slot)
+        }
+        Command::Serve(args) => {
+            serve::serve(pool.clone(), &args).await?;
+            String::new()
         }
         Command::ParkingSlotList => parking_db::slots(pool)
             .await?

@@ -12,8 +12,10 @@
 //! `parking_skipped_events` with the reason and skipped: retrying it would
 //! never succeed, and it must not stop the events behind it.
 
+use es_amqp::TransactionalHandler;
 use es_core::{async_trait, BoxError, Projection, RecordedEvent};
-use es_sqlite::{sqlx::SqliteConnection, SqliteTransaction};
+use es_sqlite::SqliteTransaction;
+use sqlx::SqliteConnection;
 
 use super::{booking_event::BookingEvent, parking_db};
 
@@ -88,6 +90,20 @@ impl Projection<SqliteTransaction> for BookingFollower {
         tx: &mut SqliteTransaction,
         event: &RecordedEvent,
     ) -> Result<(), BoxError> {
+        Self::apply_event(tx, event).await
+    }
+}
+
+#[async_trait]
+impl TransactionalHandler<SqliteTransaction> for BookingFollower {
+    async fn apply(
+        &self,
+        tx: &mut SqliteTransaction,
+        event: &RecordedEvent,
+        _previous_version: Option<u64>,
+    ) -> Result<(), BoxError> {
+        // Booking's relay publishes each stream in order and the consumer
+        // keeps that order, so the previous version needs no check here.
         Self::apply_event(tx, event).await
     }
 }

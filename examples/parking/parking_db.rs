@@ -5,7 +5,7 @@
 //! Parking remembers it to route the booking's later events.
 
 use es_core::RecordedEvent;
-use es_sqlite::sqlx::{self, Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::parking_slot::{ParkingSlot, SlotStatus};
@@ -126,13 +126,6 @@ pub async fn record_skipped(
     .execute(conn)
     .await
     .map(|_| ())
-}
-
-/// How many booking events Parking skipped.
-pub async fn skipped_count(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM parking_skipped_events")
-        .fetch_one(pool)
-        .await
 }
 
 fn slot_row(row: &sqlx::sqlite::SqliteRow) -> Result<ParkingSlot, sqlx::Error> {

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod server;
+
 use std::{
     ffi::OsStr,
     path::{Path, PathBuf},
