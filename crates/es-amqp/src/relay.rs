@@ -13,6 +13,7 @@
 use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
 
 use es_core::{EventStore, Position, RecordedEvent, StoreError, Subscription};
+use futures::FutureExt;
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions},
     types::{FieldTable, ShortString},
@@ -266,6 +267,7 @@ where
         loop {
             let before = progress.confirmed;
             let error = self.session(&mut progress).await;
+            self.confirmed.send_replace(progress.confirmed);
             if !error.is_transient() {
                 if let Err(save_error) = self.save(&mut progress, true).await {
                     tracing::warn!(relay = %self.config.name, error = %save_error, "cannot save the relay checkpoint while stopping");
@@ -364,8 +366,19 @@ where
                 Step::Confirmed(confirmation) => {
                     if let Some(done) = in_flight.pop_front() {
                         self.on_confirmation(progress, done, confirmation)?;
-                        self.save(progress, false).await?;
                     }
+                    // The broker confirms in batches: take every confirm that
+                    // is already in without waiting, then publish a batch.
+                    while let Some(front) = in_flight.front_mut() {
+                        let Some(confirmation) = (&mut front.confirm).now_or_never() else {
+                            break;
+                        };
+                        if let Some(done) = in_flight.pop_front() {
+                            self.on_confirmation(progress, done, confirmation)?;
+                        }
+                    }
+                    self.confirmed.send_replace(progress.confirmed);
+                    self.save(progress, false).await?;
                 }
             }
         }
@@ -428,7 +441,6 @@ where
             Confirmation::Ack(None) => {
                 progress.confirmed = done.position;
                 progress.unsaved += 1;
-                self.confirmed.send_replace(done.position);
                 Ok(())
             }
             Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)) => {
