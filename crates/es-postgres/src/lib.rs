@@ -104,11 +104,14 @@
 //!
 //! ## Live subscriptions
 //!
-//! The append statement calls `pg_notify`, delivered at commit to every
-//! listener of the database. Each store runs one background task (started at
+//! After each append the store wakes its own subscribers and a background
+//! task sends a coalesced `NOTIFY` (off the append's path: a `NOTIFY` inside
+//! the append would serialise all appending commits on PostgreSQL's notify
+//! lock). Each store also runs a background task (started at
 //! [`PostgresStore::connect_with`] or on the first subscriber) that `LISTEN`s
 //! on a connection of its own, reconnects after losing it, and feeds
-//! [`es_core::EventStore::append_notifications`]. [`es_core::Subscription`] reads pages
+//! [`es_core::EventStore::append_notifications`], so subscribers in other
+//! processes wake up too. [`es_core::Subscription`] reads pages
 //! through the gap-safe query on each wake-up and still polls slowly as a
 //! safety net.
 //!

@@ -54,7 +54,6 @@ struct Inner {
     pool: PgPool,
     schema: SchemaName,
     sql: Statements,
-    channel: String,
     notifications: AppendNotifications,
 }
 
@@ -127,8 +126,7 @@ impl PostgresStore {
         Self {
             inner: Arc::new(Inner {
                 sql: Statements::new(&schema),
-                notifications: AppendNotifications::new(&pool, channel.clone()),
-                channel,
+                notifications: AppendNotifications::new(&pool, channel),
                 pool,
                 schema,
             }),
@@ -167,8 +165,9 @@ impl PostgresStore {
     /// Appends inside a transaction (or on a connection) that the caller
     /// controls, to commit events atomically with other writes of the same
     /// database. The append runs in a savepoint, so a refused append leaves
-    /// the caller's transaction usable. Subscribers are notified when the
-    /// caller commits.
+    /// the caller's transaction usable. Call
+    /// [`notify_appended`](Self::notify_appended) after committing to wake
+    /// subscribers at once (otherwise their safety-net poll finds the events).
     pub async fn append_in(
         &self,
         conn: &mut PgConnection,
@@ -178,6 +177,13 @@ impl PostgresStore {
     ) -> Result<AppendOutcome, StoreError> {
         self.append_on(conn, stream_id, expected, &events, true)
             .await
+    }
+
+    /// Wakes this store's subscribers and sends a `NOTIFY` to every other
+    /// listener of the schema (coalesced, in the background). Appends through
+    /// [`EventStore::append`] do this themselves.
+    pub fn notify_appended(&self) {
+        self.inner.notifications.signal();
     }
 
     async fn append_on(
@@ -283,7 +289,6 @@ impl PostgresStore {
             .bind(&columns.schema_versions)
             .bind(&columns.payloads)
             .bind(&columns.metadata)
-            .bind(&self.inner.channel)
             .fetch_optional(&mut *conn)
             .await?;
         let Some(row) = row else {

@@ -32,7 +32,7 @@ pub(crate) struct Statements {
 ///
 /// Parameters: `$1` stream id, `$2` expected version (`-1` = no check), `$3`
 /// batch size, `$4..$8` the batch as arrays (ids, types, schema versions,
-/// payloads, metadata), `$9` the NOTIFY channel. Returns one row
+/// payloads, metadata). Returns one row
 /// `(version, txid, first sequence, last sequence)` if the events were
 /// written, no row if the expected-version check refused them.
 fn append_tail(q: &str) -> String {
@@ -48,8 +48,7 @@ fn append_tail(q: &str) -> String {
             ORDER BY e.ord \
             RETURNING sequence, version \
          ) \
-         SELECT max(version), pg_current_xact_id()::text::bigint, min(sequence), max(sequence), \
-                pg_notify($9, '') \
+         SELECT max(version), pg_current_xact_id()::text::bigint, min(sequence), max(sequence) \
          FROM appended HAVING count(*) > 0"
     )
 }

@@ -83,7 +83,7 @@ impl std::fmt::Debug for SchemaGuard {
 
 impl TestStore {
     pub async fn new() -> Self {
-        Self::with_pool_size(10).await
+        Self::with_pool_size(6).await
     }
 
     pub async fn with_pool_size(pool_size: u32) -> Self {

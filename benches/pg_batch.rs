@@ -1,0 +1,95 @@
+//! P2: one 100-event append against a raw single-statement 100-row insert.
+//!
+//! One iteration = 100 events appended to a fresh stream in one
+//! `EventStore::append` (one statement, one round trip). The baseline in the
+//! same run is one raw sqlx `INSERT … SELECT FROM unnest(…)` of 100 rows into
+//! a table of the same shape. Both build their events inside the iteration.
+
+mod pg_support;
+mod support;
+
+use criterion::{criterion_group, Criterion, Throughput};
+use es_core::{EventStore, ExpectedVersion, Metadata, StreamId};
+use es_postgres::sqlx;
+use uuid::Uuid;
+
+const GROUP: &str = "p2_pg_append_100";
+const BATCH: usize = 100;
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let store = runtime.block_on(pg_support::store(4));
+    let raw = runtime.block_on(pg_support::store(4));
+    let raw_sql = format!(
+        "INSERT INTO {}.es_events (txid, event_id, stream_id, version, event_type, schema_version, \
+         payload, metadata) \
+         SELECT pg_current_xact_id()::text::bigint, e.id, $1, e.version, e.event_type, e.schema_version, \
+                e.payload, e.metadata \
+         FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::int4[], $6::jsonb[], $7::jsonb[]) \
+              AS e(id, version, event_type, schema_version, payload, metadata)",
+        raw.schema().quoted()
+    );
+
+    let mut group = c.benchmark_group(GROUP);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_secs(1));
+    group.measurement_time(std::time::Duration::from_secs(4));
+    group.bench_function("append", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let stream = StreamId::new(format!("batch-{}", Uuid::now_v7())).expect("stream id");
+            store
+                .append(
+                    &stream,
+                    ExpectedVersion::NoStream,
+                    pg_support::events(BATCH),
+                )
+                .await
+                .expect("append");
+        })
+    });
+    group.bench_function("raw_unnest", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let stream = format!("batch-{}", Uuid::now_v7());
+            let events = pg_support::events(BATCH);
+            let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+            let versions: Vec<i64> = (1..=BATCH as i64).collect();
+            let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+            let schema_versions: Vec<i32> =
+                events.iter().map(|e| e.schema_version as i32).collect();
+            let payloads: Vec<serde_json::Value> =
+                events.iter().map(|e| e.payload.clone()).collect();
+            let metadata: Vec<serde_json::Value> = events
+                .iter()
+                .map(|_| serde_json::to_value(Metadata::default()).expect("metadata"))
+                .collect();
+            sqlx::query(&raw_sql)
+                .bind(&stream)
+                .bind(&ids)
+                .bind(&versions)
+                .bind(&types)
+                .bind(&schema_versions)
+                .bind(&payloads)
+                .bind(&metadata)
+                .execute(raw.pool())
+                .await
+                .expect("raw insert");
+        })
+    });
+    group.finish();
+    runtime.block_on(pg_support::drop_schemas(&[&store, &raw]));
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    support::report(
+        GROUP,
+        "append",
+        "raw_unnest",
+        BATCH as f64,
+        "goal: >= 0.9x a raw 100-row UNNEST insert",
+    );
+}

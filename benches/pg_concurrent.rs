@@ -1,0 +1,99 @@
+//! P3: 8 concurrent writers against raw 8-client inserts.
+//!
+//! One iteration = 8 tasks, each appending 10 single-event batches to its own
+//! stream with an exact expected version (80 appends, 80 commits), through a
+//! pool of 8 connections. The baseline in the same run: 8 tasks, each making
+//! 10 raw single-row INSERT commits into a table of the same shape.
+
+mod pg_support;
+mod support;
+
+use criterion::{criterion_group, Criterion, Throughput};
+use es_core::{EventStore, ExpectedVersion, StreamId};
+use uuid::Uuid;
+
+const GROUP: &str = "p3_pg_8_writers";
+const WRITERS: usize = 8;
+const APPENDS: usize = 10;
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let store = runtime.block_on(pg_support::store(WRITERS as u32));
+    let raw = runtime.block_on(pg_support::store(WRITERS as u32));
+    let raw_sql = pg_support::raw_insert_sql(&raw);
+    let payload = serde_json::json!({ "by": 1 });
+
+    let mut group = c.benchmark_group(GROUP);
+    group.throughput(Throughput::Elements((WRITERS * APPENDS) as u64));
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_secs(1));
+    group.measurement_time(std::time::Duration::from_secs(5));
+    group.bench_function("store", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let writers: Vec<_> = (0..WRITERS)
+                .map(|_| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        let stream =
+                            StreamId::new(format!("w-{}", Uuid::now_v7())).expect("stream id");
+                        for i in 0..APPENDS {
+                            store
+                                .append(
+                                    &stream,
+                                    ExpectedVersion::Exact(i as u64),
+                                    pg_support::events(1),
+                                )
+                                .await
+                                .expect("append");
+                        }
+                    })
+                })
+                .collect();
+            for writer in writers {
+                writer.await.expect("writer");
+            }
+        })
+    });
+    group.bench_function("raw_insert", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let writers: Vec<_> = (0..WRITERS)
+                .map(|_| {
+                    let (raw, raw_sql, payload) = (raw.clone(), raw_sql.clone(), payload.clone());
+                    tokio::spawn(async move {
+                        let stream = format!("w-{}", Uuid::now_v7());
+                        for i in 0..APPENDS {
+                            pg_support::raw_insert(
+                                &raw,
+                                &raw_sql,
+                                &stream,
+                                i as i64 + 1,
+                                "Incremented",
+                                &payload,
+                            )
+                            .await;
+                        }
+                    })
+                })
+                .collect();
+            for writer in writers {
+                writer.await.expect("writer");
+            }
+        })
+    });
+    group.finish();
+    runtime.block_on(pg_support::drop_schemas(&[&store, &raw]));
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    support::report(
+        GROUP,
+        "store",
+        "raw_insert",
+        (WRITERS * APPENDS) as f64,
+        "goal: >= 0.8x raw 8-client INSERT commits",
+    );
+}
