@@ -176,3 +176,101 @@ impl<T: Send + 'static> IdempotencyStore for InMemoryIdempotencyStore<T> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Handler, IdempotentHandler, TransactionalHandler};
+    use es_core::{Metadata, Position};
+
+    fn event(stream: &str, version: u64) -> RecordedEvent {
+        RecordedEvent {
+            event_id: Uuid::now_v7(),
+            stream_id: StreamId::new(stream).expect("id"),
+            version,
+            position: Position::from_sequence(version),
+            event_type: "Happened".into(),
+            schema_version: 1,
+            payload: serde_json::Value::Null,
+            metadata: Metadata::default(),
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    struct Push {
+        fail: bool,
+    }
+
+    #[async_trait]
+    impl TransactionalHandler<InMemoryTransaction<Vec<(u64, Option<u64>)>>> for Push {
+        async fn apply(
+            &self,
+            tx: &mut InMemoryTransaction<Vec<(u64, Option<u64>)>>,
+            event: &RecordedEvent,
+            previous_version: Option<u64>,
+        ) -> Result<(), BoxError> {
+            let version = event.version;
+            tx.update(move |applied| applied.push((version, previous_version)));
+            if self.fail {
+                return Err("handler failed".into());
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_event_is_not_applied_twice() {
+        let store = InMemoryIdempotencyStore::<Vec<(u64, Option<u64>)>>::new();
+        let handler = IdempotentHandler::new("c", store.clone(), Push { fail: false });
+        let (first, second) = (event("s-1", 1), event("s-1", 2));
+        for e in [&first, &first, &second, &first, &second] {
+            handler.handle(e).await.expect("handled");
+        }
+        assert_eq!(store.state(), vec![(1, None), (2, Some(1))]);
+        assert_eq!(store.processed_count("c"), 2);
+        assert_eq!(store.last_version("c", &first.stream_id), Some(2));
+        // Another consumer name has its own records.
+        let other = IdempotentHandler::new("d", store.clone(), Push { fail: false });
+        other.handle(&first).await.expect("handled");
+        assert_eq!(store.processed_count("d"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_handler_records_nothing_so_a_retry_applies() {
+        let store = InMemoryIdempotencyStore::<Vec<(u64, Option<u64>)>>::new();
+        let e = event("s-1", 1);
+        let failing = IdempotentHandler::new("c", store.clone(), Push { fail: true });
+        assert!(failing.handle(&e).await.is_err());
+        assert_eq!(store.processed_count("c"), 0);
+        assert!(store.state().is_empty());
+        let working = IdempotentHandler::new("c", store.clone(), Push { fail: false });
+        working.handle(&e).await.expect("handled");
+        assert_eq!(store.state(), vec![(1, None)]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_transactions_recording_one_event_commit_once() {
+        let store = InMemoryIdempotencyStore::<u32>::new();
+        let e = event("s-1", 1);
+        let mut a = store.begin().await.expect("begin");
+        let mut b = store.begin().await.expect("begin");
+        for tx in [&mut a, &mut b] {
+            assert_eq!(
+                store.record(tx, "c", &e).await.expect("record"),
+                Recorded::New {
+                    previous_version: None
+                }
+            );
+            tx.update(|n| *n += 1);
+        }
+        store.commit(a).await.expect("first commit");
+        let error = store.commit(b).await.expect_err("second commit conflicts");
+        assert!(error.is::<ConcurrentRecord>());
+        assert_eq!(store.state(), 1);
+        let mut c = store.begin().await.expect("begin");
+        assert_eq!(
+            store.record(&mut c, "c", &e).await.expect("record"),
+            Recorded::Duplicate
+        );
+    }
+}

@@ -60,3 +60,29 @@ impl fmt::Debug for RoutingKey {
         f.write_str("RoutingKey(<fn>)")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use es_core::{Metadata, Position, StreamId};
+
+    #[test]
+    fn the_default_key_is_category_dot_type() {
+        let event = RecordedEvent {
+            event_id: uuid::Uuid::now_v7(),
+            stream_id: StreamId::new("booking-0190b6c2").expect("id"),
+            version: 1,
+            position: Position::from_sequence(1),
+            event_type: "BookingCreated".into(),
+            schema_version: 1,
+            payload: serde_json::Value::Null,
+            metadata: Metadata::default(),
+            recorded_at: chrono::Utc::now(),
+        };
+        assert_eq!(
+            RoutingKey::default().key_for(&event),
+            "booking.BookingCreated"
+        );
+        assert_eq!(RoutingKey::fixed("x.y").key_for(&event), "x.y");
+    }
+}
