@@ -91,6 +91,15 @@ pub enum RelayError {
         /// Its position.
         position: Position,
     },
+    /// The broker did not confirm a publish in time; the relay reconnects
+    /// and republishes it.
+    #[error("no confirm for event {event_id} at {position} in time")]
+    ConfirmTimeout {
+        /// The oldest unconfirmed event.
+        event_id: Uuid,
+        /// Its position.
+        position: Position,
+    },
     /// Reading the event store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -119,7 +128,10 @@ impl RelayError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            RelayError::Amqp(_) | RelayError::Nacked { .. } | RelayError::Checkpoint(_)
+            RelayError::Amqp(_)
+                | RelayError::Nacked { .. }
+                | RelayError::ConfirmTimeout { .. }
+                | RelayError::Checkpoint(_)
         ) || matches!(self, RelayError::Store(e) if crate::relay::store_error_is_transient(e))
     }
 }

@@ -54,13 +54,16 @@ pub struct RelayConfig {
     pub poll_interval: Duration,
     /// Delays between reconnection attempts.
     pub reconnect: Backoff,
+    /// How long the oldest publish may wait for its confirm before the relay
+    /// gives up on the connection, reconnects and republishes.
+    pub confirm_timeout: Duration,
 }
 
 impl RelayConfig {
     /// A relay named `name` publishing to the topic exchange `exchange`, with
     /// the defaults: routing key `{category}.{event_type}`, 1,000 publishes in
     /// flight, pages of 500, checkpoint every 1,000 events or 1 s, exchange
-    /// declared.
+    /// declared, confirms awaited up to 30 s.
     pub fn new(
         amqp_url: impl Into<String>,
         name: impl Into<String>,
@@ -78,6 +81,7 @@ impl RelayConfig {
             checkpoint_interval: Duration::from_secs(1),
             poll_interval: es_core::DEFAULT_POLL_INTERVAL,
             reconnect: Backoff::default(),
+            confirm_timeout: Duration::from_secs(30),
         }
     }
 
@@ -121,6 +125,12 @@ impl RelayConfig {
     /// Sets the reconnect backoff.
     pub fn with_reconnect(mut self, reconnect: Backoff) -> Self {
         self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets how long a publish may wait for its confirm.
+    pub fn with_confirm_timeout(mut self, timeout: Duration) -> Self {
+        self.confirm_timeout = timeout;
         self
     }
 }
@@ -170,6 +180,7 @@ struct InFlight {
     position: Position,
     event_id: Uuid,
     routing_key: String,
+    sent_at: Instant,
     confirm: PublisherConfirm,
 }
 
@@ -232,14 +243,45 @@ where
 
     /// Publishes the log from the saved checkpoint on, forever.
     ///
-    /// Connection losses, broker nacks and store backend failures are logged
-    /// and retried with backoff (republishing everything not confirmed).
-    /// Returns only on an error that retrying cannot fix: an unroutable event
-    /// ([`RelayError::Unroutable`]), a routing key or event that cannot be
-    /// encoded, undecodable stored data, or another relay moving this relay's
-    /// checkpoint. The checkpoint is saved before returning, and never passes
-    /// the failed event.
+    /// Connection losses, broker nacks, confirm timeouts and store backend
+    /// failures are logged and retried with backoff (republishing everything
+    /// not confirmed). Returns only on an error that retrying cannot fix: an
+    /// unroutable event ([`RelayError::Unroutable`]), a routing key or event
+    /// that cannot be encoded, undecodable stored data, or another relay
+    /// moving this relay's checkpoint. The checkpoint is saved before
+    /// returning, and never passes the failed event.
+    ///
+    /// Aborting the task running this is safe: events confirmed but not yet
+    /// in the saved checkpoint are published again on the next start (the
+    /// consumer dedupes them). [`run_until`](Self::run_until) saves first.
     pub async fn run(&self) -> Result<Infallible, RelayError> {
+        let mut progress = self.start().await?;
+        Err(self.supervise(&mut progress).await)
+    }
+
+    /// Like [`run`](Self::run), but when `shutdown` completes, stops
+    /// publishing, saves the checkpoint of everything confirmed so far and
+    /// returns `Ok`.
+    pub async fn run_until(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), RelayError> {
+        let mut progress = self.start().await?;
+        let stopped = tokio::select! {
+            error = self.supervise(&mut progress) => Some(error),
+            () = shutdown => None,
+        };
+        match stopped {
+            Some(error) => Err(error),
+            None => {
+                self.confirmed.send_replace(progress.confirmed);
+                self.save(&mut progress, true).await
+            }
+        }
+    }
+
+    /// Loads the checkpoint (retrying transient failures).
+    async fn start(&self) -> Result<Progress, RelayError> {
         let mut failures = 0u32;
         let start = loop {
             match self.checkpoints.load(&self.config.name).await {
@@ -257,23 +299,27 @@ where
         };
         self.saved.send_replace(start);
         self.confirmed.send_replace(start);
-        let mut progress = Progress {
+        Ok(Progress {
             confirmed: start,
             saved: start,
             unsaved: 0,
             last_save: Instant::now(),
-        };
-        failures = 0;
+        })
+    }
+
+    /// Sessions, reconnecting after transient errors; returns a fatal one.
+    async fn supervise(&self, progress: &mut Progress) -> RelayError {
+        let mut failures = 0u32;
         loop {
             let before = progress.confirmed;
-            let error = self.session(&mut progress).await;
+            let error = self.session(progress).await;
             self.confirmed.send_replace(progress.confirmed);
             if !error.is_transient() {
-                if let Err(save_error) = self.save(&mut progress, true).await {
+                if let Err(save_error) = self.save(progress, true).await {
                     tracing::warn!(relay = %self.config.name, error = %save_error, "cannot save the relay checkpoint while stopping");
                 }
                 tracing::error!(relay = %self.config.name, %error, "relay stopped");
-                return Err(error);
+                return error;
             }
             if progress.confirmed > before {
                 failures = 0;
@@ -344,6 +390,8 @@ where
                 pending.extend(batch);
                 continue;
             }
+            let waiting_for_appends =
+                pending.is_empty() && caught_up && in_flight.len() < max_in_flight;
             let step = match in_flight.front_mut() {
                 None => {
                     // Idle: everything read is confirmed.
@@ -351,15 +399,21 @@ where
                     subscription.wait().await;
                     Step::Woken
                 }
-                Some(front) if pending.is_empty() && caught_up => {
-                    // Room in the window and nothing to read: whichever comes
-                    // first, a confirm or an append.
+                Some(front) => {
+                    let deadline = front.sent_at + self.config.confirm_timeout;
                     tokio::select! {
                         confirmation = &mut front.confirm => Step::Confirmed(confirmation),
-                        () = subscription.wait() => Step::Woken,
+                        // Room in the window and nothing to read: an append
+                        // may come before the confirm.
+                        () = subscription.wait(), if waiting_for_appends => Step::Woken,
+                        () = tokio::time::sleep_until(deadline) => {
+                            return Err(RelayError::ConfirmTimeout {
+                                event_id: front.event_id,
+                                position: front.position,
+                            });
+                        }
                     }
                 }
-                Some(front) => Step::Confirmed((&mut front.confirm).await),
             };
             match step {
                 Step::Woken => caught_up = false,
@@ -427,6 +481,7 @@ where
             position: event.position,
             event_id: event.event_id,
             routing_key: key,
+            sent_at: Instant::now(),
             confirm,
         })
     }
