@@ -362,6 +362,25 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
+    /// Like [`run`](Self::run), but returns `Ok` once `shutdown` completes.
+    ///
+    /// The message being handled at that moment is not acknowledged: the
+    /// broker redelivers it (and everything prefetched) to the next consumer,
+    /// ahead of later messages; an idempotent handler skips it if its work
+    /// had committed.
+    pub async fn run_until(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ConsumerError> {
+        tokio::select! {
+            result = self.run() => match result {
+                Ok(never) => match never {},
+                Err(error) => Err(error),
+            },
+            () = shutdown => Ok(()),
+        }
+    }
+
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {
         let connection = match connection::connect(&self.config.amqp_url, &self.config.name).await {
             Ok(connection) => connection,

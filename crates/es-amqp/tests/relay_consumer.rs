@@ -253,3 +253,90 @@ async fn events_appended_while_no_consumer_runs_are_delivered_when_it_starts() {
     relay_task.abort();
     task.abort();
 }
+
+/// A relay killed mid-stream restarts from its saved checkpoint: the events
+/// after it are published again (duplicates the consumer dedupes), none is
+/// lost. A relay stopped with `run_until` saves everything it confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_relay_resumes_from_its_checkpoint_and_a_stopped_one_saves_it() {
+    let names = Names::new("relay-restart");
+    let store = InMemoryStore::new();
+    let side = ConsumerSide::new();
+    let consumer = side.consumer(names.consumer_config(), None);
+    consumer.declare().await.expect("declare the queue");
+    let checkpoints = InMemoryProjectionStore::<()>::new();
+    let (ids, last) = append_events(&store, "order", 20, 10_000, 10).await;
+    let consumer_task = tokio::spawn({
+        let consumer = consumer.clone();
+        async move { consumer.run().await }
+    });
+
+    // Killed: aborted after 3,000 confirms.
+    let relay = Relay::new(store.clone(), checkpoints.clone(), names.relay_config());
+    let task = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.run().await }
+    });
+    let mut confirmed = relay.confirmed();
+    within(
+        TIMEOUT,
+        "3,000 confirms",
+        confirmed.wait_for(|p| p.sequence >= 3_000),
+    )
+    .await
+    .expect("relay alive");
+    task.abort();
+    let _ = task.await;
+
+    // Stopped: `run_until` returns once asked to, with its checkpoint saved.
+    let relay = Relay::new(store.clone(), checkpoints.clone(), names.relay_config());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn({
+        let relay = relay.clone();
+        async move {
+            relay
+                .run_until(async {
+                    let _ = stopped.await;
+                })
+                .await
+        }
+    });
+    let mut confirmed = relay.confirmed();
+    within(
+        TIMEOUT,
+        "6,000 confirms",
+        confirmed.wait_for(|p| p.sequence >= 6_000),
+    )
+    .await
+    .expect("relay alive");
+    stop.send(()).expect("relay running");
+    within(TIMEOUT, "the relay to stop", task)
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
+    let saved = *relay.saved().borrow();
+    assert_eq!(
+        saved,
+        *relay.confirmed().borrow(),
+        "run_until saves what it confirmed"
+    );
+    assert!(saved.sequence >= 6_000 && saved < last);
+
+    // And a third relay finishes the job.
+    let relay = Relay::new(store.clone(), checkpoints.clone(), names.relay_config());
+    let task = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.run().await }
+    });
+    within(
+        TIMEOUT,
+        "the relay to confirm everything",
+        relay.wait_for_confirmed(last),
+    )
+    .await;
+    side.wait_for(ids.len(), TIMEOUT).await;
+    side.assert_exactly_once(&ids);
+    assert_eq!(side.state.state().out_of_order, 0);
+    task.abort();
+    consumer_task.abort();
+}
