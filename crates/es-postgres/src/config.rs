@@ -8,7 +8,7 @@
 use std::{fmt, str::FromStr, time::Duration};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::{PostgresError, SchemaName};
 
@@ -103,6 +103,14 @@ impl PostgresConfig {
     /// Opens a connection pool (connecting once to check the settings).
     pub async fn connect_pool(&self) -> Result<PgPool, PostgresError> {
         let options = self.connect_options()?;
+        // One direct connection first: a pool only reports "timed out" when
+        // the server is unreachable, a direct connection says why.
+        let probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(|source| self.connect_error(source))?;
+        if let Err(error) = probe.close().await {
+            tracing::debug!(%error, "closing the probe connection failed");
+        }
         PgPoolOptions::new()
             .max_connections(self.pool_size)
             .acquire_timeout(self.acquire_timeout)

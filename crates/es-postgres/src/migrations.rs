@@ -8,7 +8,7 @@
 //! runs (several service instances starting at once) apply each step exactly
 //! once. Running it again is a no-op.
 
-use sqlx::{Connection, PgPool};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 use crate::{PostgresError, SchemaName};
 
@@ -65,17 +65,15 @@ pub(crate) async fn run(
         .await
         .map_err(fail)?;
     let q = schema.quoted();
-    sqlx::raw_sql(&format!(
+    let bootstrap = format!(
         "CREATE SCHEMA IF NOT EXISTS {q}; \
          CREATE TABLE IF NOT EXISTS {q}.es_migrations ( \
              component  text        NOT NULL, \
              version    integer     NOT NULL, \
              applied_at timestamptz NOT NULL DEFAULT now(), \
              PRIMARY KEY (component, version))"
-    ))
-    .execute(&mut *tx)
-    .await
-    .map_err(fail)?;
+    );
+    script(&mut tx, &bootstrap).await.map_err(fail)?;
     for component in components {
         let applied: Option<i32> = sqlx::query_scalar(&format!(
             "SELECT max(version) FROM {q}.es_migrations WHERE component = $1"
@@ -86,10 +84,8 @@ pub(crate) async fn run(
         .map_err(fail)?;
         let applied = applied.unwrap_or(0);
         for step in component.steps.iter().filter(|s| s.version > applied) {
-            sqlx::raw_sql(&step.sql.replace("{schema}", &q))
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
+            let sql = step.sql.replace("{schema}", &q);
+            script(&mut tx, &sql).await.map_err(fail)?;
             sqlx::query(&format!(
                 "INSERT INTO {q}.es_migrations (component, version) VALUES ($1, $2)"
             ))
@@ -102,4 +98,9 @@ pub(crate) async fn run(
         }
     }
     tx.commit().await.map_err(fail)
+}
+
+/// Runs a multi-statement script (simple query protocol, no parameters).
+async fn script(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
+    conn.execute(sql).await.map(|_| ())
 }

@@ -1,0 +1,85 @@
+//! Hostile input: schema names that would inject SQL are refused with a clear
+//! error; stream ids and event types with quotes, unicode and 1 KiB lengths
+//! round-trip verbatim; passwords never show in errors or Debug output.
+
+mod common;
+
+use common::TestStore;
+use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId};
+use es_postgres::{InvalidSchemaName, PostgresConfig, PostgresError, PostgresStore, SchemaName};
+use futures::TryStreamExt;
+use uuid::Uuid;
+
+#[test]
+fn a_hostile_schema_name_is_refused_with_a_clear_error() {
+    let refused = PostgresConfig::new(common::database_url()).with_schema("x; DROP TABLE y");
+    match refused {
+        Err(PostgresError::InvalidSchema(InvalidSchemaName::BadCharacter { name })) => {
+            assert_eq!(name, "x; DROP TABLE y");
+        }
+        other => panic!("expected an invalid schema error, got {other:?}"),
+    }
+    let message = SchemaName::new("x; DROP TABLE y")
+        .expect_err("refused")
+        .to_string();
+    assert!(message.contains("invalid schema name"), "{message}");
+    for bad in ["\"es\"; --", "es\"", "ES", "", "x y", "a.b", "pg_temp"] {
+        assert!(SchemaName::new(bad).is_err(), "{bad:?} must be refused");
+    }
+}
+
+#[tokio::test]
+async fn hostile_values_round_trip_verbatim() {
+    let store = TestStore::new().await;
+    let kib = "é".repeat(512);
+    let names = [
+        "it's \"quoted\"; DROP TABLE es_events; --".to_owned(),
+        "$1 $$ dollar $$ \\ backslash % _".to_owned(),
+        "ünïcödé-流-🦀-\u{202e}rtl".to_owned(),
+        kib.clone(),
+    ];
+    let mut appended = Vec::new();
+    for name in &names {
+        let s = StreamId::new(format!("{name}-{}", Uuid::now_v7())).expect("stream id");
+        let event_type = format!("{name}Type");
+        let event = NewEvent::raw(event_type.clone(), serde_json::json!({ "name": name }));
+        let outcome = store
+            .append(&s, ExpectedVersion::NoStream, vec![event.clone()])
+            .await
+            .expect("append");
+        assert_eq!(outcome.version, 1);
+        let stored: Vec<_> = store.read_stream(&s, 1).try_collect().await.expect("read");
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].stream_id.as_str(), s.as_str());
+        assert_eq!(stored[0].event_type, event_type);
+        assert_eq!(stored[0].payload, event.payload);
+        assert_eq!(store.stream_version(&s).await.expect("version"), 1);
+        appended.push((s, event_type));
+    }
+    // 1 KiB ids really are 1 KiB (plus the suffix), and the log has them all.
+    assert!(appended[3].0.as_str().len() > 1024);
+    let log = store
+        .read_all(Position::START, 100)
+        .await
+        .expect("read_all");
+    let got: Vec<(StreamId, String)> = log
+        .into_iter()
+        .map(|e| (e.stream_id, e.event_type))
+        .collect();
+    assert_eq!(got, appended);
+}
+
+#[tokio::test]
+async fn passwords_never_appear_in_errors_or_debug_output() {
+    // Nothing listens on port 1: the connection fails.
+    let url = "postgres://app:hunter2-secret@127.0.0.1:1/test?password=hunter2-secret";
+    let config = PostgresConfig::new(url);
+    assert!(!format!("{config:?}").contains("hunter2"));
+    let error = PostgresStore::connect_with(config)
+        .await
+        .expect_err("nothing listens on port 1");
+    let shown = format!("{error} / {error:?}");
+    assert!(matches!(error, PostgresError::Connect { .. }), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("***"), "{shown}");
+}
