@@ -88,6 +88,12 @@ pub struct ConsumerConfig {
     /// Quorum queues only: deliveries after which the broker itself
     /// dead-letters a message (protects against a message that crashes the
     /// process). `None` = unlimited. Default 20.
+    ///
+    /// RabbitMQ counts every return as a delivery, including messages that
+    /// were prefetched but not yet handled when a connection dropped; a
+    /// message at the head of the queue through 20 connection losses in a row
+    /// is therefore dead-lettered (not lost: it waits in the dead-letter
+    /// queue, with the broker's `x-death` header, to be moved back).
     pub delivery_limit: Option<u32>,
     /// Unacknowledged messages the broker sends ahead (default 200).
     pub prefetch: u16,

@@ -152,7 +152,9 @@ impl RelayConfig {
 ///     }));
 /// let relay = Relay::new(store, checkpoints, config);
 /// // Runs until a non-transient error (e.g. an unroutable event).
-/// let error = relay.run().await.unwrap_err();
+/// if let Err(error) = relay.run().await {
+///     eprintln!("relay stopped: {error}");
+/// }
 /// # Ok(()) }
 /// ```
 pub struct Relay<S, C> {
