@@ -135,7 +135,7 @@ pub enum Command {
 /// Parses a booking or slot id, with a message that says what was expected.
 pub fn parse_uuid(text: &str) -> Result<Uuid, String> {
     Uuid::parse_str(text).map_err(|_| {
-        format!("not a UUID (expected something like daab05c7-5d8f-4480-9a95-8d042e2948db)")
+        "not a UUID (expected something like daab05c7-5d8f-4480-9a95-8d042e2948db)".to_owned()
     })
 }
 
@@ -154,6 +154,7 @@ pub enum BookingAppError {
     /// A PostgreSQL database could not be used.
     #[error(transparent)]
     Postgres(#[from] PostgresError),
+
     /// A command or query failed.
     #[error(transparent)]
     Service(#[from] BookingServiceError),

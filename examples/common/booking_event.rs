@@ -17,6 +17,8 @@ use uuid::Uuid;
 pub const BOOKING_CATEGORY: &str = "booking";
 
 /// Something that happened to a booking.
+// The variant names are the stored event types, the seed's names.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BookingEvent {
     /// A booking was requested for a parking slot.

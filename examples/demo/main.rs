@@ -7,13 +7,16 @@
 //! `cargo run --example booking -- --data-dir DIR …` afterwards.
 
 // The demo drives both services through their CLIs, so it includes their
-// code whole; it does not use every item of it.
+// code whole (each service with its own copy of the shared files, as two
+// separate programs have); it does not use every item of it.
+#![allow(clippy::duplicate_mod)]
+
 #[allow(dead_code)]
 #[path = "../booking/app.rs"]
-mod booking;
+mod booking_cli;
 #[allow(dead_code)]
 #[path = "../parking/app.rs"]
-mod parking;
+mod parking_cli;
 
 use std::{
     path::{Path, PathBuf},
@@ -50,10 +53,10 @@ enum DemoError {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    booking::logging::init("warn");
+    booking_cli::logging::init("warn");
     let args = match DemoArgs::try_parse() {
         Ok(args) => args,
-        Err(error) => return booking::cli_exit::report_usage(error),
+        Err(error) => return booking_cli::cli_exit::report_usage(error),
     };
     let result = match &args.data_dir {
         Some(dir) => demo(dir).await,
@@ -64,7 +67,7 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => booking::cli_exit::report_failure(&error),
+        Err(error) => booking_cli::cli_exit::report_failure(&error),
     }
 }
 
@@ -119,7 +122,7 @@ fn step(title: &str) {
 async fn booking(dir: &Path, args: &[&str]) -> Result<String, DemoError> {
     let command = show("booking", args);
     let mut cli =
-        booking::Cli::try_parse_from(cli_args("booking", dir, args)).map_err(|source| {
+        booking_cli::Cli::try_parse_from(cli_args("booking", dir, args)).map_err(|source| {
             DemoError::Usage {
                 command: command.clone(),
                 source,
@@ -127,10 +130,12 @@ async fn booking(dir: &Path, args: &[&str]) -> Result<String, DemoError> {
         })?;
     cli.stores.event_store_url = None;
     cli.stores.projector_url = None;
-    let output = booking::run(cli).await.map_err(|error| DemoError::Failed {
-        command,
-        message: error.to_string(),
-    })?;
+    let output = booking_cli::run(cli)
+        .await
+        .map_err(|error| DemoError::Failed {
+            command,
+            message: error.to_string(),
+        })?;
     println!("{output}");
     Ok(output)
 }
@@ -139,17 +144,19 @@ async fn booking(dir: &Path, args: &[&str]) -> Result<String, DemoError> {
 async fn parking(dir: &Path, args: &[&str]) -> Result<String, DemoError> {
     let command = show("parking", args);
     let mut cli =
-        parking::Cli::try_parse_from(cli_args("parking", dir, args)).map_err(|source| {
+        parking_cli::Cli::try_parse_from(cli_args("parking", dir, args)).map_err(|source| {
             DemoError::Usage {
                 command: command.clone(),
                 source,
             }
         })?;
     cli.stores.parking_database_url = None;
-    let output = parking::run(cli).await.map_err(|error| DemoError::Failed {
-        command,
-        message: error.to_string(),
-    })?;
+    let output = parking_cli::run(cli)
+        .await
+        .map_err(|error| DemoError::Failed {
+            command,
+            message: error.to_string(),
+        })?;
     println!("{output}");
     Ok(output)
 }
@@ -158,7 +165,7 @@ async fn parking(dir: &Path, args: &[&str]) -> Result<String, DemoError> {
 async fn refused(dir: &Path, args: &[&str]) -> Result<(), DemoError> {
     let command = show("booking", args);
     let mut cli =
-        booking::Cli::try_parse_from(cli_args("booking", dir, args)).map_err(|source| {
+        booking_cli::Cli::try_parse_from(cli_args("booking", dir, args)).map_err(|source| {
             DemoError::Usage {
                 command: command.clone(),
                 source,
@@ -166,7 +173,7 @@ async fn refused(dir: &Path, args: &[&str]) -> Result<(), DemoError> {
         })?;
     cli.stores.event_store_url = None;
     cli.stores.projector_url = None;
-    match booking::run(cli).await {
+    match booking_cli::run(cli).await {
         Err(error) => {
             println!("error: {error}");
             Ok(())
