@@ -144,9 +144,11 @@ pub struct Applied {
     pub gaps: u64,
 }
 
-/// Applies every event (unless `poison` says no), counting applications.
+/// Applies every event, counting applications; fails on `poison` while
+/// `failures_left` is above zero (`u32::MAX`: always).
 pub struct Apply {
     pub poison: Option<Uuid>,
+    pub failures_left: std::sync::atomic::AtomicU32,
     pub progress: Arc<watch::Sender<usize>>,
 }
 
@@ -159,7 +161,14 @@ impl TransactionalHandler<InMemoryTransaction<Applied>> for Apply {
         previous_version: Option<u64>,
     ) -> Result<(), BoxError> {
         if Some(event.event_id) == self.poison {
-            return Err(format!("poison event {}", event.event_id).into());
+            use std::sync::atomic::Ordering;
+            let left = self.failures_left.load(Ordering::SeqCst);
+            if left > 0 {
+                if left != u32::MAX {
+                    self.failures_left.store(left - 1, Ordering::SeqCst);
+                }
+                return Err(format!("poison event {}", event.event_id).into());
+            }
         }
         let id = event.event_id;
         let expected = previous_version.unwrap_or(0) + 1;
@@ -204,8 +213,19 @@ impl ConsumerSide {
     }
 
     pub fn consumer(&self, config: ConsumerConfig, poison: Option<Uuid>) -> Consumer<Tracked> {
+        self.flaky_consumer(config, poison, u32::MAX)
+    }
+
+    /// A consumer whose handler fails `failures` times on `poison`.
+    pub fn flaky_consumer(
+        &self,
+        config: ConsumerConfig,
+        poison: Option<Uuid>,
+        failures: u32,
+    ) -> Consumer<Tracked> {
         let apply = Apply {
             poison,
+            failures_left: std::sync::atomic::AtomicU32::new(failures),
             progress: self.progress.clone(),
         };
         Consumer::new(
