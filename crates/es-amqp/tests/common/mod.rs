@@ -126,6 +126,7 @@ pub fn close_connections(suffix: &str) -> usize {
         };
         let status = std::process::Command::new("rabbitmqctl")
             .args(["close_connection", pid.trim(), "test"])
+            .stdout(std::process::Stdio::null())
             .status()
             .expect("run rabbitmqctl close_connection");
         if status.success() {
