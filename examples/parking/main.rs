@@ -12,11 +12,12 @@ use app::cli_exit;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    app::logging::init("warn");
     let cli = match cli_exit::parse_args::<app::Cli>() {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    let serving = matches!(cli.command, app::Command::Serve(_));
+    app::logging::init(if serving { "info" } else { "warn" });
     match app::run(cli).await {
         Ok(output) => {
             if !output.is_empty() {

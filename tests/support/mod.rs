@@ -87,6 +87,27 @@ impl Run {
         self.stdout
     }
 
+    /// Asserts a clean failure of a `serve` command, which may have logged
+    /// its start-up first: exit `code`, no panic, and the last stderr line is
+    /// the `error: …` line; returns it.
+    #[track_caller]
+    pub fn fails_after_logging(self, code: i32) -> String {
+        assert_eq!(self.code, Some(code), "unexpected exit code: {self:?}");
+        assert!(!self.stderr.contains("panicked"), "a panic: {self:?}");
+        let last = self.stderr.lines().last().unwrap_or_default().to_owned();
+        assert!(
+            last.starts_with("error: "),
+            "the last line is not the error: {self:?}"
+        );
+        let errors = self
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("error: "))
+            .count();
+        assert_eq!(errors, 1, "{self:?}");
+        last
+    }
+
     /// Asserts a clean failure: exit `code`, nothing on stdout, and exactly one
     /// `error: …` line on stderr (no panic, no backtrace); returns that line.
     #[track_caller]
