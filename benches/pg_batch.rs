@@ -30,53 +30,51 @@ fn bench(c: &mut Criterion) {
         raw.schema().quoted()
     );
 
+    let ours = || async {
+        let stream = StreamId::new(format!("batch-{}", Uuid::now_v7())).expect("stream id");
+        store
+            .append(
+                &stream,
+                ExpectedVersion::NoStream,
+                pg_support::events(BATCH),
+            )
+            .await
+            .expect("append");
+    };
+    let baseline = || async {
+        let stream = format!("batch-{}", Uuid::now_v7());
+        let events = pg_support::events(BATCH);
+        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        let versions: Vec<i64> = (1..=BATCH as i64).collect();
+        let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+        let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version as i32).collect();
+        let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
+        let metadata: Vec<serde_json::Value> = events
+            .iter()
+            .map(|_| serde_json::to_value(Metadata::default()).expect("metadata"))
+            .collect();
+        sqlx::query(&raw_sql)
+            .bind(&stream)
+            .bind(&ids)
+            .bind(&versions)
+            .bind(&types)
+            .bind(&schema_versions)
+            .bind(&payloads)
+            .bind(&metadata)
+            .execute(raw.pool())
+            .await
+            .expect("raw insert");
+    };
+
     let mut group = c.benchmark_group(GROUP);
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(10);
     group.warm_up_time(std::time::Duration::from_secs(1));
     group.measurement_time(std::time::Duration::from_secs(4));
-    group.bench_function("append", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let stream = StreamId::new(format!("batch-{}", Uuid::now_v7())).expect("stream id");
-            store
-                .append(
-                    &stream,
-                    ExpectedVersion::NoStream,
-                    pg_support::events(BATCH),
-                )
-                .await
-                .expect("append");
-        })
-    });
-    group.bench_function("raw_unnest", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let stream = format!("batch-{}", Uuid::now_v7());
-            let events = pg_support::events(BATCH);
-            let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-            let versions: Vec<i64> = (1..=BATCH as i64).collect();
-            let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
-            let schema_versions: Vec<i32> =
-                events.iter().map(|e| e.schema_version as i32).collect();
-            let payloads: Vec<serde_json::Value> =
-                events.iter().map(|e| e.payload.clone()).collect();
-            let metadata: Vec<serde_json::Value> = events
-                .iter()
-                .map(|_| serde_json::to_value(Metadata::default()).expect("metadata"))
-                .collect();
-            sqlx::query(&raw_sql)
-                .bind(&stream)
-                .bind(&ids)
-                .bind(&versions)
-                .bind(&types)
-                .bind(&schema_versions)
-                .bind(&payloads)
-                .bind(&metadata)
-                .execute(raw.pool())
-                .await
-                .expect("raw insert");
-        })
-    });
+    group.bench_function("append", |b| b.to_async(&runtime).iter(ours));
+    group.bench_function("raw_unnest", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
+    pg_support::interleaved(&runtime, GROUP, 300, BATCH as f64, ours, baseline);
     runtime.block_on(pg_support::drop_schemas(&[&store, &raw]));
 }
 

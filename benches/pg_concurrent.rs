@@ -22,65 +22,107 @@ fn bench(c: &mut Criterion) {
     let raw = runtime.block_on(pg_support::store(WRITERS as u32));
     let raw_sql = pg_support::raw_insert_sql(&raw);
     let payload = serde_json::json!({ "by": 1 });
+    // The alternative design from DESIGN.md: every append takes one global
+    // lock held to commit (dense positions, one commit at a time).
+    let serialized_sql = pg_support::raw_insert_serialized_sql(&raw);
+
+    let ours = || async {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let stream = StreamId::new(format!("w-{}", Uuid::now_v7())).expect("stream id");
+                    for i in 0..APPENDS {
+                        store
+                            .append(
+                                &stream,
+                                ExpectedVersion::Exact(i as u64),
+                                pg_support::events(1),
+                            )
+                            .await
+                            .expect("append");
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.expect("writer");
+        }
+    };
+    let baseline = || async {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (raw, raw_sql, payload) = (raw.clone(), raw_sql.clone(), payload.clone());
+                tokio::spawn(async move {
+                    let stream = format!("w-{}", Uuid::now_v7());
+                    for i in 0..APPENDS {
+                        pg_support::raw_insert(
+                            &raw,
+                            &raw_sql,
+                            &stream,
+                            i as i64 + 1,
+                            "Incremented",
+                            &payload,
+                        )
+                        .await;
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.expect("writer");
+        }
+    };
+
+    let serialized = || async {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (raw, sql, payload) = (raw.clone(), serialized_sql.clone(), payload.clone());
+                tokio::spawn(async move {
+                    let stream = format!("s-{}", Uuid::now_v7());
+                    for i in 0..APPENDS {
+                        pg_support::raw_insert(
+                            &raw,
+                            &sql,
+                            &stream,
+                            i as i64 + 1,
+                            "Incremented",
+                            &payload,
+                        )
+                        .await;
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.expect("writer");
+        }
+    };
 
     let mut group = c.benchmark_group(GROUP);
     group.throughput(Throughput::Elements((WRITERS * APPENDS) as u64));
     group.sample_size(10);
     group.warm_up_time(std::time::Duration::from_secs(1));
     group.measurement_time(std::time::Duration::from_secs(5));
-    group.bench_function("store", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let writers: Vec<_> = (0..WRITERS)
-                .map(|_| {
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        let stream =
-                            StreamId::new(format!("w-{}", Uuid::now_v7())).expect("stream id");
-                        for i in 0..APPENDS {
-                            store
-                                .append(
-                                    &stream,
-                                    ExpectedVersion::Exact(i as u64),
-                                    pg_support::events(1),
-                                )
-                                .await
-                                .expect("append");
-                        }
-                    })
-                })
-                .collect();
-            for writer in writers {
-                writer.await.expect("writer");
-            }
-        })
-    });
-    group.bench_function("raw_insert", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let writers: Vec<_> = (0..WRITERS)
-                .map(|_| {
-                    let (raw, raw_sql, payload) = (raw.clone(), raw_sql.clone(), payload.clone());
-                    tokio::spawn(async move {
-                        let stream = format!("w-{}", Uuid::now_v7());
-                        for i in 0..APPENDS {
-                            pg_support::raw_insert(
-                                &raw,
-                                &raw_sql,
-                                &stream,
-                                i as i64 + 1,
-                                "Incremented",
-                                &payload,
-                            )
-                            .await;
-                        }
-                    })
-                })
-                .collect();
-            for writer in writers {
-                writer.await.expect("writer");
-            }
-        })
-    });
+    group.bench_function("store", |b| b.to_async(&runtime).iter(ours));
+    group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
+    pg_support::interleaved(
+        &runtime,
+        GROUP,
+        40,
+        (WRITERS * APPENDS) as f64,
+        ours,
+        baseline,
+    );
+    pg_support::interleaved(
+        &runtime,
+        "p3_pg_8_writers (ours vs raw inserts serialised by one global lock)",
+        20,
+        (WRITERS * APPENDS) as f64,
+        ours,
+        serialized,
+    );
     runtime.block_on(pg_support::drop_schemas(&[&store, &raw]));
 }
 

@@ -24,33 +24,32 @@ fn bench(c: &mut Criterion) {
     let repository = Repository::<Lifecycle, _>::new(store.clone());
     let payload = serde_json::json!({ "parking_slot_ref_no": "slot" });
 
+    let ours = || async {
+        let id = Uuid::now_v7();
+        for step in [Step::Create("slot".into()), Step::Reserve, Step::Complete] {
+            repository.execute(id, step).await.expect("command");
+        }
+    };
+    let baseline = || async {
+        let stream = format!("booking-{}", Uuid::now_v7());
+        for (version, event_type) in [
+            (1, "BookingCreated"),
+            (2, "BookingReserved"),
+            (3, "BookingCompleted"),
+        ] {
+            pg_support::raw_insert(&raw, &raw_sql, &stream, version, event_type, &payload).await;
+        }
+    };
+
     let mut group = c.benchmark_group(GROUP);
     group.throughput(Throughput::Elements(3));
     group.sample_size(10);
     group.warm_up_time(std::time::Duration::from_secs(1));
     group.measurement_time(std::time::Duration::from_secs(4));
-    group.bench_function("repository", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let id = Uuid::now_v7();
-            for step in [Step::Create("slot".into()), Step::Reserve, Step::Complete] {
-                repository.execute(id, step).await.expect("command");
-            }
-        })
-    });
-    group.bench_function("raw_insert", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let stream = format!("booking-{}", Uuid::now_v7());
-            for (version, event_type) in [
-                (1, "BookingCreated"),
-                (2, "BookingReserved"),
-                (3, "BookingCompleted"),
-            ] {
-                pg_support::raw_insert(&raw, &raw_sql, &stream, version, event_type, &payload)
-                    .await;
-            }
-        })
-    });
+    group.bench_function("repository", |b| b.to_async(&runtime).iter(ours));
+    group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
+    pg_support::interleaved(&runtime, GROUP, 300, 3.0, ours, baseline);
     runtime.block_on(pg_support::drop_schemas(&[&store, &raw]));
 }
 

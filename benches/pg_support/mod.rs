@@ -49,6 +49,18 @@ pub fn raw_insert_sql(raw: &PostgresStore) -> String {
     )
 }
 
+/// The same insert, but serialised behind one global lock held to commit
+/// (`pg_advisory_xact_lock`): the "one writer at a time" design of DESIGN.md.
+pub fn raw_insert_serialized_sql(raw: &PostgresStore) -> String {
+    format!(
+        "WITH global AS (SELECT pg_advisory_xact_lock(7277)) \
+         INSERT INTO {}.es_events (txid, event_id, stream_id, version, event_type, schema_version, \
+         payload, metadata) SELECT pg_current_xact_id()::text::bigint, $1, $2, $3, $4, 1, $5, $6 \
+         FROM global",
+        raw.schema().quoted()
+    )
+}
+
 /// One raw single-row INSERT commit.
 pub async fn raw_insert(
     raw: &PostgresStore,
@@ -75,4 +87,53 @@ pub fn events(n: usize) -> Vec<NewEvent> {
     (0..n)
         .map(|i| NewEvent::raw("Incremented", serde_json::json!({ "by": i })))
         .collect()
+}
+
+/// Runs `ours` and `raw` alternately, `rounds` times each, after a short
+/// warm-up, and prints the median time of each and the throughput ratio.
+///
+/// Criterion measures one function after the other; on a shared machine
+/// whose load (and fsync latency) drifts, that biases the ratio. Alternating
+/// the two exposes them to the same conditions.
+pub fn interleaved<A, AF, B, BF>(
+    runtime: &tokio::runtime::Runtime,
+    group: &str,
+    rounds: usize,
+    per_iteration: f64,
+    mut ours: A,
+    mut raw: B,
+) where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = ()>,
+    B: FnMut() -> BF,
+    BF: std::future::Future<Output = ()>,
+{
+    runtime.block_on(async {
+        for _ in 0..rounds.div_ceil(10) {
+            ours().await;
+            raw().await;
+        }
+        let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+        for _ in 0..rounds {
+            let start = std::time::Instant::now();
+            ours().await;
+            a.push(start.elapsed().as_secs_f64());
+            let start = std::time::Instant::now();
+            raw().await;
+            b.push(start.elapsed().as_secs_f64());
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (a, b) = (median(&mut a), median(&mut b));
+        println!(
+            "INTERLEAVED {group}: ours {:.0}/s (median {:.3} ms), raw {:.0}/s (median {:.3} ms), ratio {:.2}x over {rounds} alternating rounds",
+            per_iteration / a,
+            a * 1e3,
+            per_iteration / b,
+            b * 1e3,
+            b / a
+        );
+    });
 }

@@ -79,8 +79,11 @@
 //! * serialising appends behind one lock held to commit gives dense positions
 //!   but lets only one append commit at a time; with `synchronous_commit = on`
 //!   that caps the whole store at one WAL flush per append. With transaction
-//!   ids, concurrent appends share group commits (see the `pg_*` benches in
-//!   the workspace root: 8 writers against a raw 8-client insert baseline).
+//!   ids, concurrent appends share group commits. Measured side by side
+//!   (`cargo bench --bench pg_concurrent`, 8 writers, 2-core machine): this
+//!   store ran 2.2-2.7x faster than the same single-row inserts serialised by
+//!   one `pg_advisory_xact_lock`, and 0.84-0.87x the unserialised raw
+//!   8-client insert rate.
 //! * wait-on-gap with timeouts loses events when a transaction outlives the
 //!   timeout; we do not use it.
 //!
