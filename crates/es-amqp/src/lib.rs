@@ -64,6 +64,8 @@ mod backoff;
 mod checkpoint;
 mod connection;
 mod consumer;
+mod consumer_config;
+mod consumer_stats;
 mod error;
 mod handler;
 mod idempotency;
@@ -71,6 +73,7 @@ mod in_memory_idempotency;
 #[cfg(feature = "postgres")]
 mod postgres_idempotency;
 mod relay;
+mod relay_config;
 mod routing;
 #[cfg(feature = "sqlite")]
 mod sqlite_idempotency;
@@ -79,14 +82,17 @@ pub mod wire;
 
 pub use backoff::Backoff;
 pub use checkpoint::{CheckpointError, RelayCheckpoint};
-pub use consumer::{Consumer, ConsumerConfig, ConsumerStats};
+pub use consumer::Consumer;
+pub use consumer_config::ConsumerConfig;
+pub use consumer_stats::ConsumerStats;
 pub use error::{ConsumerError, RelayError, WireError};
 pub use handler::Handler;
 pub use idempotency::{IdempotencyStore, IdempotentHandler, Recorded, TransactionalHandler};
 pub use in_memory_idempotency::{ConcurrentRecord, InMemoryIdempotencyStore, InMemoryTransaction};
 #[cfg(feature = "postgres")]
 pub use postgres_idempotency::PostgresIdempotencyStore;
-pub use relay::{Relay, RelayConfig};
+pub use relay::Relay;
+pub use relay_config::RelayConfig;
 pub use routing::RoutingKey;
 #[cfg(feature = "sqlite")]
 pub use sqlite_idempotency::SqliteIdempotencyStore;
