@@ -38,6 +38,13 @@
 //!   broker dead-letter it after that many deliveries instead of looping.
 //! * Redelivered and republished messages reach the handler again: the
 //!   handler must be idempotent (see [`IdempotentHandler`](crate::IdempotentHandler)).
+//!
+//! # Throughput
+//!
+//! One queue is handled one message at a time, so its throughput is bounded
+//! by the handler's latency (a database transaction per event). To go
+//! further, split the events over several queues by binding key (for
+//! example by aggregate type): each queue keeps its own order.
 
 use std::{
     convert::Infallible,
