@@ -154,7 +154,6 @@ pub enum BookingAppError {
     /// A PostgreSQL database could not be used.
     #[error(transparent)]
     Postgres(#[from] PostgresError),
-
     /// A command or query failed.
     #[error(transparent)]
     Service(#[from] BookingServiceError),
@@ -197,6 +196,10 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
 /// Server mode: the event store and the projector database on PostgreSQL
 /// (the same database unless PROJECTOR_DATABASE_URL says otherwise).
 async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAppError> {
+    if let Command::Serve(args) = &cli.command {
+        // Fail before touching the databases if the broker is not there.
+        serve::check_broker(&args.amqp_url).await?;
+    }
     let store = PostgresStore::connect_with(
         PostgresConfig::new(event_store_url).with_acquire_timeout(CONNECT_TIMEOUT),
     )

@@ -72,13 +72,13 @@ pub fn routing_key() -> RoutingKey {
     })
 }
 
-/// Runs the projector, the relay and /health until asked to stop.
+/// Runs the projector, the relay and /health until asked to stop (check the
+/// broker with [`check_broker`] first).
 pub async fn serve(
     service: &BookingService<PostgresStore, PostgresCheckpoints>,
     store: &PostgresStore,
     args: &ServeArgs,
 ) -> Result<(), ServeError> {
-    check_broker(&args.amqp_url).await?;
     let listener = health::bind(args.port).await?;
     let relay = Relay::new(
         store.clone(),
@@ -121,7 +121,9 @@ async fn relay_until_fatal(relay: &Relay<PostgresStore, PostgresCheckpoints>) ->
     }
 }
 
-async fn check_broker(url: &str) -> Result<(), ServeError> {
+/// Connects to the broker once, so that a wrong URL or a broker that is down
+/// is a clear start-up error rather than a relay retrying in the background.
+pub async fn check_broker(url: &str) -> Result<(), ServeError> {
     let failed = |reason: String| ServeError::Broker {
         url: es_postgres::redact_url(url),
         reason,

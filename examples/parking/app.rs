@@ -29,7 +29,7 @@ pub mod parking_db;
 pub mod parking_slot;
 pub mod serve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use es_core::{ProjectionError, ProjectionRunner};
@@ -139,30 +139,24 @@ pub enum ParkingAppError {
 
 /// Runs one command and returns what it prints.
 pub async fn run(cli: Cli) -> Result<String, ParkingAppError> {
+    let embedded = cli.stores.parking_database_url.is_none();
+    if embedded && matches!(cli.command, Command::Serve(_)) {
+        return Err(ParkingAppError::ServeNeedsServerMode);
+    }
     let db = match &cli.stores.parking_database_url {
-        Some(url) => {
-            if !url.starts_with("sqlite:") {
-                return Err(ParkingAppError::NotSqlite(url.clone()));
-            }
-            SqliteCheckpoints::connect(url).await?
+        Some(url) if !url.starts_with("sqlite:") => {
+            return Err(ParkingAppError::NotSqlite(url.clone()))
         }
-        None if matches!(cli.command, Command::Serve(_)) => {
-            return Err(ParkingAppError::ServeNeedsServerMode)
-        }
+        Some(url) => SqliteCheckpoints::connect(url).await?,
         None => {
-            let dir = &cli.stores.data_dir;
-            let db = SqliteCheckpoints::open(data_dir::data_file(dir, PARKING_FILE)?).await?;
-            parking_db::create_tables(db.pool()).await?;
-            // Embedded: apply what Booking recorded since the last command.
-            let bookings =
-                SqliteStore::open(data_dir::data_file(dir, BOOKING_EVENTS_FILE)?).await?;
-            ProjectionRunner::new(bookings, db.clone(), BookingFollower)
-                .catch_up()
-                .await?;
-            db
+            SqliteCheckpoints::open(data_dir::data_file(&cli.stores.data_dir, PARKING_FILE)?)
+                .await?
         }
     };
     parking_db::create_tables(db.pool()).await?;
+    if embedded {
+        follow_bookings(&cli.stores.data_dir, &db).await?;
+    }
     let pool = db.pool();
     Ok(match cli.command {
         Command::CreateParkingSlot { name, status } => {
@@ -195,6 +189,17 @@ pub async fn run(cli: Cli) -> Result<String, ParkingAppError> {
             .collect::<Vec<_>>()
             .join("\n"),
     })
+}
+
+/// Embedded mode: applies what Booking recorded in its event log since the
+/// last command (the checkpoint lives in Parking's database, committed with
+/// the slot changes).
+async fn follow_bookings(data_dir: &Path, db: &SqliteCheckpoints) -> Result<(), ParkingAppError> {
+    let bookings = SqliteStore::open(data_dir::data_file(data_dir, BOOKING_EVENTS_FILE)?).await?;
+    ProjectionRunner::new(bookings, db.clone(), BookingFollower)
+        .catch_up()
+        .await?;
+    Ok(())
 }
 
 fn details(slot: &ParkingSlot) -> String {
