@@ -128,7 +128,7 @@ pub fn interleaved<A, AF, B, BF>(
         };
         let (a, b) = (median(&mut a), median(&mut b));
         println!(
-            "INTERLEAVED {group}: ours {:.0}/s (median {:.3} ms), raw {:.0}/s (median {:.3} ms), ratio {:.2}x over {rounds} alternating rounds",
+            "RATIO {group} (interleaved medians): ours {:.0}/s (median {:.3} ms), raw {:.0}/s (median {:.3} ms), ratio {:.2}x over {rounds} alternating rounds",
             per_iteration / a,
             a * 1e3,
             per_iteration / b,

@@ -75,7 +75,8 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(events: &[NewEvent]) -> Result<Self, StoreError> {
+    /// Takes the batch apart (moving payloads, not copying them).
+    fn new(events: Vec<NewEvent>) -> Result<Self, StoreError> {
         let mut columns = Columns {
             ids: Vec::with_capacity(events.len()),
             types: Vec::with_capacity(events.len()),
@@ -83,7 +84,7 @@ impl Columns {
             payloads: Vec::with_capacity(events.len()),
             metadata: Vec::with_capacity(events.len()),
         };
-        for event in events {
+        for event in events.into_iter() {
             let metadata =
                 serde_json::to_value(&event.metadata).map_err(|source| StoreError::Encode {
                     event_type: event.event_type.clone(),
@@ -96,9 +97,9 @@ impl Columns {
                 ))
             })?;
             columns.ids.push(event.event_id);
-            columns.types.push(event.event_type.clone());
+            columns.types.push(event.event_type);
             columns.schema_versions.push(schema_version);
-            columns.payloads.push(event.payload.clone());
+            columns.payloads.push(event.payload);
             columns.metadata.push(metadata);
         }
         Ok(columns)
@@ -175,7 +176,7 @@ impl PostgresStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_on(conn, stream_id, expected, &events, true)
+        self.append_on(conn, stream_id, expected, events, true)
             .await
     }
 
@@ -191,7 +192,7 @@ impl PostgresStore {
         conn: &mut PgConnection,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: &[NewEvent],
+        events: Vec<NewEvent>,
         savepoint: bool,
     ) -> Result<AppendOutcome, StoreError> {
         if events.is_empty() {
@@ -232,7 +233,9 @@ impl PostgresStore {
                 // The expected-version check refused the batch: a re-send of
                 // an append that committed, or a conflict.
                 Ok(None) => {
-                    if let Some(outcome) = self.previous_append(conn, stream_id, events).await? {
+                    if let Some(outcome) =
+                        self.previous_append(conn, stream_id, &columns.ids).await?
+                    {
                         return Ok(outcome);
                     }
                     let actual = self.version_on(conn, stream_id).await?;
@@ -248,7 +251,9 @@ impl PostgresStore {
                 }
                 // An id of the batch is recorded already.
                 Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                    if let Some(outcome) = self.previous_append(conn, stream_id, events).await? {
+                    if let Some(outcome) =
+                        self.previous_append(conn, stream_id, &columns.ids).await?
+                    {
                         return Ok(outcome);
                     }
                     // The clashing row was rolled back meanwhile: try again.
@@ -312,11 +317,10 @@ impl PostgresStore {
         &self,
         conn: &mut PgConnection,
         stream_id: &StreamId,
-        events: &[NewEvent],
+        ids: &[Uuid],
     ) -> Result<Option<AppendOutcome>, StoreError> {
-        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
         let rows = sqlx::query(&self.inner.sql.find_event_ids)
-            .bind(&ids)
+            .bind(ids)
             .fetch_all(&mut *conn)
             .await
             .map_err(StoreError::backend)?;
@@ -340,7 +344,7 @@ impl PostgresStore {
         let Some(first) = found.first() else {
             return Ok(None);
         };
-        let same_append = found.len() == events.len()
+        let same_append = found.len() == ids.len()
             && found.iter().all(|f| f.2 == stream_id.as_str())
             && found.windows(2).all(|w| w[1].3 == w[0].3 + 1);
         if !same_append {
@@ -429,7 +433,7 @@ impl EventStore for PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         let outcome = self
-            .append_on(&mut conn, stream_id, expected, &events, false)
+            .append_on(&mut conn, stream_id, expected, events, false)
             .await?;
         if outcome.last_position.is_some() {
             self.inner.notifications.signal();
