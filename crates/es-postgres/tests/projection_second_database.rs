@@ -35,9 +35,14 @@ impl ProjectionDatabase {
     }
 
     fn url(&self) -> String {
+        // Same server and settings, another database name.
         let base = common::database_url();
-        let (server, _) = base.rsplit_once('/').expect("a URL with a database");
-        format!("{server}/{}", self.name)
+        let (url, query) = match base.split_once('?') {
+            Some((url, query)) => (url.to_owned(), format!("?{query}")),
+            None => (base.clone(), String::new()),
+        };
+        let (server, _) = url.rsplit_once('/').expect("a URL with a database");
+        format!("{server}/{}{query}", self.name)
     }
 }
 
