@@ -1,12 +1,13 @@
 //! How a consumer connects, which queue it declares and binds, and how it
 //! treats failures (attempts, backoff, dead letters, delivery limit).
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use crate::{Backoff, QueueType};
 
 /// How a [`Consumer`](crate::Consumer) connects, declares its queue and handles failures.
-#[derive(Debug, Clone)]
+/// `Debug` shows the URL without its password.
+#[derive(Clone)]
 pub struct ConsumerConfig {
     /// The broker, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`.
     pub amqp_url: String,
@@ -135,5 +136,27 @@ impl ConsumerConfig {
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
+    }
+}
+
+impl fmt::Debug for ConsumerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerConfig")
+            .field("amqp_url", &crate::redact_url(&self.amqp_url))
+            .field("exchange", &self.exchange)
+            .field("declare_exchange", &self.declare_exchange)
+            .field("queue", &self.queue)
+            .field("binding_keys", &self.binding_keys)
+            .field("queue_type", &self.queue_type)
+            .field("single_active_consumer", &self.single_active_consumer)
+            .field("dead_letter_exchange", &self.dead_letter_exchange)
+            .field("dead_letter_queue", &self.dead_letter_queue)
+            .field("delivery_limit", &self.delivery_limit)
+            .field("prefetch", &self.prefetch)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry", &self.retry)
+            .field("reconnect", &self.reconnect)
+            .field("name", &self.name)
+            .finish()
     }
 }

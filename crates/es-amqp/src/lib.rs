@@ -72,6 +72,7 @@ mod idempotency;
 mod in_memory_idempotency;
 #[cfg(feature = "postgres")]
 mod postgres_idempotency;
+mod redact;
 mod relay;
 mod relay_config;
 mod routing;
@@ -91,6 +92,7 @@ pub use idempotency::{IdempotencyStore, IdempotentHandler, Recorded, Transaction
 pub use in_memory_idempotency::{ConcurrentRecord, InMemoryIdempotencyStore, InMemoryTransaction};
 #[cfg(feature = "postgres")]
 pub use postgres_idempotency::PostgresIdempotencyStore;
+pub use redact::redact_url;
 pub use relay::Relay;
 pub use relay_config::RelayConfig;
 pub use routing::RoutingKey;

@@ -2,12 +2,13 @@
 //! checkpoint cadence and reconnect policy, with defaults that fit most
 //! services.
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use crate::{Backoff, RoutingKey};
 
-/// How a [`Relay`](crate::Relay) connects and publishes.
-#[derive(Debug, Clone)]
+/// How a [`Relay`](crate::Relay) connects and publishes. `Debug` shows the
+/// URL without its password.
+#[derive(Clone)]
 pub struct RelayConfig {
     /// The broker, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`.
     pub amqp_url: String,
@@ -110,5 +111,24 @@ impl RelayConfig {
     pub fn with_confirm_timeout(mut self, timeout: Duration) -> Self {
         self.confirm_timeout = timeout;
         self
+    }
+}
+
+impl fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RelayConfig")
+            .field("amqp_url", &crate::redact_url(&self.amqp_url))
+            .field("name", &self.name)
+            .field("exchange", &self.exchange)
+            .field("declare_exchange", &self.declare_exchange)
+            .field("routing_key", &self.routing_key)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("page_size", &self.page_size)
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field("checkpoint_interval", &self.checkpoint_interval)
+            .field("poll_interval", &self.poll_interval)
+            .field("reconnect", &self.reconnect)
+            .field("confirm_timeout", &self.confirm_timeout)
+            .finish()
     }
 }
