@@ -51,6 +51,26 @@ impl BookingProjection {
     }
 }
 
+/// The booking event in `event`, or `None` for other aggregates' events and
+/// for a booking event that does not decode (an unknown type, a payload of
+/// another shape): that one is logged as an error and skipped, because it
+/// would fail on every retry and must not stop the bookings behind it.
+fn readable(event: &RecordedEvent) -> Option<(uuid::Uuid, BookingEvent)> {
+    match BookingEvent::from_recorded(event) {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            tracing::error!(
+                stream_id = %event.stream_id,
+                version = event.version,
+                event_type = %event.event_type,
+                %error,
+                "the booking projection skips an event it cannot read"
+            );
+            None
+        }
+    }
+}
+
 #[async_trait]
 impl Projection<SqliteTransaction> for BookingProjection {
     fn name(&self) -> &str {
@@ -62,7 +82,7 @@ impl Projection<SqliteTransaction> for BookingProjection {
         tx: &mut SqliteTransaction,
         event: &RecordedEvent,
     ) -> Result<(), BoxError> {
-        let Some((booking, event)) = BookingEvent::from_recorded(event)? else {
+        let Some((booking, event)) = readable(event) else {
             return Ok(());
         };
         match event {
@@ -109,7 +129,7 @@ impl Projection<PostgresTransaction> for BookingProjection {
         tx: &mut PostgresTransaction,
         event: &RecordedEvent,
     ) -> Result<(), BoxError> {
-        let Some((booking, event)) = BookingEvent::from_recorded(event)? else {
+        let Some((booking, event)) = readable(event) else {
             return Ok(());
         };
         match event {
