@@ -445,7 +445,7 @@ fn main() {
         if ours.p99 <= GOAL_P99_MS { "met" } else { "MISSED" }
     );
     println!(
-        "FIGURE {GROUP}_parts: append returned p50 {:.2} ms (p99 {:.2}), relay confirmed p50 {:.2} ms (p99 {:.2}), handler committed p50 {:.2} ms (p99 {:.2}), all from before the append",
+        "FIGURE {GROUP}_parts: from before the append, append returned p50 {:.2} ms / p99 {:.2} ms, relay confirmed p50 {:.2} ms / p99 {:.2} ms, handler committed p50 {:.2} ms / p99 {:.2} ms",
         append.p50, append.p99, confirmed.p50, confirmed.p99, ours.p50, ours.p99
     );
     println!(
