@@ -172,6 +172,18 @@ pub struct Repository<A: Aggregate, S> {
     upcasters: Upcasters,
     retry: RetryPolicy,
     cache: Option<Mutex<LruCache<StreamId, Loaded<A>>>>,
+    assume_new_on_miss: bool,
+}
+
+/// Where the state a command is decided from came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The warm-state cache (may be stale).
+    Cache,
+    /// Not cached: guessed to be a new aggregate (checked by `NoStream`).
+    Guess,
+    /// Loaded from the store just now.
+    Store,
 }
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
@@ -184,7 +196,22 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             upcasters: Upcasters::new(),
             retry: RetryPolicy::none(),
             cache: NonZeroUsize::new(DEFAULT_CACHE_CAPACITY).map(|n| Mutex::new(LruCache::new(n))),
+            assume_new_on_miss: true,
         }
+    }
+
+    /// Whether a command on an aggregate that is not in the cache is first
+    /// tried as if the aggregate were new (default: yes).
+    ///
+    /// The guess costs nothing when right (creating an aggregate is then a
+    /// single append, checked by [`ExpectedVersion::NoStream`]) and one
+    /// refused append when wrong, and only for commands that the new state
+    /// accepts (a command the new state refuses loads the stream straight
+    /// away). Turn it off if most commands on uncached aggregates are
+    /// accepted by the default state, for example upserts.
+    pub fn with_assume_new_on_miss(mut self, assume_new: bool) -> Self {
+        self.assume_new_on_miss = assume_new;
+        self
     }
 
     /// Takes snapshots into `snapshots` according to `policy`, and loads from them.
@@ -258,19 +285,37 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     {
         let stream_id = Self::stream_id(id);
         let mut attempt = 1;
-        let mut cached = self.cached(&stream_id);
+        // Where the state we decide from comes from. A conflict on a cached
+        // state or on the "new aggregate" guess only means we guessed wrong:
+        // load and decide again, without counting it as the caller's conflict.
+        let mut next = match self.cached(&stream_id) {
+            Some(loaded) => Some((loaded, Source::Cache)),
+            None if self.assume_new_on_miss => Some((
+                Loaded {
+                    state: A::State::default(),
+                    version: 0,
+                },
+                Source::Guess,
+            )),
+            None => None,
+        };
         loop {
-            let from_cache = cached.is_some();
-            let loaded = match cached.take() {
-                Some(loaded) => loaded,
-                None => self.load_stream(&stream_id).await?,
+            let (loaded, source) = match next.take() {
+                Some(found) => found,
+                None => (self.load_stream(&stream_id).await?, Source::Store),
+            };
+            let events = match A::handle(&loaded.state, command.clone()) {
+                Ok(events) if source == Source::Guess && events.is_empty() => continue,
+                Ok(events) => events,
+                // The guess may simply be wrong: decide again on the real state.
+                Err(_) if source == Source::Guess => continue,
+                Err(rejected) => return Err(ExecuteError::Rejected(rejected)),
             };
             match self
-                .decide_and_append(&stream_id, loaded, command.clone(), &metadata)
+                .append_decided(&stream_id, loaded, events, &metadata)
                 .await
             {
-                Err(ExecuteError::Conflict { .. }) if from_cache => {
-                    // The cache was stale; that is not the caller's conflict.
+                Err(ExecuteError::Conflict { .. }) if source != Source::Store => {
                     self.forget(&stream_id);
                 }
                 Err(ExecuteError::Conflict { .. }) if attempt < self.retry.max_attempts => {
@@ -328,6 +373,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         metadata: &Metadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let events = A::handle(&loaded.state, command).map_err(ExecuteError::Rejected)?;
+        self.append_decided(stream_id, loaded, events, metadata)
+            .await
+    }
+
+    async fn append_decided(
+        &self,
+        stream_id: &StreamId,
+        loaded: Loaded<A>,
+        events: Vec<A::Event>,
+        metadata: &Metadata,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let before = loaded.version;
         if events.is_empty() {
             return Ok(Executed {

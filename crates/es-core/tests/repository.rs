@@ -91,6 +91,36 @@ async fn a_warm_command_is_one_round_trip() {
 }
 
 #[tokio::test]
+async fn creating_an_aggregate_is_one_round_trip_and_a_wrong_guess_is_harmless() {
+    let store = Counting::default();
+    let repo = Repository::<Counter, _>::new(store.clone()).with_cache_capacity(0);
+    let id = Uuid::now_v7();
+    let created = repo
+        .execute(id, CounterCommand::Increment(1))
+        .await
+        .expect("create");
+    assert_eq!((created.state, created.version), (1, 1));
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        0,
+        "a new aggregate needs no read"
+    );
+    assert_eq!(store.appends.load(Ordering::SeqCst), 1);
+    // Not cached and not new: the guess's NoStream append is refused, then
+    // the repository loads and decides on the real state.
+    let executed = repo
+        .execute(id, CounterCommand::Increment(2))
+        .await
+        .expect("second");
+    assert_eq!((executed.state, executed.version), (3, 2));
+    // A command the new state refuses loads straight away (no wasted append).
+    let appends = store.appends.load(Ordering::SeqCst);
+    let refused = repo.execute(id, CounterCommand::Increment(-1)).await;
+    assert!(matches!(refused, Err(ExecuteError::Rejected(_))));
+    assert_eq!(store.appends.load(Ordering::SeqCst), appends);
+}
+
+#[tokio::test]
 async fn a_stale_cache_is_not_the_callers_conflict() {
     let store = InMemoryStore::new();
     let a = Repository::<Counter, _>::new(store.clone());
@@ -160,7 +190,9 @@ async fn without_a_cache_a_conflict_is_returned_and_retry_resolves_it() {
         }
     }
     let id = Uuid::now_v7();
-    let plain = Repository::<Counter, _>::new(LoseOnce::default()).with_cache_capacity(0);
+    let plain = Repository::<Counter, _>::new(LoseOnce::default())
+        .with_cache_capacity(0)
+        .with_assume_new_on_miss(false);
     match plain.execute(id, CounterCommand::Increment(1)).await {
         Err(ExecuteError::Conflict {
             expected: 0,
@@ -171,6 +203,7 @@ async fn without_a_cache_a_conflict_is_returned_and_retry_resolves_it() {
     }
     let retrying = Repository::<Counter, _>::new(LoseOnce::default())
         .with_cache_capacity(0)
+        .with_assume_new_on_miss(false)
         .with_retry(RetryPolicy::attempts(3));
     let executed = retrying
         .execute(id, CounterCommand::Increment(1))
