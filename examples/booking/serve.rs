@@ -88,10 +88,7 @@ pub async fn serve(
     );
     tracing::info!(port = args.port, exchange = %args.exchange, "booking serve: projector, relay and /health running");
     tokio::select! {
-        result = service.projector().run() => match result {
-            Ok(()) => Ok(()),
-            Err(error) => Err(ServeError::Projector(error)),
-        },
+        error = projector_until_stopped(service) => Err(ServeError::Projector(error)),
         error = relay_until_fatal(&relay) => Err(ServeError::Relay(error)),
         result = health::serve(listener, "booking") => match result {
             Ok(()) => Ok(()),
@@ -100,6 +97,26 @@ pub async fn serve(
         () = shutdown::requested() => {
             tracing::info!("booking serve: stopping");
             Ok(())
+        }
+    }
+}
+
+/// Runs the projector, starting it again with backoff after a failure (the
+/// database restarting, a connection dropped): each batch commits with its
+/// checkpoint, so a restart resumes where the last commit left off and
+/// applies nothing twice. Returns only if the runner says it stopped.
+async fn projector_until_stopped(
+    service: &BookingService<PostgresStore, PostgresCheckpoints>,
+) -> ProjectionError {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match service.projector().run().await {
+            Ok(()) | Err(ProjectionError::Stopped) => return ProjectionError::Stopped,
+            Err(error) => {
+                tracing::warn!(%error, ?delay, "the booking projector failed; restarting it");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
         }
     }
 }

@@ -245,12 +245,19 @@ impl Service {
 
     /// Asks it to stop (SIGTERM) and returns its exit code.
     #[cfg(unix)]
-    pub fn terminate(mut self) -> Option<i32> {
+    pub fn terminate(self) -> Option<i32> {
+        self.stop_with("TERM")
+    }
+
+    /// Sends it `signal` (a `kill` signal name: `TERM`, `INT` for Ctrl-C)
+    /// and returns its exit code.
+    #[cfg(unix)]
+    pub fn stop_with(mut self, signal: &str) -> Option<i32> {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{signal} failed");
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {

@@ -164,6 +164,15 @@ pub async fn append_plan(store: &PostgresStore, plan: &[PlannedBooking]) {
     }
 }
 
+/// Like [`append_plan`], in windows of 10 bookings with `pause` after each,
+/// so that the stream lasts while faults are injected.
+pub async fn append_plan_paced(store: &PostgresStore, plan: &[PlannedBooking], pause: Duration) {
+    for window in plan.chunks(10) {
+        append_plan(store, window).await;
+        tokio::time::sleep(pause).await;
+    }
+}
+
 /// Creates the projector's `bookings` table (the service's own schema) with
 /// a trigger logging every row written into `torture_applied`.
 pub async fn count_projector_writes(env: &ServerEnv) {
