@@ -33,6 +33,7 @@
 mod pg_support;
 
 use std::{
+    collections::HashSet,
     str::FromStr,
     time::{Duration, Instant},
 };
@@ -182,6 +183,8 @@ struct Samples {
     append: Vec<f64>,
     /// Until the relay's confirmed position passed the event.
     confirmed: Vec<f64>,
+    /// Deliveries of an event already handled (skipped by the handler).
+    redelivered: usize,
 }
 
 /// Our pipeline: store → relay → RabbitMQ → consumer → idempotent PostgreSQL handler.
@@ -215,6 +218,7 @@ async fn pipeline(suffix: &str) -> Samples {
     let consumer_task = tokio::spawn(async move { consumer.run().await });
 
     let mut samples = Samples::default();
+    let mut seen = HashSet::new();
     for b in 0..WARMUP_BOOKINGS + BOOKINGS {
         let stream = StreamId::new(format!("booking-{b}")).expect("stream id");
         for (i, event) in booking_events(&format!("slot-{b}")).into_iter().enumerate() {
@@ -239,11 +243,20 @@ async fn pipeline(suffix: &str) -> Samples {
                 .expect("the broker confirmed in time")
                 .expect("relay alive");
             let relayed = Instant::now();
-            let (handled, at) = tokio::time::timeout(EVENT_TIMEOUT, arrived.recv())
-                .await
-                .expect("the event reached Parking in time")
-                .expect("consumer alive");
-            assert_eq!(handled, id, "events arrive one at a time, in order");
+            let at = loop {
+                let (handled, at) = tokio::time::timeout(EVENT_TIMEOUT, arrived.recv())
+                    .await
+                    .expect("the event reached Parking in time")
+                    .expect("consumer alive");
+                if handled == id {
+                    break at;
+                }
+                // At least once: after a reconnect the broker may deliver an
+                // earlier event again (the idempotent handler skipped it).
+                assert!(seen.contains(&handled), "only earlier events come again");
+                samples.redelivered += 1;
+            };
+            seen.insert(id);
             if b >= WARMUP_BOOKINGS {
                 samples.total.push((at - started).as_secs_f64());
                 samples.append.push((appended - started).as_secs_f64());
@@ -422,6 +435,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let suffix = Uuid::new_v4().simple().to_string();
     let samples = runtime.block_on(pipeline(&suffix));
+    let redelivered = samples.redelivered;
     let ours = summarise(samples.total);
     let append = summarise(samples.append);
     let confirmed = summarise(samples.confirmed);
@@ -437,7 +451,7 @@ fn main() {
         raw.p50 / ours.p50
     );
     println!(
-        "FIGURE {GROUP}: pipeline p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} events sent one at a time (goal: p99 <= {GOAL_P99_MS:.0} ms: {})",
+        "FIGURE {GROUP}: pipeline p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} events sent one at a time, {redelivered} redelivered (goal: p99 <= {GOAL_P99_MS:.0} ms: {})",
         ours.p50,
         ours.p99,
         ours.max,
