@@ -4,8 +4,9 @@
 //! slot status is right, and counting triggers show each event applied
 //! exactly once on both ends.
 //!
-//! Default: 600 bookings (1,200 events), 5 kill rounds. `ES_TORTURE_FULL=1`:
-//! the 2,000 bookings.
+//! The counts: 2,000 bookings (3,999 events: a third only created,
+//! a third reserved, a third completed), 5 kill rounds, each killing
+//! Booking, Parking or both. `ES_TORTURE_FULL=1` runs 5,000 bookings.
 
 mod support;
 mod torture_support;
@@ -20,7 +21,7 @@ use torture_support::{
 
 #[test]
 fn killed_services_lose_nothing_and_apply_nothing_twice() {
-    let bookings = if full() { 2_000 } else { 600 };
+    let bookings = if full() { 5_000 } else { 2_000 };
     let env = ServerEnv::new();
     let rt = runtime();
     // A first start creates Parking's tables and declares its queue.
