@@ -31,7 +31,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// it out); 12 s with `ES_TORTURE_FULL=1`, longer than the examples' 10 s
 /// connection acquire timeout, so the projector and relay see errors and
 /// must restart themselves.
-fn outage() -> Duration {
+fn outage_length() -> Duration {
     Duration::from_secs(if full() { 12 } else { 3 })
 }
 
@@ -155,7 +155,7 @@ fn postgres_restart_during_appends() {
             &["create_booking_request", &uuid::Uuid::new_v4().to_string()],
         )
         .fails(1);
-    std::thread::sleep(outage().saturating_sub(Duration::from_secs(1)));
+    std::thread::sleep(outage_length().saturating_sub(Duration::from_secs(1)));
     assert!(pg_ctl("start"), "pg_ctlcluster start failed");
     drop(guard);
     eprintln!("a command during the outage: {during}");
@@ -259,7 +259,7 @@ fn rabbitmq_restart_during_the_relay() {
     let guard = Restore("rabbitmq");
     assert!(rabbitmqctl("stop_app"), "rabbitmqctl stop_app failed");
     outage.store(true, Ordering::SeqCst);
-    std::thread::sleep(outage());
+    std::thread::sleep(outage_length());
     assert!(rabbitmqctl("start_app"), "rabbitmqctl start_app failed");
     drop(guard);
     rt.block_on(appending).expect("the appender finished");
