@@ -5,9 +5,8 @@
 //! event exactly once, in global position order, each stream in version
 //! order.
 //!
-//! Default: 8 x 2,500 appends (debug builds on 2 cores: ~1 s per 1,000
-//! appends per writer was measured). `ES_TORTURE_FULL=1`: the issue's
-//! 8 x 10,000.
+//! Default: 8 x 2,500 appends (15 s in a debug build on the shared 2-core
+//! machine). `ES_TORTURE_FULL=1`: the 8 x 10,000 (41 s there).
 
 mod support;
 mod torture_support;
