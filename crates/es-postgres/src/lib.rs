@@ -148,7 +148,9 @@ mod postgres_store;
 mod schema_name;
 mod statements;
 
-pub use config::{redact_url, PostgresConfig, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_POOL_SIZE};
+pub use config::{
+    redact_url, PostgresConfig, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_NOTIFY_INTERVAL, DEFAULT_POOL_SIZE,
+};
 pub use error::PostgresError;
 pub use postgres_checkpoints::{PostgresCheckpoints, PostgresTransaction};
 pub use postgres_store::{PostgresStore, HELD_BACK_WAIT};

@@ -104,6 +104,23 @@ impl Columns {
         }
         Ok(columns)
     }
+
+    /// The only event of a batch of one, as the single-event statement binds it.
+    #[allow(clippy::type_complexity)]
+    fn single(&self) -> Option<(&Uuid, &String, &i32, &serde_json::Value, &serde_json::Value)> {
+        match (
+            &self.ids[..],
+            &self.types[..],
+            &self.schema_versions[..],
+            &self.payloads[..],
+            &self.metadata[..],
+        ) {
+            ([id], [event_type], [schema_version], [payload], [metadata]) => {
+                Some((id, event_type, schema_version, payload, metadata))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl PostgresStore {
@@ -116,18 +133,25 @@ impl PostgresStore {
     /// Connects with `config`. Does not migrate: call [`migrate`](Self::migrate).
     pub async fn connect_with(config: PostgresConfig) -> Result<Self, PostgresError> {
         let pool = config.connect_pool().await?;
-        let store = Self::from_pool(pool, config.schema().clone());
-        store.inner.notifications.start();
-        Ok(store)
+        Ok(Self::build(
+            pool,
+            config.schema().clone(),
+            config.notify_interval(),
+        ))
     }
 
-    /// Wraps an existing pool; the store lives in `schema`.
+    /// Wraps an existing pool; the store lives in `schema` (and notifies
+    /// other processes at most every [`crate::DEFAULT_NOTIFY_INTERVAL`]).
     pub fn from_pool(pool: PgPool, schema: SchemaName) -> Self {
+        Self::build(pool, schema, crate::DEFAULT_NOTIFY_INTERVAL)
+    }
+
+    fn build(pool: PgPool, schema: SchemaName, notify_interval: Duration) -> Self {
         let channel = notify_channel(&schema);
         Self {
             inner: Arc::new(Inner {
                 sql: Statements::new(&schema),
-                notifications: AppendNotifications::new(&pool, channel),
+                notifications: AppendNotifications::new(&pool, channel, notify_interval),
                 pool,
                 schema,
             }),
@@ -274,28 +298,37 @@ impl PostgresStore {
         expected: ExpectedVersion,
         columns: &Columns,
     ) -> Result<Option<AppendOutcome>, sqlx::Error> {
-        let (sql, check) = match expected {
-            ExpectedVersion::Any => (&self.inner.sql.append_upsert, -1),
-            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => {
-                (&self.inner.sql.append_upsert, 0)
-            }
-            ExpectedVersion::StreamExists => (&self.inner.sql.append_update, -1),
-            ExpectedVersion::Exact(v) => (
-                &self.inner.sql.append_update,
-                i64::try_from(v).unwrap_or(i64::MAX),
-            ),
+        let (creates, check) = match expected {
+            ExpectedVersion::Any => (true, -1),
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => (true, 0),
+            ExpectedVersion::StreamExists => (false, -1),
+            ExpectedVersion::Exact(v) => (false, i64::try_from(v).unwrap_or(i64::MAX)),
         };
-        let row = sqlx::query(sql)
-            .bind(stream_id.as_str())
-            .bind(check)
-            .bind(columns.ids.len() as i64)
-            .bind(&columns.ids)
-            .bind(&columns.types)
-            .bind(&columns.schema_versions)
-            .bind(&columns.payloads)
-            .bind(&columns.metadata)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let sql = &self.inner.sql;
+        let query = match (columns.ids.len(), creates) {
+            (1, true) => sqlx::query(&sql.append_one_upsert),
+            (1, false) => sqlx::query(&sql.append_one_update),
+            (_, true) => sqlx::query(&sql.append_upsert),
+            (_, false) => sqlx::query(&sql.append_update),
+        }
+        .bind(stream_id.as_str())
+        .bind(check)
+        .bind(columns.ids.len() as i64);
+        let query = match columns.single() {
+            Some((id, event_type, schema_version, payload, metadata)) => query
+                .bind(id)
+                .bind(event_type)
+                .bind(schema_version)
+                .bind(payload)
+                .bind(metadata),
+            None => query
+                .bind(&columns.ids)
+                .bind(&columns.types)
+                .bind(&columns.schema_versions)
+                .bind(&columns.payloads)
+                .bind(&columns.metadata),
+        };
+        let row = query.fetch_optional(&mut *conn).await?;
         let Some(row) = row else {
             return Ok(None);
         };

@@ -14,10 +14,14 @@ const EVENT_COLUMNS: &str = "sequence, txid, event_id, stream_id, version, event
 /// The statements of the event store of one schema.
 #[derive(Debug)]
 pub(crate) struct Statements {
-    /// Append when the stream may be created (Any, NoStream, Exact(0)).
+    /// Append a batch when the stream may be created (Any, NoStream, Exact(0)).
     pub append_upsert: String,
-    /// Append to a stream that must exist (StreamExists, Exact(n > 0)).
+    /// Append a batch to a stream that must exist (StreamExists, Exact(n > 0)).
     pub append_update: String,
+    /// [`append_upsert`](Self::append_upsert) for a single event.
+    pub append_one_upsert: String,
+    /// [`append_update`](Self::append_update) for a single event.
+    pub append_one_update: String,
     pub read_stream: String,
     pub read_all: String,
     pub held_back: String,
@@ -35,7 +39,7 @@ pub(crate) struct Statements {
 /// payloads, metadata). Returns one row
 /// `(version, txid, first sequence, last sequence)` if the events were
 /// written, no row if the expected-version check refused them.
-fn append_tail(q: &str) -> String {
+fn append_batch_tail(q: &str) -> String {
     format!(
         "appended AS ( \
             INSERT INTO {q}.es_events \
@@ -53,26 +57,49 @@ fn append_tail(q: &str) -> String {
     )
 }
 
+/// [`append_batch_tail`] for a batch of one event, with `$4..$8` scalars.
+///
+/// Most commands record one event; without `UNNEST`, `ORDER BY` and the
+/// aggregate the statement costs the server about 10% less CPU (measured with
+/// `pgbench`, 8 clients), which is what bounds 8 writers on 2 cores.
+fn append_one_tail(q: &str) -> String {
+    format!(
+        "appended AS ( \
+            INSERT INTO {q}.es_events \
+                (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
+            SELECT pg_current_xact_id()::text::bigint, $4::uuid, $1, stream.version, \
+                   $5::text, $6::int4, $7::jsonb, $8::jsonb \
+            FROM stream \
+            RETURNING version, txid, sequence \
+         ) \
+         SELECT version, txid, sequence, sequence FROM appended"
+    )
+}
+
 impl Statements {
     pub fn new(schema: &SchemaName) -> Self {
         let q = schema.quoted();
-        let tail = append_tail(&q);
+        let upsert = format!(
+            "WITH stream AS ( \
+                INSERT INTO {q}.es_streams AS s (stream_id, version) VALUES ($1, $3::bigint) \
+                ON CONFLICT (stream_id) DO UPDATE SET version = s.version + $3::bigint \
+                WHERE $2::bigint < 0 OR s.version = $2::bigint \
+                RETURNING s.version \
+             )"
+        );
+        let update = format!(
+            "WITH stream AS ( \
+                UPDATE {q}.es_streams AS s SET version = s.version + $3::bigint \
+                WHERE s.stream_id = $1 AND ($2::bigint < 0 OR s.version = $2::bigint) \
+                RETURNING s.version \
+             )"
+        );
+        let (batch, one) = (append_batch_tail(&q), append_one_tail(&q));
         Self {
-            append_upsert: format!(
-                "WITH stream AS ( \
-                    INSERT INTO {q}.es_streams AS s (stream_id, version) VALUES ($1, $3::bigint) \
-                    ON CONFLICT (stream_id) DO UPDATE SET version = s.version + $3::bigint \
-                    WHERE $2::bigint < 0 OR s.version = $2::bigint \
-                    RETURNING s.version \
-                 ), {tail}"
-            ),
-            append_update: format!(
-                "WITH stream AS ( \
-                    UPDATE {q}.es_streams AS s SET version = s.version + $3::bigint \
-                    WHERE s.stream_id = $1 AND ($2::bigint < 0 OR s.version = $2::bigint) \
-                    RETURNING s.version \
-                 ), {tail}"
-            ),
+            append_upsert: format!("{upsert}, {batch}"),
+            append_update: format!("{update}, {batch}"),
+            append_one_upsert: format!("{upsert}, {one}"),
+            append_one_update: format!("{update}, {one}"),
             read_stream: format!(
                 "SELECT {EVENT_COLUMNS} FROM {q}.es_events \
                  WHERE stream_id = $1 AND version >= $2 ORDER BY version"
