@@ -7,10 +7,12 @@
 //! know which backend it runs on.
 
 use async_trait::async_trait;
-use futures::stream::BoxStream;
+use futures::{stream::BoxStream, StreamExt, TryStreamExt};
 use tokio::sync::watch;
 
-use crate::{ExpectedVersion, NewEvent, Position, RecordedEvent, StoreError, StreamId};
+use crate::{
+    ExpectedVersion, NewEvent, Position, RecordedEvent, ReplayEvent, StoreError, StreamId,
+};
 
 /// What an append wrote (or, for an idempotent re-send, had already written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +31,9 @@ pub struct AppendOutcome {
 ///   none), checks the [`ExpectedVersion`], and is idempotent by event id:
 ///   re-sending a batch whose ids are already recorded at the same versions
 ///   returns the original outcome without writing.
-/// * [`read_stream`](EventStore::read_stream) yields one stream in version order.
+/// * [`read_stream`](EventStore::read_stream) yields one stream in version
+///   order; [`replay_stream`](EventStore::replay_stream) the same events with
+///   only what rebuilding an aggregate needs.
 /// * [`read_all`](EventStore::read_all) pages through the global log in
 ///   position order and never skips an event that commits late: once a page
 ///   has returned position `p`, no event with a position `<= p` can appear later.
@@ -53,6 +57,20 @@ pub trait EventStore: Send + Sync {
         stream_id: &'a StreamId,
         from_version: u64,
     ) -> BoxStream<'a, Result<RecordedEvent, StoreError>>;
+
+    /// [`read_stream`](EventStore::read_stream) for rebuilding an aggregate:
+    /// the same events in the same order, each with its version, type,
+    /// schema version and payload only. The default maps `read_stream`;
+    /// stores override it to skip reading the other fields.
+    fn replay_stream<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<ReplayEvent, StoreError>> {
+        self.read_stream(stream_id, from_version)
+            .map_ok(ReplayEvent::from)
+            .boxed()
+    }
 
     /// Reads at most `limit` events of the global log after `after`, in
     /// position order. An empty page means "nothing committed after `after`

@@ -87,6 +87,7 @@ mod metadata;
 mod position;
 mod projection;
 mod recorded_event;
+mod replay_event;
 mod repository;
 mod snapshot;
 mod stream_id;
@@ -106,6 +107,7 @@ pub use metadata::Metadata;
 pub use position::Position;
 pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
 pub use recorded_event::RecordedEvent;
+pub use replay_event::ReplayEvent;
 pub use repository::{
     ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,
 };

@@ -478,11 +478,12 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 }
             }
         }
-        let mut tail = self.store.read_stream(stream_id, loaded.version + 1);
-        while let Some(recorded) = tail.try_next().await? {
-            let event = recorded.decode_with::<A::Event>(&self.upcasters)?;
+        let mut tail = self.store.replay_stream(stream_id, loaded.version + 1);
+        while let Some(stored) = tail.try_next().await? {
+            let version = stored.version;
+            let event = stored.decode_with::<A::Event>(stream_id, &self.upcasters)?;
             loaded.state = A::apply(loaded.state, &event);
-            loaded.version = recorded.version;
+            loaded.version = version;
         }
         Ok(loaded)
     }

@@ -13,10 +13,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use es_core::{
     check_expected_version, AppendOutcome, DecodeFailure, EventStore, ExpectedVersion, Metadata,
-    NewEvent, Position, RecordedEvent, Snapshot, SnapshotStore, StoreError, StreamId,
+    NewEvent, Position, RecordedEvent, ReplayEvent, Snapshot, SnapshotStore, StoreError, StreamId,
 };
 use futures::{stream::BoxStream, StreamExt, TryStreamExt};
-use sqlx::{postgres::PgRow, Connection, PgConnection, PgPool, Row};
+use sqlx::{postgres::PgRow, types::Json, Connection, PgConnection, PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -413,27 +413,40 @@ impl PostgresStore {
     }
 }
 
-fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+/// Decodes a row of [`Statements`]' event columns. `stream` is the stream
+/// the rows were read from, if the query was for one stream (its rows then
+/// leave the `stream_id` column out, saving its transfer and validation).
+fn decode_row(row: &PgRow, stream: Option<&StreamId>) -> Result<RecordedEvent, StoreError> {
     let get = |e: sqlx::Error| StoreError::backend(e);
     let sequence: i64 = row.try_get(0).map_err(get)?;
     let txid: i64 = row.try_get(1).map_err(get)?;
     let event_id: Uuid = row.try_get(2).map_err(get)?;
-    let stream_id: String = row.try_get(3).map_err(get)?;
-    let version: i64 = row.try_get(4).map_err(get)?;
-    let event_type: String = row.try_get(5).map_err(get)?;
-    let schema_version: i32 = row.try_get(6).map_err(get)?;
-    let payload: serde_json::Value = row.try_get(7).map_err(get)?;
-    let metadata: serde_json::Value = row.try_get(8).map_err(get)?;
-    let recorded_at: DateTime<Utc> = row.try_get(9).map_err(get)?;
-    let stream_id = StreamId::new(stream_id).map_err(StoreError::backend)?;
-    let metadata: Metadata =
-        serde_json::from_value(metadata).map_err(|e| es_core::DecodeError {
-            stream_id: stream_id.clone(),
-            version: version as u64,
-            event_type: event_type.clone(),
-            schema_version: schema_version as u32,
-            failure: DecodeFailure::Envelope(format!("metadata: {e}")),
-        })?;
+    let version: i64 = row.try_get(3).map_err(get)?;
+    let event_type: String = row.try_get(4).map_err(get)?;
+    let schema_version: i32 = row.try_get(5).map_err(get)?;
+    let payload: serde_json::Value = row.try_get(6).map_err(get)?;
+    let metadata = row.try_get::<Json<Metadata>, _>(7);
+    let recorded_at: DateTime<Utc> = row.try_get(8).map_err(get)?;
+    let stream_id = match stream {
+        Some(stream) => stream.clone(),
+        None => {
+            StreamId::new(row.try_get::<String, _>(9).map_err(get)?).map_err(StoreError::backend)?
+        }
+    };
+    let metadata = match metadata {
+        Ok(Json(metadata)) => metadata,
+        Err(sqlx::Error::ColumnDecode { source, .. }) => {
+            return Err(es_core::DecodeError {
+                stream_id,
+                version: version as u64,
+                event_type,
+                schema_version: schema_version as u32,
+                failure: DecodeFailure::Envelope(format!("metadata: {source}")),
+            }
+            .into())
+        }
+        Err(error) => return Err(StoreError::backend(error)),
+    };
     Ok(RecordedEvent {
         event_id,
         stream_id,
@@ -444,6 +457,19 @@ fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
         payload,
         metadata,
         recorded_at,
+    })
+}
+
+/// Decodes a row of the replay statement.
+fn decode_replay_row(row: &PgRow) -> Result<ReplayEvent, StoreError> {
+    let get = |e: sqlx::Error| StoreError::backend(e);
+    let version: i64 = row.try_get(0).map_err(get)?;
+    let schema_version: i32 = row.try_get(2).map_err(get)?;
+    Ok(ReplayEvent {
+        version: version as u64,
+        event_type: row.try_get(1).map_err(get)?,
+        schema_version: schema_version as u32,
+        payload: row.try_get(3).map_err(get)?,
     })
 }
 
@@ -484,7 +510,21 @@ impl EventStore for PostgresStore {
             .bind(to_i64(from_version))
             .fetch(&self.inner.pool)
             .map_err(StoreError::backend)
-            .and_then(|row| async move { decode_row(&row) })
+            .and_then(move |row| async move { decode_row(&row, Some(stream_id)) })
+            .boxed()
+    }
+
+    fn replay_stream<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<ReplayEvent, StoreError>> {
+        sqlx::query(&self.inner.sql.replay_stream)
+            .bind(stream_id.as_str())
+            .bind(to_i64(from_version))
+            .fetch(&self.inner.pool)
+            .map_err(StoreError::backend)
+            .and_then(|row| async move { decode_replay_row(&row) })
             .boxed()
     }
 
@@ -504,7 +544,7 @@ impl EventStore for PostgresStore {
                 .await
                 .map_err(StoreError::backend)?;
             if !rows.is_empty() || limit == 0 {
-                return rows.iter().map(decode_row).collect();
+                return rows.iter().map(|row| decode_row(row, None)).collect();
             }
             // Nothing is safe to hand out. Are committed events waiting
             // behind a transaction that is still running?

@@ -7,9 +7,14 @@
 
 use crate::SchemaName;
 
-/// Columns of an event row, in the order `decode_row` reads them.
-const EVENT_COLUMNS: &str = "sequence, txid, event_id, stream_id, version, event_type, \
+/// Columns of an event read from one stream, in the order `decode_row`
+/// reads them (the stream id is known: it was the query's parameter).
+const STREAM_EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
      schema_version, payload, metadata, recorded_at";
+
+/// Columns of an event read from the global log: the above and the stream id.
+const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
+     schema_version, payload, metadata, recorded_at, stream_id";
 
 /// The statements of the event store of one schema.
 #[derive(Debug)]
@@ -23,6 +28,8 @@ pub(crate) struct Statements {
     /// [`append_update`](Self::append_update) for a single event.
     pub append_one_update: String,
     pub read_stream: String,
+    /// [`read_stream`](Self::read_stream) with only what replay needs.
+    pub replay_stream: String,
     pub read_all: String,
     pub held_back: String,
     pub snapshot_xmin: String,
@@ -101,7 +108,11 @@ impl Statements {
             append_one_upsert: format!("{upsert}, {one}"),
             append_one_update: format!("{update}, {one}"),
             read_stream: format!(
-                "SELECT {EVENT_COLUMNS} FROM {q}.es_events \
+                "SELECT {STREAM_EVENT_COLUMNS} FROM {q}.es_events \
+                 WHERE stream_id = $1 AND version >= $2 ORDER BY version"
+            ),
+            replay_stream: format!(
+                "SELECT version, event_type, schema_version, payload FROM {q}.es_events \
                  WHERE stream_id = $1 AND version >= $2 ORDER BY version"
             ),
             read_all: format!(

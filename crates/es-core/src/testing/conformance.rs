@@ -35,8 +35,8 @@ use uuid::Uuid;
 
 use crate::{
     Aggregate, BoxError, CheckpointStore, DecodeFailure, DomainEvent, EventStore, ExecuteError,
-    ExpectedVersion, NewEvent, Position, Projection, ProjectionRunner, RecordedEvent, Repository,
-    StoreError, StreamId, Subscription, Upcasters,
+    ExpectedVersion, NewEvent, Position, Projection, ProjectionRunner, RecordedEvent, ReplayEvent,
+    Repository, StoreError, StreamId, Subscription, Upcasters,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -306,7 +306,21 @@ pub async fn per_stream_order<S: EventStore>(store: S) {
             .expect("read from version");
         assert_versions(&tail, 7..=10);
         assert_eq!(store.stream_version(s).await.expect("version"), 10);
+        // Replay yields the same events, reduced to what replay needs.
+        let replayed: Vec<ReplayEvent> = store
+            .replay_stream(s, 7)
+            .try_collect()
+            .await
+            .expect("replay from version");
+        let expected: Vec<ReplayEvent> = tail.into_iter().map(ReplayEvent::from).collect();
+        assert_eq!(replayed, expected);
     }
+    assert!(store
+        .replay_stream(&stream("g4-none"), 1)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("replay an unknown stream")
+        .is_empty());
     assert!(read_stream(&store, &stream("g4-none")).await.is_empty());
     let log = read_whole_log(&store, 7).await;
     assert_eq!(log.len(), 30);

@@ -8,8 +8,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use es_core::{
     async_trait, testing::conformance::CountingProjection, AppendOutcome, BoxError, EventStore,
-    ExpectedVersion, NewEvent, Position, Projection, RecordedEvent, Snapshot, SnapshotStore,
-    StoreError, StreamId,
+    ExpectedVersion, NewEvent, Position, Projection, RecordedEvent, ReplayEvent, Snapshot,
+    SnapshotStore, StoreError, StreamId,
 };
 use es_postgres::{
     sqlx::{self, Connection, PgConnection},
@@ -137,6 +137,13 @@ impl EventStore for TestStore {
         from_version: u64,
     ) -> BoxStream<'a, Result<RecordedEvent, StoreError>> {
         self.store.read_stream(stream_id, from_version)
+    }
+    fn replay_stream<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<ReplayEvent, StoreError>> {
+        self.store.replay_stream(stream_id, from_version)
     }
     async fn read_all(
         &self,
