@@ -49,11 +49,15 @@
 //!
 //! An append is a single SQL statement, whatever the batch size, run in
 //! autocommit mode (it is its own transaction: no `BEGIN`/`COMMIT` round
-//! trips). A CTE claims the stream's row in `es_streams` (an upsert or update
-//! whose `WHERE` is the expected-version check), then inserts the batch from
-//! `UNNEST` of arrays, with versions numbered from the claimed row. Writers
-//! to one stream queue on its row; writers to different streams never wait for
-//! each other. Only when the statement fails does the store run more queries
+//! trips) that inserts the batch (one row, or `UNNEST` of arrays) with
+//! versions numbered after the expected one, if the check in its `WHERE`
+//! holds: for `Exact(n)` that version `n` exists, for `StreamExists` that the
+//! stream has events; `Any` numbers after the stream's current version. There
+//! is no table of streams: the unique index on `(stream_id, version)` is the
+//! concurrency control. Two writers appending after the same version insert
+//! the same first version; the second waits for the first to commit, and its
+//! statement then fails as a whole. Writers to different streams never wait
+//! for each other. Only when the statement fails does the store run more queries
 //! to tell the cases apart: an exact re-send of a committed batch (same ids at
 //! the same versions of the same stream) returns the original
 //! [`es_core::AppendOutcome`]; an id recorded anywhere else is

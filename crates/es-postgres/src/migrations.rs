@@ -24,13 +24,19 @@ pub(crate) struct Component {
     steps: &'static [Migration],
 }
 
-/// The event store: streams, events, snapshots.
+/// The event store: events and snapshots.
 pub(crate) const EVENT_STORE: Component = Component {
     name: "event_store",
-    steps: &[Migration {
-        version: 1,
-        sql: include_str!("../migrations/event_store/0001_events.sql"),
-    }],
+    steps: &[
+        Migration {
+            version: 1,
+            sql: include_str!("../migrations/event_store/0001_events.sql"),
+        },
+        Migration {
+            version: 2,
+            sql: include_str!("../migrations/event_store/0002_drop_streams.sql"),
+        },
+    ],
 };
 
 /// Projection checkpoints.

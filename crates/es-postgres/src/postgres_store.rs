@@ -27,9 +27,14 @@ use crate::{
     PostgresCheckpoints, PostgresConfig, PostgresError, SchemaName,
 };
 
-/// How often an append whose classification raced with another writer is
-/// attempted again before it reports a conflict.
+/// How often an append with a stated expected version whose classification
+/// raced with another writer is attempted again before it gives up.
 const APPEND_ATTEMPTS: usize = 3;
+
+/// The same for appends after the current version (`Any`, `StreamExists`):
+/// each failed attempt means another writer appended to the stream (progress
+/// was made), so these try longer.
+const APPEND_CURRENT_ATTEMPTS: usize = 64;
 
 /// How long [`EventStore::read_all`] waits, when it has nothing safe to
 /// return, for committed events held back by an older transaction that is
@@ -236,7 +241,11 @@ impl PostgresStore {
             )));
         }
         let columns = Columns::new(events)?;
-        for _ in 0..APPEND_ATTEMPTS {
+        let attempts = match expected {
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => APPEND_CURRENT_ATTEMPTS,
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(_) => APPEND_ATTEMPTS,
+        };
+        for _ in 0..attempts {
             let written = if savepoint {
                 let mut tx = conn.begin().await.map_err(StoreError::backend)?;
                 let written = self
@@ -254,39 +263,30 @@ impl PostgresStore {
             };
             match written {
                 Ok(Some(outcome)) => return Ok(outcome),
-                // The expected-version check refused the batch: a re-send of
-                // an append that committed, or a conflict.
-                Ok(None) => {
-                    if let Some(outcome) =
-                        self.previous_append(conn, stream_id, &columns.ids).await?
-                    {
-                        return Ok(outcome);
-                    }
-                    let actual = self.version_on(conn, stream_id).await?;
-                    if !expected.is_satisfied_by(actual) {
-                        return Err(StoreError::Conflict {
-                            stream_id: stream_id.clone(),
-                            expected,
-                            actual,
-                        });
-                    }
-                    // The stream moved between the statement and this check:
-                    // try again.
-                }
-                // An id of the batch is recorded already.
-                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                    if let Some(outcome) =
-                        self.previous_append(conn, stream_id, &columns.ids).await?
-                    {
-                        return Ok(outcome);
-                    }
-                    // The clashing row was rolled back meanwhile: try again.
-                }
+                // The expected-version check refused the batch (no row), or
+                // a version or an id of the batch is recorded already (a
+                // unique violation): a re-send of an append that committed,
+                // a clash of ids, or a conflict.
+                Ok(None) => {}
+                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {}
                 Err(error) => return Err(StoreError::backend(error)),
             }
+            if let Some(outcome) = self.previous_append(conn, stream_id, &columns.ids).await? {
+                return Ok(outcome);
+            }
+            let actual = self.version_on(conn, stream_id).await?;
+            if !expected.is_satisfied_by(actual) {
+                return Err(StoreError::Conflict {
+                    stream_id: stream_id.clone(),
+                    expected,
+                    actual,
+                });
+            }
+            // The stream moved between the statement and this check (or the
+            // clashing row was rolled back meanwhile): try again.
         }
         Err(StoreError::backend(format!(
-            "append to {stream_id} kept racing with other writers after {APPEND_ATTEMPTS} attempts"
+            "append to {stream_id} kept racing with other writers after {attempts} attempts"
         )))
     }
 
@@ -298,22 +298,22 @@ impl PostgresStore {
         expected: ExpectedVersion,
         columns: &Columns,
     ) -> Result<Option<AppendOutcome>, sqlx::Error> {
-        let (creates, check) = match expected {
-            ExpectedVersion::Any => (true, -1),
-            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => (true, 0),
-            ExpectedVersion::StreamExists => (false, -1),
-            ExpectedVersion::Exact(v) => (false, i64::try_from(v).unwrap_or(i64::MAX)),
+        // `$2`: the stated version, or whether the stream must exist.
+        let (exact, check) = match expected {
+            ExpectedVersion::NoStream => (true, 0),
+            ExpectedVersion::Exact(v) => (true, to_i64(v)),
+            ExpectedVersion::Any => (false, 0),
+            ExpectedVersion::StreamExists => (false, 1),
         };
         let sql = &self.inner.sql;
-        let query = match (columns.ids.len(), creates) {
-            (1, true) => sqlx::query(&sql.append_one_upsert),
-            (1, false) => sqlx::query(&sql.append_one_update),
-            (_, true) => sqlx::query(&sql.append_upsert),
-            (_, false) => sqlx::query(&sql.append_update),
+        let query = match (columns.ids.len(), exact) {
+            (1, true) => sqlx::query(&sql.append_one_exact),
+            (1, false) => sqlx::query(&sql.append_one_current),
+            (_, true) => sqlx::query(&sql.append_exact),
+            (_, false) => sqlx::query(&sql.append_current),
         }
         .bind(stream_id.as_str())
-        .bind(check)
-        .bind(columns.ids.len() as i64);
+        .bind(check);
         let query = match columns.single() {
             Some((id, event_type, schema_version, payload, metadata)) => query
                 .bind(id)
@@ -546,31 +546,34 @@ impl EventStore for PostgresStore {
             if !rows.is_empty() || limit == 0 {
                 return rows.iter().map(|row| decode_row(row, None)).collect();
             }
-            // Nothing is safe to hand out. Are committed events waiting
-            // behind a transaction that is still running?
-            let held: Option<i64> = sqlx::query_scalar(&self.inner.sql.held_back)
+            // Nothing was safe to hand out at that query's snapshot. Is
+            // anything committed after `after` now? (Asked at a new
+            // snapshot: a transaction that held the page back may have
+            // finished in between, and then the page is safe already.)
+            let pending: Option<i64> = sqlx::query_scalar(&self.inner.sql.pending)
                 .bind(to_i64(after.commit))
                 .bind(to_i64(after.sequence))
                 .fetch_one(&self.inner.pool)
                 .await
                 .map_err(StoreError::backend)?;
-            let Some(held) = held else {
+            let Some(pending) = pending else {
                 return Ok(Vec::new());
             };
-            // Wait (briefly) for the transactions below them to finish.
+            // Wait (briefly) until every transaction below it has finished,
+            // then read again.
             loop {
+                let xmin: i64 = sqlx::query_scalar(&self.inner.sql.snapshot_xmin)
+                    .fetch_one(&self.inner.pool)
+                    .await
+                    .map_err(StoreError::backend)?;
+                if xmin > pending {
+                    break;
+                }
                 if Instant::now() >= deadline {
                     return Ok(Vec::new());
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(MAX_HELD_BACK_PAUSE);
-                let xmin: i64 = sqlx::query_scalar(&self.inner.sql.snapshot_xmin)
-                    .fetch_one(&self.inner.pool)
-                    .await
-                    .map_err(StoreError::backend)?;
-                if xmin > held {
-                    break;
-                }
             }
         }
     }

@@ -19,19 +19,20 @@ const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
 /// The statements of the event store of one schema.
 #[derive(Debug)]
 pub(crate) struct Statements {
-    /// Append a batch when the stream may be created (Any, NoStream, Exact(0)).
-    pub append_upsert: String,
-    /// Append a batch to a stream that must exist (StreamExists, Exact(n > 0)).
-    pub append_update: String,
-    /// [`append_upsert`](Self::append_upsert) for a single event.
-    pub append_one_upsert: String,
-    /// [`append_update`](Self::append_update) for a single event.
-    pub append_one_update: String,
+    /// Append a batch after a stated version (Exact(n), NoStream = Exact(0)).
+    pub append_exact: String,
+    /// Append a batch after the stream's current version (Any, StreamExists).
+    pub append_current: String,
+    /// [`append_exact`](Self::append_exact) for a single event.
+    pub append_one_exact: String,
+    /// [`append_current`](Self::append_current) for a single event.
+    pub append_one_current: String,
     pub read_stream: String,
     /// [`read_stream`](Self::read_stream) with only what replay needs.
     pub replay_stream: String,
     pub read_all: String,
-    pub held_back: String,
+    /// The oldest committed transaction after a position, safe or not.
+    pub pending: String,
     pub snapshot_xmin: String,
     pub stream_version: String,
     pub find_event_ids: String,
@@ -39,22 +40,53 @@ pub(crate) struct Statements {
     pub save_snapshot: String,
 }
 
-/// The part of the append statement after the stream row was claimed.
+/// The version an append numbers its events after, as a one-row derived
+/// table `base(version)`, or no row when the expected-version check refuses.
 ///
-/// Parameters: `$1` stream id, `$2` expected version (`-1` = no check), `$3`
-/// batch size, `$4..$8` the batch as arrays (ids, types, schema versions,
-/// payloads, metadata). Returns one row
-/// `(version, txid, first sequence, last sequence)` if the events were
-/// written, no row if the expected-version check refused them.
-fn append_batch_tail(q: &str) -> String {
+/// There is no table of streams: the unique index on `(stream_id, version)`
+/// is the concurrency control. Two appends after the same version insert the
+/// same first version; the second waits for the first to commit, then fails
+/// with a unique violation, which the store turns into a conflict. `$2` is
+/// the expected version for `Exact` (`0` = the stream must not exist: its
+/// version 1 would clash), and for `Current` `1` if the stream must exist,
+/// `0` if anything goes (the current version is read from the index).
+fn base(q: &str, after: After) -> String {
+    match after {
+        After::Exact => format!(
+            "(SELECT $2::bigint AS version \
+              WHERE $2::bigint = 0 \
+                 OR EXISTS (SELECT 1 FROM {q}.es_events WHERE stream_id = $1 AND version = $2::bigint) \
+             ) AS base"
+        ),
+        After::Current => format!(
+            "(SELECT coalesce(max(version), 0) AS version FROM {q}.es_events \
+              WHERE stream_id = $1 HAVING $2::bigint = 0 OR max(version) IS NOT NULL \
+             ) AS base"
+        ),
+    }
+}
+
+/// How an append finds the version it writes after.
+#[derive(Clone, Copy)]
+enum After {
+    Exact,
+    Current,
+}
+
+/// The append of a batch: `$3..$7` are arrays (ids, types, schema versions,
+/// payloads, metadata). Returns one row `(version, txid, first sequence,
+/// last sequence)` if the events were written, no row if the
+/// expected-version check refused them.
+fn append_batch(q: &str, after: After) -> String {
+    let base = base(q, after);
     format!(
-        "appended AS ( \
+        "WITH appended AS ( \
             INSERT INTO {q}.es_events \
                 (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
-            SELECT pg_current_xact_id()::text::bigint, e.event_id, $1, stream.version - $3 + e.ord, \
+            SELECT pg_current_xact_id()::text::bigint, e.event_id, $1, base.version + e.ord, \
                    e.event_type, e.schema_version, e.payload, e.metadata \
-            FROM stream, \
-                 unnest($4::uuid[], $5::text[], $6::int4[], $7::jsonb[], $8::jsonb[]) \
+            FROM {base}, \
+                 unnest($3::uuid[], $4::text[], $5::int4[], $6::jsonb[], $7::jsonb[]) \
                  WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, ord) \
             ORDER BY e.ord \
             RETURNING sequence, version \
@@ -64,49 +96,31 @@ fn append_batch_tail(q: &str) -> String {
     )
 }
 
-/// [`append_batch_tail`] for a batch of one event, with `$4..$8` scalars.
+/// [`append_batch`] for a batch of one event, with `$3..$7` scalars.
 ///
 /// Most commands record one event; without `UNNEST`, `ORDER BY` and the
 /// aggregate the statement costs the server about 10% less CPU (measured with
 /// `pgbench`, 8 clients), which is what bounds 8 writers on 2 cores.
-fn append_one_tail(q: &str) -> String {
+fn append_one(q: &str, after: After) -> String {
+    let base = base(q, after);
     format!(
-        "appended AS ( \
-            INSERT INTO {q}.es_events \
-                (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
-            SELECT pg_current_xact_id()::text::bigint, $4::uuid, $1, stream.version, \
-                   $5::text, $6::int4, $7::jsonb, $8::jsonb \
-            FROM stream \
-            RETURNING version, txid, sequence \
-         ) \
-         SELECT version, txid, sequence, sequence FROM appended"
+        "INSERT INTO {q}.es_events \
+            (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
+         SELECT pg_current_xact_id()::text::bigint, $3::uuid, $1, base.version + 1, \
+                $4::text, $5::int4, $6::jsonb, $7::jsonb \
+         FROM {base} \
+         RETURNING version, txid, sequence, sequence"
     )
 }
 
 impl Statements {
     pub fn new(schema: &SchemaName) -> Self {
         let q = schema.quoted();
-        let upsert = format!(
-            "WITH stream AS ( \
-                INSERT INTO {q}.es_streams AS s (stream_id, version) VALUES ($1, $3::bigint) \
-                ON CONFLICT (stream_id) DO UPDATE SET version = s.version + $3::bigint \
-                WHERE $2::bigint < 0 OR s.version = $2::bigint \
-                RETURNING s.version \
-             )"
-        );
-        let update = format!(
-            "WITH stream AS ( \
-                UPDATE {q}.es_streams AS s SET version = s.version + $3::bigint \
-                WHERE s.stream_id = $1 AND ($2::bigint < 0 OR s.version = $2::bigint) \
-                RETURNING s.version \
-             )"
-        );
-        let (batch, one) = (append_batch_tail(&q), append_one_tail(&q));
         Self {
-            append_upsert: format!("{upsert}, {batch}"),
-            append_update: format!("{update}, {batch}"),
-            append_one_upsert: format!("{upsert}, {one}"),
-            append_one_update: format!("{update}, {one}"),
+            append_exact: append_batch(&q, After::Exact),
+            append_current: append_batch(&q, After::Current),
+            append_one_exact: append_one(&q, After::Exact),
+            append_one_current: append_one(&q, After::Current),
             read_stream: format!(
                 "SELECT {STREAM_EVENT_COLUMNS} FROM {q}.es_events \
                  WHERE stream_id = $1 AND version >= $2 ORDER BY version"
@@ -121,13 +135,13 @@ impl Statements {
                    AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
                  ORDER BY txid, sequence LIMIT $3"
             ),
-            held_back: format!(
-                "SELECT min(txid) FROM {q}.es_events \
-                 WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-                   AND (txid, sequence) > ($1, $2)"
+            pending: format!(
+                "SELECT min(txid) FROM {q}.es_events WHERE (txid, sequence) > ($1, $2)"
             ),
             snapshot_xmin: "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint".to_owned(),
-            stream_version: format!("SELECT version FROM {q}.es_streams WHERE stream_id = $1"),
+            stream_version: format!(
+                "SELECT coalesce(max(version), 0) FROM {q}.es_events WHERE stream_id = $1"
+            ),
             find_event_ids: format!(
                 "SELECT event_id, stream_id, version, txid, sequence FROM {q}.es_events \
                  WHERE event_id = ANY($1)"

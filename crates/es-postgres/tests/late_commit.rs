@@ -245,3 +245,57 @@ async fn stress_8_writers_2000_appends_each() {
     .expect("count");
     assert_eq!(count as usize, total);
 }
+
+/// Read-your-writes on the global log while other transactions come and go:
+/// a page read right after an append returns it. (A transaction older than
+/// the append can finish between the read's two queries; the read must then
+/// read again, not report "nothing yet" and leave a subscriber asleep.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_read_right_after_an_append_sees_it_while_other_transactions_come_and_go() {
+    const ROUNDS: usize = 300;
+    let store = TestStore::new().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Short transactions that take a transaction id, back to back, as
+    // writers of other schemas or NOTIFYs do.
+    let churn: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut conn = PgConnection::connect(&common::database_url())
+                    .await
+                    .expect("connect");
+                let mut transactions = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut tx = conn.begin().await.expect("begin");
+                    sqlx::query("SELECT pg_current_xact_id()")
+                        .execute(&mut *tx)
+                        .await
+                        .expect("take an xid");
+                    tx.commit().await.expect("commit");
+                    transactions += 1;
+                }
+                transactions
+            })
+        })
+        .collect();
+
+    let s = stream("ryw");
+    let mut after = Position::START;
+    for round in 0..ROUNDS {
+        let outcome = store
+            .append(&s, ExpectedVersion::Exact(round as u64), events(1))
+            .await
+            .expect("append");
+        let page = store.read_all(after, 10).await.expect("read_all");
+        assert_eq!(
+            page.iter().map(|e| e.version).collect::<Vec<_>>(),
+            vec![round as u64 + 1],
+            "round {round}: a committed append is missing from the next read"
+        );
+        after = outcome.last_position.expect("position");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in churn {
+        assert!(task.await.expect("churn task") > 0);
+    }
+}

@@ -1,10 +1,8 @@
 -- The event store of one schema. `{schema}` is replaced by the validated,
 -- quoted schema name before this runs.
 
--- One row per stream with its current version: the append statement upserts
--- it with the expected-version check in its WHERE clause, so concurrent
--- writers to one stream serialise on this row and writers to different
--- streams never wait for each other.
+-- One row per stream with its current version (dropped again by 0002: the
+-- unique index on es_events (stream_id, version) does this job alone).
 CREATE TABLE IF NOT EXISTS {schema}.es_streams (
     stream_id text   PRIMARY KEY,
     version   bigint NOT NULL
