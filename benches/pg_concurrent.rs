@@ -112,6 +112,7 @@ fn bench(c: &mut Criterion) {
         GROUP,
         40,
         (WRITERS * APPENDS) as f64,
+        "goal: >= 0.8x raw 8-client INSERT commits",
         ours,
         baseline,
     );
@@ -120,6 +121,7 @@ fn bench(c: &mut Criterion) {
         "p3_pg_8_writers (ours vs raw inserts serialised by one global lock)",
         20,
         (WRITERS * APPENDS) as f64,
+        "",
         ours,
         serialized,
     );
@@ -136,6 +138,6 @@ fn main() {
         "store",
         "raw_insert",
         (WRITERS * APPENDS) as f64,
-        "goal: >= 0.8x raw 8-client INSERT commits",
+        pg_support::SEQUENTIAL_NOTE,
     );
 }

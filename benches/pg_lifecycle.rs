@@ -49,7 +49,15 @@ fn bench(c: &mut Criterion) {
     group.bench_function("repository", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
-    pg_support::interleaved(&runtime, GROUP, 300, 3.0, ours, baseline);
+    pg_support::interleaved(
+        &runtime,
+        GROUP,
+        300,
+        3.0,
+        "goal: >= 0.9x raw single-row INSERT commits, >= 3,300 events/s (2x postgres-es)",
+        ours,
+        baseline,
+    );
     runtime.block_on(pg_support::drop_schemas(&[&store, &raw]));
 }
 
@@ -63,6 +71,6 @@ fn main() {
         "repository",
         "raw_insert",
         3.0,
-        "goal: >= 0.9x raw single-row INSERT commits, >= 3,300 events/s (2x postgres-es)",
+        pg_support::SEQUENTIAL_NOTE,
     );
 }

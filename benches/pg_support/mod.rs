@@ -90,7 +90,9 @@ pub fn events(n: usize) -> Vec<NewEvent> {
 }
 
 /// Runs `ours` and `raw` alternately, `rounds` times each, after a short
-/// warm-up, and prints the median time of each and the throughput ratio.
+/// warm-up, prints the median time of each and the throughput ratio (with
+/// `goal`, if not empty, for the report's verdict), and returns our median
+/// time in seconds.
 ///
 /// Criterion measures one function after the other; on a shared machine
 /// whose load (and fsync latency) drifts, that biases the ratio. Alternating
@@ -100,9 +102,11 @@ pub fn interleaved<A, AF, B, BF>(
     group: &str,
     rounds: usize,
     per_iteration: f64,
+    goal: &str,
     mut ours: A,
     mut raw: B,
-) where
+) -> f64
+where
     A: FnMut() -> AF,
     AF: std::future::Future<Output = ()>,
     B: FnMut() -> BF,
@@ -127,13 +131,24 @@ pub fn interleaved<A, AF, B, BF>(
             v[v.len() / 2]
         };
         let (a, b) = (median(&mut a), median(&mut b));
+        let goal = if goal.is_empty() {
+            String::new()
+        } else {
+            format!("; {goal}")
+        };
         println!(
-            "RATIO {group} (interleaved medians): ours {:.0}/s (median {:.3} ms), raw {:.0}/s (median {:.3} ms), ratio {:.2}x over {rounds} alternating rounds",
+            "RATIO {group} (interleaved medians): ours {:.0}/s (median {:.3} ms), raw {:.0}/s (median {:.3} ms), ratio {:.2}x (over {rounds} alternating rounds{goal})",
             per_iteration / a,
             a * 1e3,
             per_iteration / b,
             b * 1e3,
             b / a
         );
-    });
+        a
+    })
 }
+
+/// The note of a criterion RATIO line whose goal is judged on the
+/// interleaved medians instead.
+pub const SEQUENTIAL_NOTE: &str =
+    "criterion means, ours then raw one after the other; the goal is judged on the interleaved medians";
