@@ -185,7 +185,7 @@ fn main() {
         // time); the criterion mean is shown beside it.
         let median = MEDIAN_MS.get().copied().unwrap_or(without);
         println!(
-            "FIGURE {GROUP}: without snapshot median {median:.2} ms (mean {without:.2} ms), with snapshot {with:.2} ms (1,000 events) / {long:.2} ms (10,000 events) (goal: <= {GOAL_MS:.0} ms without snapshot, median: {})",
+            "FIGURE {GROUP}: without snapshot median {median:.2} ms, mean {without:.2} ms; with snapshot {with:.2} ms at 1,000 events, {long:.2} ms at 10,000 events (goal: <= {GOAL_MS:.0} ms without snapshot, median: {})",
             if median <= GOAL_MS { "met" } else { "MISSED" }
         );
     }
