@@ -15,7 +15,7 @@ use es_core::{
     check_expected_version, AppendOutcome, DecodeFailure, EventStore, ExpectedVersion, Metadata,
     NewEvent, Position, RecordedEvent, ReplayEvent, Snapshot, SnapshotStore, StoreError, StreamId,
 };
-use futures::{stream::BoxStream, StreamExt, TryStreamExt};
+use futures::{stream::BoxStream, StreamExt};
 use sqlx::{postgres::PgRow, types::Json, Connection, PgConnection, PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -509,8 +509,10 @@ impl EventStore for PostgresStore {
             .bind(stream_id.as_str())
             .bind(to_i64(from_version))
             .fetch(&self.inner.pool)
-            .map_err(StoreError::backend)
-            .and_then(move |row| async move { decode_row(&row, Some(stream_id)) })
+            .map(move |row| {
+                row.map_err(StoreError::backend)
+                    .and_then(|row| decode_row(&row, Some(stream_id)))
+            })
             .boxed()
     }
 
@@ -523,8 +525,10 @@ impl EventStore for PostgresStore {
             .bind(stream_id.as_str())
             .bind(to_i64(from_version))
             .fetch(&self.inner.pool)
-            .map_err(StoreError::backend)
-            .and_then(|row| async move { decode_replay_row(&row) })
+            .map(|row| {
+                row.map_err(StoreError::backend)
+                    .and_then(|row| decode_replay_row(&row))
+            })
             .boxed()
     }
 
