@@ -114,8 +114,10 @@
 //! After each append the store wakes its own subscribers and a background
 //! task sends a coalesced `NOTIFY` (off the append's path: a `NOTIFY` inside
 //! the append would serialise all appending commits on PostgreSQL's notify
-//! lock). Each store also runs a background task (started at
-//! [`PostgresStore::connect_with`] or on the first subscriber) that `LISTEN`s
+//! lock), at most one per [`PostgresConfig::with_notify_interval`] (5 ms by
+//! default; the first after a quiet spell goes at once, the last of a burst
+//! is never dropped). Each store also runs a background task (started with
+//! its first subscriber) that `LISTEN`s
 //! on a connection of its own, reconnects after losing it, and feeds
 //! [`es_core::EventStore::append_notifications`], so subscribers in other
 //! processes wake up too. [`es_core::Subscription`] reads pages
