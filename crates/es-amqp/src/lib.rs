@@ -76,6 +76,8 @@ mod redact;
 mod relay;
 mod relay_config;
 mod routing;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_idempotency;
 #[cfg(feature = "sqlite")]
 mod sqlite_idempotency;
 mod topology;

@@ -3,6 +3,8 @@
 //! connection killing and cleanup.
 #![allow(dead_code)]
 
+pub mod idempotency_scenarios;
+
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use es_amqp::{
