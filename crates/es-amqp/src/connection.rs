@@ -14,9 +14,13 @@ pub(crate) async fn connect(url: &str, name: &str) -> Result<Connection, lapin::
     Connection::connect(url, properties).await
 }
 
-/// Closes `connection` politely, ignoring failures (it may already be dead).
+/// How long a polite close may wait for the broker's answer.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Closes `connection` politely, ignoring failures (it may already be dead),
+/// and never waits more than [`CLOSE_TIMEOUT`] for the broker's answer.
 pub(crate) async fn close(connection: &Connection) {
     if connection.status().connected() {
-        let _ = connection.close(200, "bye".into()).await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, connection.close(200, "bye".into())).await;
     }
 }

@@ -72,11 +72,20 @@ impl<S: Clone, C> Clone for Relay<S, C> {
 
 /// One publish awaiting its confirm.
 struct InFlight {
-    position: Position,
-    event_id: Uuid,
-    routing_key: String,
+    sent: Sent,
     sent_at: Instant,
     confirm: PublisherConfirm,
+}
+
+/// What the relay remembers of a published event.
+#[derive(Clone)]
+struct Sent {
+    position: Position,
+    /// The position of the event published before it: how far the relay has
+    /// confirmed if this one is not delivered.
+    before: Position,
+    event_id: Uuid,
+    routing_key: String,
 }
 
 /// What the relay knows across reconnects.
@@ -271,13 +280,17 @@ where
             .with_poll_interval(self.config.poll_interval);
         let mut pending: VecDeque<RecordedEvent> = VecDeque::new();
         let mut in_flight: VecDeque<InFlight> = VecDeque::with_capacity(max_in_flight);
+        // The last confirmed publishes (one window's worth): see `on_confirmation`.
+        let mut recent: VecDeque<Sent> = VecDeque::with_capacity(max_in_flight);
+        let mut last_published = progress.confirmed;
         let mut caught_up = false;
         loop {
             while in_flight.len() < max_in_flight {
                 let Some(event) = pending.pop_front() else {
                     break;
                 };
-                in_flight.push_back(self.publish(&channel, &exchange, event).await?);
+                let before = std::mem::replace(&mut last_published, event.position);
+                in_flight.push_back(self.publish(&channel, &exchange, event, before).await?);
             }
             if pending.is_empty() && in_flight.len() < max_in_flight && !caught_up {
                 let batch = subscription.next_batch().await?;
@@ -303,8 +316,8 @@ where
                         () = subscription.wait(), if waiting_for_appends => Step::Woken,
                         () = tokio::time::sleep_until(deadline) => {
                             return Err(RelayError::ConfirmTimeout {
-                                event_id: front.event_id,
-                                position: front.position,
+                                event_id: front.sent.event_id,
+                                position: front.sent.position,
                             });
                         }
                     }
@@ -314,7 +327,13 @@ where
                 Step::Woken => caught_up = false,
                 Step::Confirmed(confirmation) => {
                     if let Some(done) = in_flight.pop_front() {
-                        self.on_confirmation(progress, done, confirmation)?;
+                        self.on_confirmation(
+                            progress,
+                            done.sent,
+                            confirmation,
+                            &in_flight,
+                            &mut recent,
+                        )?;
                     }
                     // The broker confirms in batches: take every confirm that
                     // is already in without waiting, then publish a batch.
@@ -323,7 +342,13 @@ where
                             break;
                         };
                         if let Some(done) = in_flight.pop_front() {
-                            self.on_confirmation(progress, done, confirmation)?;
+                            self.on_confirmation(
+                                progress,
+                                done.sent,
+                                confirmation,
+                                &in_flight,
+                                &mut recent,
+                            )?;
                         }
                     }
                     self.confirmed.send_replace(progress.confirmed);
@@ -338,6 +363,7 @@ where
         channel: &Channel,
         exchange: &ShortString,
         event: RecordedEvent,
+        before: Position,
     ) -> Result<InFlight, RelayError> {
         let key = self.config.routing_key.key_for(&event);
         let routing_key =
@@ -373,32 +399,68 @@ where
             .instrument(span)
             .await?;
         Ok(InFlight {
-            position: event.position,
-            event_id: event.event_id,
-            routing_key: key,
+            sent: Sent {
+                position: event.position,
+                before,
+                event_id: event.event_id,
+                routing_key: key,
+            },
             sent_at: Instant::now(),
             confirm,
         })
     }
 
+    /// Applies the broker's answer for `done`.
+    ///
+    /// A returned (unroutable) message comes with some confirm, but not
+    /// necessarily its own: lapin hands it to whichever publish a (multiple)
+    /// ack completes first. So the returned message's `message_id` (the
+    /// event id) names the event, looked up in the window (`in_flight`,
+    /// `recent`); if its own confirm already counted it as confirmed, the
+    /// progress is taken back to just before it, so the checkpoint can never
+    /// pass an event the broker did not route.
     fn on_confirmation(
         &self,
         progress: &mut Progress,
-        done: InFlight,
+        done: Sent,
         confirmation: Result<Confirmation, lapin::Error>,
+        in_flight: &VecDeque<InFlight>,
+        recent: &mut VecDeque<Sent>,
     ) -> Result<(), RelayError> {
         match confirmation? {
             Confirmation::Ack(None) => {
                 progress.confirmed = done.position;
                 progress.unsaved += 1;
+                if recent.len() >= self.config.max_in_flight.max(1) {
+                    recent.pop_front();
+                }
+                recent.push_back(done);
                 Ok(())
             }
             Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)) => {
+                let returned_id = returned
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .and_then(|id| Uuid::parse_str(id.as_str()).ok());
+                let unroutable = returned_id
+                    .filter(|id| *id != done.event_id)
+                    .and_then(|id| {
+                        recent
+                            .iter()
+                            .chain(in_flight.iter().map(|f| &f.sent))
+                            .find(|sent| sent.event_id == id)
+                            .cloned()
+                    })
+                    .unwrap_or(done);
+                if unroutable.before < progress.confirmed {
+                    progress.confirmed = unroutable.before;
+                }
                 Err(RelayError::Unroutable {
-                    event_id: done.event_id,
-                    position: done.position,
+                    event_id: unroutable.event_id,
+                    position: unroutable.position,
                     exchange: self.config.exchange.clone(),
-                    routing_key: done.routing_key,
+                    routing_key: unroutable.routing_key,
                     reply_code: returned.reply_code,
                     reply_text: returned.reply_text.to_string(),
                 })
