@@ -326,21 +326,8 @@ where
             match step {
                 Step::Woken => caught_up = false,
                 Step::Confirmed(confirmation) => {
-                    if let Some(done) = in_flight.pop_front() {
-                        self.on_confirmation(
-                            progress,
-                            done.sent,
-                            confirmation,
-                            &in_flight,
-                            &mut recent,
-                        )?;
-                    }
-                    // The broker confirms in batches: take every confirm that
-                    // is already in without waiting, then publish a batch.
-                    while let Some(front) = in_flight.front_mut() {
-                        let Some(confirmation) = (&mut front.confirm).now_or_never() else {
-                            break;
-                        };
+                    let mut next = Some(confirmation);
+                    while let Some(confirmation) = next.take() {
                         if let Some(done) = in_flight.pop_front() {
                             self.on_confirmation(
                                 progress,
@@ -350,6 +337,11 @@ where
                                 &mut recent,
                             )?;
                         }
+                        // The broker confirms in batches: take every confirm
+                        // that is already in without waiting, then publish.
+                        next = in_flight
+                            .front_mut()
+                            .and_then(|front| (&mut front.confirm).now_or_never());
                     }
                     self.confirmed.send_replace(progress.confirmed);
                     self.save(progress, false).await?;
