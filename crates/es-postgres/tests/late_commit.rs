@@ -1,6 +1,7 @@
 //! The gap-safe global log under late commits and load: one append's
 //! transaction is held open while later appends commit; a stress run of 8
-//! writers x 2,000 appends with random delays.
+//! writers x 2,000 appends with random delays; reads right after appends
+//! while other transactions come and go.
 
 mod common;
 
