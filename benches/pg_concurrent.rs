@@ -10,6 +10,7 @@ mod support;
 
 use criterion::{criterion_group, Criterion, Throughput};
 use es_core::{EventStore, ExpectedVersion, StreamId};
+use es_postgres::PostgresStore;
 use uuid::Uuid;
 
 const GROUP: &str = "p3_pg_8_writers";
@@ -49,55 +50,8 @@ fn bench(c: &mut Criterion) {
             writer.await.expect("writer");
         }
     };
-    let baseline = || async {
-        let writers: Vec<_> = (0..WRITERS)
-            .map(|_| {
-                let (raw, raw_sql, payload) = (raw.clone(), raw_sql.clone(), payload.clone());
-                tokio::spawn(async move {
-                    let stream = format!("w-{}", Uuid::now_v7());
-                    for i in 0..APPENDS {
-                        pg_support::raw_insert(
-                            &raw,
-                            &raw_sql,
-                            &stream,
-                            i as i64 + 1,
-                            "Incremented",
-                            &payload,
-                        )
-                        .await;
-                    }
-                })
-            })
-            .collect();
-        for writer in writers {
-            writer.await.expect("writer");
-        }
-    };
-
-    let serialized = || async {
-        let writers: Vec<_> = (0..WRITERS)
-            .map(|_| {
-                let (raw, sql, payload) = (raw.clone(), serialized_sql.clone(), payload.clone());
-                tokio::spawn(async move {
-                    let stream = format!("s-{}", Uuid::now_v7());
-                    for i in 0..APPENDS {
-                        pg_support::raw_insert(
-                            &raw,
-                            &sql,
-                            &stream,
-                            i as i64 + 1,
-                            "Incremented",
-                            &payload,
-                        )
-                        .await;
-                    }
-                })
-            })
-            .collect();
-        for writer in writers {
-            writer.await.expect("writer");
-        }
-    };
+    let baseline = || raw_writers(&raw, &raw_sql, &payload);
+    let serialized = || raw_writers(&raw, &serialized_sql, &payload);
 
     let mut group = c.benchmark_group(GROUP);
     group.throughput(Throughput::Elements((WRITERS * APPENDS) as u64));
@@ -126,6 +80,33 @@ fn bench(c: &mut Criterion) {
         serialized,
     );
     runtime.block_on(pg_support::drop_schemas(&[&store, &raw]));
+}
+
+/// `WRITERS` tasks, each making `APPENDS` raw single-row INSERT commits
+/// (`sql`) into a stream of its own.
+async fn raw_writers(raw: &PostgresStore, sql: &str, payload: &serde_json::Value) {
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let (raw, sql, payload) = (raw.clone(), sql.to_owned(), payload.clone());
+            tokio::spawn(async move {
+                let stream = format!("w-{}", Uuid::now_v7());
+                for i in 0..APPENDS {
+                    pg_support::raw_insert(
+                        &raw,
+                        &sql,
+                        &stream,
+                        i as i64 + 1,
+                        "Incremented",
+                        &payload,
+                    )
+                    .await;
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
 }
 
 criterion_group!(benches, bench);
