@@ -1,0 +1,36 @@
+//! # es-test-support: faults without touching the server
+//!
+//! Tests of reconnection and outages used to stop PostgreSQL or RabbitMQ, or
+//! close other programs' connections to them. On a developer's laptop that
+//! takes their databases down. Instead, a test starts a [`FaultProxy`]
+//! between its client and the server, points the client at the proxy, and
+//! injects the fault there: cut every connection, refuse new ones, add
+//! latency, or hold connections half-open (bytes stop flowing, nothing is
+//! closed). The server never notices anything but ordinary connections
+//! opening and closing.
+//!
+//! ```
+//! use es_test_support::FaultProxy;
+//! # use std::io::{Read, Write};
+//! # let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//! # let upstream_addr = upstream.local_addr().unwrap().to_string();
+//! let proxy = FaultProxy::start(&upstream_addr).unwrap();
+//! // A client URL now goes through the proxy.
+//! let url = proxy.redirect("postgres://postgres@127.0.0.1:5432/test").unwrap();
+//! assert!(url.contains(&proxy.port().to_string()));
+//! # let mut client = std::net::TcpStream::connect(proxy.addr()).unwrap();
+//! # let (mut server, _) = upstream.accept().unwrap();
+//! # client.write_all(b"ping").unwrap();
+//! # let mut buf = [0u8; 4];
+//! # server.read_exact(&mut buf).unwrap();
+//! # assert_eq!(&buf, b"ping");
+//! proxy.cut_all(); // every open connection is closed, in both directions
+//! ```
+//!
+//! Layout: [`fault_proxy`] holds the proxy and its controls; nothing else.
+
+#![warn(missing_docs)]
+
+pub mod fault_proxy;
+
+pub use fault_proxy::{FaultProxy, ProxyError};
