@@ -5,7 +5,7 @@
 //! forgets everything when dropped.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use crate::{
     check_checkpoint, check_expected_version, previous_append, validate_append, AppendOutcome,
-    CheckpointStore, EventStore, ExpectedVersion, NewEvent, Position, ProjectionError,
-    RecordedEvent, RecordedId, Snapshot, SnapshotStore, StoreError, StreamId,
+    CheckpointStore, DecodeFailure, EventStore, ExpectedVersion, NewEvent, Position,
+    ProjectionError, RecordedEvent, RecordedId, Snapshot, SnapshotStore, StoreError, StreamId,
 };
 
 #[derive(Default)]
@@ -27,6 +27,23 @@ struct Inner {
     streams: HashMap<StreamId, Vec<usize>>,
     ids: HashMap<Uuid, usize>,
     snapshots: HashMap<StreamId, Snapshot>,
+    /// Log indexes that read back as undecodable (planted by tests).
+    undecodable: HashSet<usize>,
+}
+
+impl Inner {
+    /// The log entry at `index` as a read returns it.
+    fn read(&self, index: usize) -> Result<RecordedEvent, StoreError> {
+        let event = &self.log[index];
+        if self.undecodable.contains(&index) {
+            return Err(event
+                .decode_error(DecodeFailure::Envelope(
+                    "the stored event is corrupt".to_owned(),
+                ))
+                .into());
+        }
+        Ok(event.clone())
+    }
 }
 
 /// An event store in memory. Cheap to clone; clones share the data.
@@ -63,6 +80,31 @@ impl InMemoryStore {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends an event to `stream_id` that every read returns as a
+    /// [`StoreError::Decode`] (as a corrupt row would in a database), and
+    /// returns its position. For tests of what readers do with bad data.
+    #[cfg(feature = "testing")]
+    pub async fn plant_undecodable(
+        &self,
+        stream_id: &StreamId,
+        event_type: &str,
+    ) -> Result<Position, StoreError> {
+        let outcome = self
+            .append(
+                stream_id,
+                ExpectedVersion::Any,
+                vec![NewEvent::raw(event_type, serde_json::Value::Null)],
+            )
+            .await?;
+        let position = outcome
+            .last_position
+            .ok_or_else(|| StoreError::backend("appending one event returned no position"))?;
+        let mut inner = self.lock();
+        let index = inner.log.partition_point(|e| e.position < position);
+        inner.undecodable.insert(index);
+        Ok(position)
     }
 }
 
@@ -155,7 +197,7 @@ impl EventStore for InMemoryStore {
                 indexes
                     .iter()
                     .skip(from_version.saturating_sub(1) as usize)
-                    .map(|&i| Ok(inner.log[i].clone()))
+                    .map(|&i| inner.read(i))
                     .collect()
             })
             .unwrap_or_default();
@@ -169,7 +211,8 @@ impl EventStore for InMemoryStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let inner = self.lock();
         let start = inner.log.partition_point(|e| e.position <= after);
-        Ok(inner.log[start..].iter().take(limit).cloned().collect())
+        let end = inner.log.len().min(start.saturating_add(limit));
+        (start..end).map(|index| inner.read(index)).collect()
     }
 
     async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError> {

@@ -96,6 +96,7 @@ mod repository;
 mod snapshot;
 mod stream_id;
 mod subscription;
+mod undecodable_policy;
 mod upcasters;
 mod validation;
 
@@ -122,6 +123,7 @@ pub use repository::{
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
 pub use stream_id::StreamId;
 pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
+pub use undecodable_policy::UndecodablePolicy;
 pub use upcasters::Upcasters;
 pub use validation::validate_append;
 

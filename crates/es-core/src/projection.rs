@@ -13,7 +13,9 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-use crate::{BoxError, EventStore, Position, RecordedEvent, StoreError, Subscription};
+use crate::{
+    BoxError, EventStore, Position, RecordedEvent, StoreError, Subscription, UndecodablePolicy,
+};
 
 /// Errors of projections and their runner.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +147,7 @@ pub struct ProjectionRunner<S, C, P> {
     projection: Arc<P>,
     batch_size: usize,
     poll_interval: Duration,
+    undecodable: UndecodablePolicy,
     progress: Arc<watch::Sender<Position>>,
 }
 
@@ -156,6 +159,7 @@ impl<S: Clone, C, P> Clone for ProjectionRunner<S, C, P> {
             projection: self.projection.clone(),
             batch_size: self.batch_size,
             poll_interval: self.poll_interval,
+            undecodable: self.undecodable,
             progress: self.progress.clone(),
         }
     }
@@ -175,19 +179,32 @@ where
             projection: Arc::new(projection),
             batch_size: crate::subscription::DEFAULT_PAGE_SIZE,
             poll_interval: crate::subscription::DEFAULT_POLL_INTERVAL,
+            undecodable: UndecodablePolicy::default(),
             progress: Arc::new(watch::channel(Position::START).0),
         }
     }
 
     /// Events per transaction (at least 1).
+    #[must_use]
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
         self
     }
 
     /// The safety-net poll interval of [`run`](Self::run).
+    #[must_use]
     pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
         self.poll_interval = poll_interval;
+        self
+    }
+
+    /// What to do with a stored event that cannot be decoded (default:
+    /// [`UndecodablePolicy::Stop`]: the runner returns the error and the
+    /// checkpoint stays before the event). Under
+    /// [`UndecodablePolicy::Skip`] the checkpoint moves past it.
+    #[must_use]
+    pub fn with_undecodable_policy(mut self, policy: UndecodablePolicy) -> Self {
+        self.undecodable = policy;
         self
     }
 
@@ -207,10 +224,11 @@ where
         loop {
             let from = subscription.position();
             let batch = subscription.next_batch().await?;
-            if batch.is_empty() {
+            let to = subscription.position();
+            if to == from {
                 return Ok(from);
             }
-            match self.apply_batch(from, &batch).await {
+            match self.apply_batch(from, to, &batch).await {
                 Err(ProjectionError::CheckpointMoved { .. }) => {
                     subscription = self.subscription().await?;
                 }
@@ -225,11 +243,12 @@ where
         loop {
             let from = subscription.position();
             let batch = subscription.next_batch().await?;
-            if batch.is_empty() {
+            let to = subscription.position();
+            if to == from {
                 subscription.wait().await;
                 continue;
             }
-            match self.apply_batch(from, &batch).await {
+            match self.apply_batch(from, to, &batch).await {
                 Err(ProjectionError::CheckpointMoved { .. }) => {
                     subscription = self.subscription().await?;
                 }
@@ -286,26 +305,30 @@ where
         });
         Ok(Subscription::new(self.store.clone(), checkpoint)
             .with_page_size(self.batch_size)
-            .with_poll_interval(self.poll_interval))
+            .with_poll_interval(self.poll_interval)
+            .with_undecodable_policy(self.undecodable))
     }
 
+    /// Applies `batch` and moves the checkpoint from `from` to `to` in one
+    /// transaction. `to` is the batch's last position, or beyond it when the
+    /// subscription skipped an undecodable event (then `batch` may be empty).
     async fn apply_batch(
         &self,
         from: Position,
+        to: Position,
         batch: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        let Some(last) = batch.last() else {
-            return Ok(());
-        };
         let mut tx = self.checkpoints.begin().await?;
-        self.projection.apply_batch(&mut tx, batch).await?;
+        if !batch.is_empty() {
+            self.projection.apply_batch(&mut tx, batch).await?;
+        }
         self.checkpoints
-            .commit(tx, self.projection.name(), from, last.position)
+            .commit(tx, self.projection.name(), from, to)
             .await?;
         self.progress.send_if_modified(|p| {
-            let advanced = *p < last.position;
+            let advanced = *p < to;
             if advanced {
-                *p = last.position;
+                *p = to;
             }
             advanced
         });
