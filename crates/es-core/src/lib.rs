@@ -5,7 +5,28 @@
 //! commands with optimistic concurrency, catch-up-then-live
 //! [`Subscription`]s, exactly-once [`ProjectionRunner`]s, snapshots,
 //! upcasting, and a complete [`InMemoryStore`]. Backends live in their own
-//! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`.
+//! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`. The
+//! project's `docs/architecture.md` explains how the pieces fit.
+//!
+//! ## Map of the modules
+//!
+//! * Writing: [`Aggregate`] decides, [`DomainEvent`] names and encodes,
+//!   [`NewEvent`] carries an event with its [`Metadata`] to the store;
+//!   [`StreamId`] names the stream and [`ExpectedVersion`] guards it.
+//! * The contract: [`EventStore`] (`event_store.rs`), its errors
+//!   ([`StoreError`], [`DecodeError`], [`InvalidInput`]), and what it hands
+//!   back ([`RecordedEvent`], [`ReplayEvent`], [`Position`], [`AppendOutcome`]).
+//! * Rules every backend shares: [`limits`] and [`validate_append`]
+//!   (`validation.rs`), [`previous_append`] (`idempotent_append.rs`: is a
+//!   batch an exact re-send?), [`check_expected_version`] and
+//!   [`check_checkpoint`] (`checkpoint_rule.rs`).
+//! * Using a store: [`Repository`] (`repository/`: load, decide, append,
+//!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
+//!   schema versions, [`Subscription`] to follow the global log, and
+//!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
+//!   read models; [`UndecodablePolicy`] says what readers do with bad data.
+//! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
+//! * `testing` (feature): the conformance suite and a given/when/then kit.
 //!
 //! ```
 //! use es_core::{Aggregate, DomainEvent, ExecuteError, InMemoryStore, Repository};
@@ -71,7 +92,9 @@
 //! Every store keeps the guarantees listed on [`EventStore`]: optimistic
 //! concurrency, idempotent and atomic appends, per-stream order, a global log
 //! that never skips a late commit, catch-up-then-live subscriptions,
-//! exactly-once projections, and clear errors for bad stored data. The
+//! exactly-once projections, clear errors for bad stored data, the same
+//! input limits everywhere, and values (numbers included) that read back
+//! exactly as written. The
 //! `testing` feature ships the conformance suite that checks them
 //! (`conformance_tests!`) and a given/when/then kit for aggregates.
 

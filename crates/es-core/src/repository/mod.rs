@@ -72,7 +72,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// tried as if the aggregate were new (default: yes).
     ///
     /// The guess costs nothing when right (creating an aggregate is then a
-    /// single append, checked by [`ExpectedVersion::NoStream`]) and one
+    /// single append, checked by [`ExpectedVersion::NoStream`](crate::ExpectedVersion::NoStream)) and one
     /// refused append when wrong, and only for commands that the new state
     /// accepts (a command the new state refuses loads the stream straight
     /// away). Turn it off if most commands on uncached aggregates are
