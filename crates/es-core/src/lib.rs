@@ -19,7 +19,7 @@
 //! * Rules every backend shares: [`limits`] and [`validate_append`]
 //!   (`validation.rs`), [`previous_append`] (`idempotent_append.rs`: is a
 //!   batch an exact re-send?), [`check_expected_version`] and
-//!   [`check_checkpoint`] (`checkpoint_rule.rs`).
+//!   [`check_checkpoint`] (`projection/checkpoint_rule.rs`).
 //! * Using a store: [`Repository`] (`repository/`: load, decide, append,
 //!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
 //!   schema versions, [`Subscription`] to follow the global log, and
@@ -101,7 +101,6 @@
 #![warn(missing_docs)]
 
 mod aggregate;
-mod checkpoint_rule;
 mod error;
 mod event;
 mod event_store;
@@ -127,7 +126,6 @@ mod validation;
 pub mod testing;
 
 pub use aggregate::Aggregate;
-pub use checkpoint_rule::check_checkpoint;
 pub use error::{BoxError, DecodeError, DecodeFailure, StoreError};
 pub use event::{DomainEvent, NewEvent};
 pub use event_store::{check_expected_version, AppendOutcome, EventStore};
@@ -137,7 +135,9 @@ pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
 pub use invalid_input::{InputField, InvalidInput};
 pub use metadata::Metadata;
 pub use position::Position;
-pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
+pub use projection::{
+    check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
+};
 pub use recorded_event::RecordedEvent;
 pub use replay_event::ReplayEvent;
 pub use repository::{

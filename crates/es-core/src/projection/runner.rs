@@ -1,142 +1,14 @@
-//! Projections: read models fed from the global log, exactly once.
-//!
-//! A [`Projection`] writes into its own store through that store's transaction
-//! type. The [`ProjectionRunner`] reads a batch after the projection's
-//! checkpoint, applies it inside one transaction, and commits the new
-//! checkpoint *in that same transaction* ([`CheckpointStore::commit`]). A crash
-//! anywhere rolls back both, so after a restart every event is applied exactly
-//! once. The projection's database can differ from the event store's: the
-//! checkpoint lives with the projection, not with the events.
+//! The runner: one transaction per batch, checkpoint included, catch-up,
+//! live following, rebuilds and read-your-writes.
 
 use std::{sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::{
-    BoxError, EventStore, Position, RecordedEvent, StoreError, Subscription, UndecodablePolicy,
+    CheckpointStore, EventStore, Position, Projection, ProjectionError, RecordedEvent,
+    Subscription, UndecodablePolicy,
 };
-
-/// Errors of projections and their runner.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProjectionError {
-    /// Reading the event store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The projection failed to apply an event; the batch was rolled back.
-    #[error(
-        "projection {projection} failed on {event_type} at {stream_id} version {version}: {source}"
-    )]
-    Apply {
-        /// The projection's name.
-        projection: String,
-        /// The event's stream.
-        stream_id: String,
-        /// The event's version.
-        version: u64,
-        /// The event's type.
-        event_type: String,
-        /// What went wrong.
-        #[source]
-        source: BoxError,
-    },
-    /// The projection's own store failed (begin, commit, checkpoint).
-    #[error("projection store error: {0}")]
-    Backend(#[source] BoxError),
-    /// Another runner committed this projection's checkpoint first; this
-    /// batch was rolled back. Runners recover from it by reloading.
-    #[error("the checkpoint of projection {projection} moved from {expected} to {actual} under this runner")]
-    CheckpointMoved {
-        /// The projection's name.
-        projection: String,
-        /// The checkpoint this runner started the batch from.
-        expected: Position,
-        /// The checkpoint found in the store.
-        actual: Position,
-    },
-    /// The runner stopped before reaching the awaited position.
-    #[error("the projection runner stopped")]
-    Stopped,
-}
-
-impl ProjectionError {
-    /// Wraps an error of the projection's store.
-    pub fn backend(error: impl Into<BoxError>) -> Self {
-        ProjectionError::Backend(error.into())
-    }
-}
-
-/// Where a projection's rows and checkpoint live, with its transaction type.
-#[async_trait]
-pub trait CheckpointStore: Send + Sync {
-    /// The transaction a batch is applied in.
-    type Transaction: Send;
-
-    /// Starts a transaction.
-    async fn begin(&self) -> Result<Self::Transaction, ProjectionError>;
-
-    /// The projection's committed checkpoint ([`Position::START`] if none).
-    async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError>;
-
-    /// Moves the checkpoint from `previous` to `checkpoint` in `tx` and
-    /// commits: rows and checkpoint together.
-    ///
-    /// If the stored checkpoint is not `previous` (another runner got there
-    /// first), roll back and return [`ProjectionError::CheckpointMoved`]: that
-    /// compare-and-set is what makes two runners of one projection safe.
-    async fn commit(
-        &self,
-        tx: Self::Transaction,
-        projection: &str,
-        previous: Position,
-        checkpoint: Position,
-    ) -> Result<(), ProjectionError>;
-}
-
-/// A read model built from events.
-#[async_trait]
-pub trait Projection<Tx: Send>: Send + Sync {
-    /// A stable name: the key of the checkpoint.
-    fn name(&self) -> &str;
-
-    /// Applies one event inside `tx`. Ignore events you do not care about.
-    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), BoxError>;
-
-    /// Applies one batch of events, in log order, inside `tx`: everything the
-    /// runner commits together with one checkpoint.
-    ///
-    /// The default calls [`apply`](Self::apply) for each event. Override it
-    /// to write a batch in fewer statements (fold the events per row, then
-    /// one multi-row upsert): one database round trip per event is what
-    /// bounds a projection's catch-up speed. Fail with
-    /// [`ProjectionError::Apply`] (naming the event, as the default does) or
-    /// [`ProjectionError::Backend`]; either rolls the whole batch back.
-    async fn apply_batch(
-        &self,
-        tx: &mut Tx,
-        events: &[RecordedEvent],
-    ) -> Result<(), ProjectionError> {
-        for event in events {
-            self.apply(tx, event)
-                .await
-                .map_err(|source| ProjectionError::Apply {
-                    projection: self.name().to_owned(),
-                    stream_id: event.stream_id.to_string(),
-                    version: event.version,
-                    event_type: event.event_type.clone(),
-                    source,
-                })?;
-        }
-        Ok(())
-    }
-
-    /// Deletes everything this projection wrote, inside `tx` (for rebuilds).
-    async fn reset(&self, tx: &mut Tx) -> Result<(), BoxError> {
-        let _ = tx;
-        Ok(())
-    }
-}
 
 /// Feeds a projection from the event log, one transaction per batch.
 ///
