@@ -1,0 +1,169 @@
+//! The PostgreSQL backend: es-postgres's store plus `es`'s own queries.
+//!
+//! Connecting never migrates: an operator tool must not create a schema by
+//! accident, so a schema without `es_events` is reported as "no event store".
+
+mod horizon;
+mod queries;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use es_core::Position;
+use es_postgres::{PostgresConfig, PostgresStore};
+use sqlx::Row;
+
+pub use horizon::Horizon;
+
+use crate::{
+    backend::model::{
+        position, signed, unsigned, Backlog, Checkpoint, Head, StreamFilter, StreamSummary,
+    },
+    error::CliError,
+};
+use queries::{Queries, TABLE_EXISTS};
+
+/// A connected PostgreSQL event store.
+#[derive(Clone)]
+pub struct PostgresBackend {
+    store: PostgresStore,
+    sql: std::sync::Arc<Queries>,
+}
+
+impl PostgresBackend {
+    /// Connects to `url` (schema `schema` or the default) and checks the
+    /// event store is there.
+    pub async fn connect(
+        url: &str,
+        schema: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, CliError> {
+        let mut config = PostgresConfig::new(url)
+            .with_pool_size(2)
+            .with_acquire_timeout(timeout);
+        if let Some(schema) = schema {
+            config = config.with_schema(schema)?;
+        }
+        let redacted = config.redacted_url();
+        let store = tokio::time::timeout(timeout, PostgresStore::connect_with(config))
+            .await
+            .map_err(|_| CliError::Timeout {
+                what: format!("connecting to PostgreSQL at {redacted}"),
+                after: timeout,
+            })??;
+        let backend = Self {
+            sql: std::sync::Arc::new(Queries::new(store.schema())),
+            store,
+        };
+        let table = format!("{}.es_events", backend.store.schema().quoted());
+        let exists: bool = sqlx::query_scalar(TABLE_EXISTS)
+            .bind(&table)
+            .fetch_one(backend.store.pool())
+            .await
+            .map_err(CliError::query("look for the event store"))?;
+        if !exists {
+            return Err(CliError::NoEventStore {
+                location: format!("{redacted} (schema {})", backend.store.schema()),
+                table,
+            });
+        }
+        Ok(backend)
+    }
+
+    /// The es-postgres store (for reads through the `EventStore` contract).
+    pub fn store(&self) -> &PostgresStore {
+        &self.store
+    }
+
+    /// A page of streams.
+    pub async fn streams(&self, filter: &StreamFilter) -> Result<Vec<StreamSummary>, CliError> {
+        let rows = sqlx::query(&self.sql.streams)
+            .bind(filter.category.as_deref())
+            .bind(filter.category_prefix())
+            .bind(filter.prefix.as_deref())
+            .bind(filter.after.as_deref())
+            .bind(i64::from(filter.limit))
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(CliError::query("list streams"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(StreamSummary {
+                    stream_id: row.try_get(0).map_err(CliError::query("read a stream"))?,
+                    version: unsigned(
+                        row.try_get(1).map_err(CliError::query("read a stream"))?,
+                        "read a stream version",
+                    )?,
+                    last_write: row.try_get(2).map_err(CliError::query("read a stream"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every checkpoint, by name.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
+        let rows = sqlx::query(&self.sql.checkpoints)
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(CliError::query("list checkpoints"))?;
+        rows.iter()
+            .map(|row| {
+                let read = CliError::query("read a checkpoint");
+                let name: String = row.try_get(0).map_err(read)?;
+                let position = position(row.try_get(1), row.try_get(2))?;
+                Ok(Checkpoint { name, position })
+            })
+            .collect()
+    }
+
+    /// How many events lie after `after`, and when the first was recorded.
+    pub async fn backlog(&self, after: Position) -> Result<Backlog, CliError> {
+        let row = sqlx::query(&self.sql.backlog)
+            .bind(signed(after.commit))
+            .bind(signed(after.sequence))
+            .fetch_one(self.store.pool())
+            .await
+            .map_err(CliError::query("count the events after a checkpoint"))?;
+        let read = || CliError::query("read the backlog");
+        Ok(Backlog {
+            events: unsigned(row.try_get(0).map_err(read())?, "count events")?,
+            oldest_recorded_at: row.try_get(1).map_err(read())?,
+        })
+    }
+
+    /// The last event of the log, if any.
+    pub async fn head(&self) -> Result<Option<Head>, CliError> {
+        let row = sqlx::query(&self.sql.head)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(CliError::query("find the head of the log"))?;
+        row.map(|row| {
+            let recorded_at: DateTime<Utc> = row
+                .try_get(2)
+                .map_err(CliError::query("read the head of the log"))?;
+            Ok(Head {
+                position: position(row.try_get(0), row.try_get(1))?,
+                recorded_at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,
+    /// else where it was.
+    pub async fn move_checkpoint(
+        &self,
+        name: &str,
+        to: Position,
+    ) -> Result<Option<Position>, CliError> {
+        let row = sqlx::query(&self.sql.move_checkpoint)
+            .bind(name)
+            .bind(signed(to.commit))
+            .bind(signed(to.sequence))
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(CliError::query("move the checkpoint"))?;
+        row.map(|row| position(row.try_get(0), row.try_get(1)))
+            .transpose()
+    }
+}

@@ -1,0 +1,178 @@
+//! The SQLite backend: es-sqlite's store plus `es`'s own queries.
+//!
+//! Opening never creates or migrates a database: a mistyped path must be an
+//! error, not a new empty store.
+
+mod queries;
+
+use std::{str::FromStr, time::Duration};
+
+use chrono::{DateTime, Utc};
+use es_core::Position;
+use es_sqlite::SqliteStore;
+use sqlx::{sqlite::SqliteConnectOptions, sqlite::SqlitePoolOptions, Row};
+
+use crate::{
+    backend::model::{
+        position, signed, unsigned, Backlog, Checkpoint, Head, StreamFilter, StreamSummary,
+    },
+    error::CliError,
+};
+
+/// A SQLite event store file.
+#[derive(Clone)]
+pub struct SqliteBackend {
+    store: SqliteStore,
+}
+
+impl SqliteBackend {
+    /// Opens the existing store at `url` (file `path`).
+    pub async fn open(url: &str, path: &std::path::Path, timeout: Duration) -> Result<Self, CliError> {
+        let location = path.display().to_string();
+        let fail = |source| CliError::Sqlite {
+            location: location.clone(),
+            source,
+        };
+        if !path.is_file() {
+            return Err(CliError::NoEventStore {
+                location: format!("{location} (no such file)"),
+                table: "es_events".into(),
+            });
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(fail)?
+            .create_if_missing(false)
+            .busy_timeout(timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(timeout)
+            .connect_with(options)
+            .await
+            .map_err(fail)?;
+        let has_events: bool = sqlx::query_scalar(queries::HAS_EVENT_TABLE)
+            .fetch_one(&pool)
+            .await
+            .map_err(fail)?;
+        if !has_events {
+            return Err(CliError::NoEventStore {
+                location,
+                table: "es_events".into(),
+            });
+        }
+        Ok(Self {
+            store: SqliteStore::from_pool(pool),
+        })
+    }
+
+    /// The es-sqlite store (for reads through the `EventStore` contract).
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    /// A page of streams.
+    pub async fn streams(&self, filter: &StreamFilter) -> Result<Vec<StreamSummary>, CliError> {
+        let rows = sqlx::query(queries::STREAMS)
+            .bind(filter.category.as_deref())
+            .bind(filter.category_prefix())
+            .bind(filter.prefix.as_deref())
+            .bind(filter.after.as_deref())
+            .bind(i64::from(filter.limit))
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(CliError::query("list streams"))?;
+        rows.iter()
+            .map(|row| {
+                let read = || CliError::query("read a stream");
+                Ok(StreamSummary {
+                    stream_id: row.try_get(0).map_err(read())?,
+                    version: unsigned(row.try_get(1).map_err(read())?, "read a stream version")?,
+                    last_write: row.try_get(2).map_err(read())?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every checkpoint, by name.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
+        let rows = sqlx::query(queries::CHECKPOINTS)
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(CliError::query("list checkpoints"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Checkpoint {
+                    name: row.try_get(0).map_err(CliError::query("read a checkpoint"))?,
+                    position: position(row.try_get(1), row.try_get(2))?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many events lie after `after`, and when the first was recorded.
+    pub async fn backlog(&self, after: Position) -> Result<Backlog, CliError> {
+        let row = sqlx::query(queries::BACKLOG)
+            .bind(signed(after.sequence))
+            .fetch_one(self.store.pool())
+            .await
+            .map_err(CliError::query("count the events after a checkpoint"))?;
+        let read = || CliError::query("read the backlog");
+        Ok(Backlog {
+            events: unsigned(row.try_get(0).map_err(read())?, "count events")?,
+            oldest_recorded_at: row.try_get(1).map_err(read())?,
+        })
+    }
+
+    /// The last event of the log, if any.
+    pub async fn head(&self) -> Result<Option<Head>, CliError> {
+        let row = sqlx::query(queries::HEAD)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(CliError::query("find the head of the log"))?;
+        row.map(|row| {
+            let read = || CliError::query("read the head of the log");
+            let sequence = unsigned(row.try_get(0).map_err(read())?, "read a position")?;
+            let recorded_at: DateTime<Utc> = row.try_get(1).map_err(read())?;
+            Ok(Head {
+                position: Position::from_sequence(sequence),
+                recorded_at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,
+    /// else where it was.
+    pub async fn move_checkpoint(
+        &self,
+        name: &str,
+        to: Position,
+    ) -> Result<Option<Position>, CliError> {
+        let fail = CliError::query;
+        // BEGIN IMMEDIATE: the runner's own commits take the same write lock,
+        // so the read and the move cannot interleave with one.
+        let mut tx = self
+            .store
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(fail("start a transaction"))?;
+        let row = sqlx::query(queries::CHECKPOINT)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail("read the checkpoint"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let previous = position(row.try_get(0), row.try_get(1))?;
+        sqlx::query(queries::MOVE_CHECKPOINT)
+            .bind(name)
+            .bind(signed(to.commit))
+            .bind(signed(to.sequence))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail("move the checkpoint"))?;
+        tx.commit().await.map_err(fail("commit the checkpoint move"))?;
+        Ok(Some(previous))
+    }
+}
