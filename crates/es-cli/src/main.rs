@@ -55,7 +55,10 @@ fn command_line_error(error: &clap::Error, redactor: &Redactor) -> ExitCode {
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
         _ => {
             let rendered = error.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: invalid command line");
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid command line");
             eprintln!("{}", redactor.redact(first.trim_end()));
             ExitCode::from(2)
         }
@@ -71,6 +74,9 @@ fn report(error: &CliError, redactor: &Redactor) -> ExitCode {
 fn install_panic_hook(redactor: Redactor) {
     std::panic::set_hook(Box::new(move |info| {
         let text = info.to_string().replace('\n', " ");
-        eprintln!("error: internal error (a bug in es): {}", redactor.redact(&text));
+        eprintln!(
+            "error: internal error (a bug in es): {}",
+            redactor.redact(&text)
+        );
     }));
 }

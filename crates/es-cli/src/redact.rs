@@ -22,7 +22,11 @@ impl Redactor {
     /// The passwords of every URL in this process's arguments and URL variables.
     pub fn from_process() -> Self {
         let candidates = std::env::args()
-            .chain(URL_VARIABLES.iter().filter_map(|name| std::env::var(name).ok()))
+            .chain(
+                URL_VARIABLES
+                    .iter()
+                    .filter_map(|name| std::env::var(name).ok()),
+            )
             .flat_map(|arg| {
                 // `--store=postgres://...` carries the URL after the `=`.
                 let value = arg.split_once('=').map(|(_, v)| v.to_owned());
@@ -60,7 +64,11 @@ fn passwords(url: &str) -> Vec<String> {
     let mut found = Vec::new();
     if let Some(password) = parsed.password() {
         found.push(password.to_owned());
-        found.push(percent_decode_str(password).decode_utf8_lossy().into_owned());
+        found.push(
+            percent_decode_str(password)
+                .decode_utf8_lossy()
+                .into_owned(),
+        );
     }
     for (key, value) in parsed.query_pairs() {
         if key.eq_ignore_ascii_case("password") {

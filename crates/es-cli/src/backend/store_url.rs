@@ -74,7 +74,12 @@ mod tests {
 
     #[test]
     fn refuses_other_urls_without_showing_the_password() {
-        for bad in ["mysql://u:hunter2@h/db", "sqlite:", "sqlite::memory:", "events.db"] {
+        for bad in [
+            "mysql://u:hunter2@h/db",
+            "sqlite:",
+            "sqlite::memory:",
+            "events.db",
+        ] {
             let error = StoreUrl::parse(bad).expect_err(bad).to_string();
             assert!(error.starts_with("bad store URL"), "{error}");
             assert!(!error.contains("hunter2"), "{error}");

@@ -34,7 +34,9 @@ pub fn value_to_json(value: &AMQPValue) -> Value {
         AMQPValue::Double(v) => Number::from_f64(*v).map_or(Value::Null, Value::Number),
         AMQPValue::DecimalValue(d) => Value::String(format!("{}e-{}", d.value, d.scale)),
         AMQPValue::ShortString(s) => Value::String(s.as_str().to_owned()),
-        AMQPValue::LongString(s) => Value::String(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::LongString(s) => {
+            Value::String(String::from_utf8_lossy(s.as_bytes()).into_owned())
+        }
         AMQPValue::FieldArray(items) => {
             Value::Array(items.as_slice().iter().map(value_to_json).collect())
         }

@@ -111,7 +111,9 @@ impl DeadLetter {
                 .as_ref()
                 .map(|id| id.as_str().to_owned()),
             stream_id: text(wire::HEADER_STREAM_ID),
-            version: wire::header_u64(headers, wire::HEADER_VERSION).ok().flatten(),
+            version: wire::header_u64(headers, wire::HEADER_VERSION)
+                .ok()
+                .flatten(),
             event_type: text(wire::HEADER_EVENT_TYPE).or_else(|| {
                 delivery
                     .properties
@@ -121,7 +123,9 @@ impl DeadLetter {
             }),
             reason: text(wire::HEADER_FAILURE)
                 .or_else(|| death_str(death, "reason").map(|r| format!("broker: {r}"))),
-            attempts: wire::header_u64(headers, wire::HEADER_ATTEMPTS).ok().flatten(),
+            attempts: wire::header_u64(headers, wire::HEADER_ATTEMPTS)
+                .ok()
+                .flatten(),
             failed_queue,
             failed_at: text(wire::HEADER_FAILED_AT),
             redrive_target,
@@ -131,7 +135,11 @@ impl DeadLetter {
     /// The order `redrive` moves messages in: by stream, then version;
     /// messages of no stream last (in queue order, as the sort is stable).
     pub fn redrive_order(&self) -> (bool, Option<&str>, Option<u64>) {
-        (self.stream_id.is_none(), self.stream_id.as_deref(), self.version)
+        (
+            self.stream_id.is_none(),
+            self.stream_id.as_deref(),
+            self.version,
+        )
     }
 }
 

@@ -14,8 +14,7 @@ use std::collections::BTreeSet;
 use es_amqp::lapin::{
     message::Delivery,
     options::{
-        BasicAckOptions, BasicGetOptions, BasicNackOptions, QueueDeclareOptions,
-        QueuePurgeOptions,
+        BasicAckOptions, BasicGetOptions, BasicNackOptions, QueueDeclareOptions, QueuePurgeOptions,
     },
     protocol::{AMQPErrorKind, AMQPSoftError},
     types::{FieldTable, ShortString},
@@ -45,9 +44,8 @@ pub struct DeadLetterQueue {
 impl DeadLetterQueue {
     /// Opens the existing queue `name` (never creates one).
     pub async fn open(connection: &Connection, name: &str) -> Result<Self, CliError> {
-        let short = ShortString::try_new(name).map_err(|error| {
-            CliError::Usage(format!("bad queue name {name:?}: {error}"))
-        })?;
+        let short = ShortString::try_new(name)
+            .map_err(|error| CliError::Usage(format!("bad queue name {name:?}: {error}")))?;
         let channel = connection
             .create_channel()
             .await
@@ -116,7 +114,10 @@ impl DeadLetterQueue {
         self.channel
             .basic_ack(tag, BasicAckOptions::default())
             .await
-            .map_err(CliError::broker(format!("acknowledge a message of {}", self.name)))?;
+            .map_err(CliError::broker(format!(
+                "acknowledge a message of {}",
+                self.name
+            )))?;
         self.outstanding.remove(&tag);
         Ok(())
     }
@@ -135,7 +136,10 @@ impl DeadLetterQueue {
         self.channel
             .basic_nack(last, options)
             .await
-            .map_err(CliError::broker(format!("return messages to {}", self.name)))?;
+            .map_err(CliError::broker(format!(
+                "return messages to {}",
+                self.name
+            )))?;
         self.outstanding.clear();
         Ok(())
     }

@@ -72,7 +72,15 @@ impl Report for EventsReport {
             ]
         });
         let mut text = output::table(
-            &["VERSION", "POSITION", "TYPE", "RECORDED AT", "EVENT ID", "METADATA", "PAYLOAD"],
+            &[
+                "VERSION",
+                "POSITION",
+                "TYPE",
+                "RECORDED AT",
+                "EVENT ID",
+                "METADATA",
+                "PAYLOAD",
+            ],
             rows,
         );
         text.push_str(&format!(

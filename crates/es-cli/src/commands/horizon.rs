@@ -36,8 +36,16 @@ impl Report for Horizon {
         });
         let table = output::table(
             &[
-                "DATABASE", "PID", "AGE", "STATE", "XID", "XMIN", "HOLDS", "XACT START",
-                "QUERY START", "QUERY",
+                "DATABASE",
+                "PID",
+                "AGE",
+                "STATE",
+                "XID",
+                "XMIN",
+                "HOLDS",
+                "XACT START",
+                "QUERY START",
+                "QUERY",
             ],
             rows,
         );

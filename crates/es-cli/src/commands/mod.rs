@@ -26,7 +26,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let global = &cli.global;
     match cli.command {
         Command::DeadLetters(command) => dead_letters::run(command, global, printer).await,
-        Command::Streams(args) => streams::run(args, &Backend::connect(global).await?, printer).await,
+        Command::Streams(args) => {
+            streams::run(args, &Backend::connect(global).await?, printer).await
+        }
         Command::Events(args) => events::run(args, &Backend::connect(global).await?, printer).await,
         Command::Tail(args) => tail::run(args, Backend::connect(global).await?, printer).await,
         Command::Projections(args) => {
@@ -38,6 +40,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Relay(RelayCommand::Status(args)) => {
             relay_status::run(args, &Backend::connect(global).await?, printer).await
         }
-        Command::Horizon(args) => horizon::run(args, &Backend::connect(global).await?, printer).await,
+        Command::Horizon(args) => {
+            horizon::run(args, &Backend::connect(global).await?, printer).await
+        }
     }
 }

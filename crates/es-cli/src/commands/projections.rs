@@ -49,7 +49,13 @@ impl Report for ProjectionsReport {
             ]
         });
         let table = output::table(
-            &["NAME", "CHECKPOINT", "LAG (EVENTS)", "LAG (SECONDS)", "LEASE HOLDER"],
+            &[
+                "NAME",
+                "CHECKPOINT",
+                "LAG (EVENTS)",
+                "LAG (SECONDS)",
+                "LEASE HOLDER",
+            ],
             rows,
         );
         format!("{table}\n{}", head_line(self.head.as_ref()))

@@ -43,7 +43,12 @@ impl Report for RelayStatusReport {
             ]
         });
         let table = output::table(
-            &["RELAY", "CONFIRMED UP TO", "EVENTS BEHIND", "SECONDS BEHIND"],
+            &[
+                "RELAY",
+                "CONFIRMED UP TO",
+                "EVENTS BEHIND",
+                "SECONDS BEHIND",
+            ],
             rows,
         );
         format!("{table}\n{}", head_line(self.head.as_ref()))
@@ -51,7 +56,11 @@ impl Report for RelayStatusReport {
 }
 
 /// Runs `es relay status`.
-pub async fn run(args: RelayStatusArgs, backend: &Backend, printer: Printer) -> Result<(), CliError> {
+pub async fn run(
+    args: RelayStatusArgs,
+    backend: &Backend,
+    printer: Printer,
+) -> Result<(), CliError> {
     let checkpoints = match &args.name {
         Some(name) => vec![backend.checkpoint(name).await?],
         None => backend.checkpoints().await?,

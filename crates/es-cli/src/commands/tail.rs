@@ -69,14 +69,20 @@ impl TailArgs {
         self.category
             .as_deref()
             .is_none_or(|c| event.stream_id.category() == c)
-            && self.event_type.as_deref().is_none_or(|t| event.event_type == t)
+            && self
+                .event_type
+                .as_deref()
+                .is_none_or(|t| event.event_type == t)
     }
 }
 
 /// Runs `es tail`.
 pub async fn run(args: TailArgs, backend: Backend, printer: Printer) -> Result<(), CliError> {
     let start = if args.from_end {
-        backend.head().await?.map_or(Position::START, |h| h.position)
+        backend
+            .head()
+            .await?
+            .map_or(Position::START, |h| h.position)
     } else {
         args.from.unwrap_or(Position::START)
     };

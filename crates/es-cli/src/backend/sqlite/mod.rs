@@ -27,7 +27,11 @@ pub struct SqliteBackend {
 
 impl SqliteBackend {
     /// Opens the existing store at `url` (file `path`).
-    pub async fn open(url: &str, path: &std::path::Path, timeout: Duration) -> Result<Self, CliError> {
+    pub async fn open(
+        url: &str,
+        path: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<Self, CliError> {
         let location = path.display().to_string();
         let fail = |source| CliError::Sqlite {
             location: location.clone(),
@@ -101,7 +105,9 @@ impl SqliteBackend {
         rows.iter()
             .map(|row| {
                 Ok(Checkpoint {
-                    name: row.try_get(0).map_err(CliError::query("read a checkpoint"))?,
+                    name: row
+                        .try_get(0)
+                        .map_err(CliError::query("read a checkpoint"))?,
                     position: position(row.try_get(1), row.try_get(2))?,
                 })
             })
@@ -172,7 +178,9 @@ impl SqliteBackend {
             .execute(&mut *tx)
             .await
             .map_err(fail("move the checkpoint"))?;
-        tx.commit().await.map_err(fail("commit the checkpoint move"))?;
+        tx.commit()
+            .await
+            .map_err(fail("commit the checkpoint move"))?;
         Ok(Some(previous))
     }
 }

@@ -19,7 +19,8 @@ pub const CHECKPOINTS: &str =
     "SELECT projection, commit_key, sequence FROM es_checkpoints ORDER BY projection";
 
 /// One checkpoint: `(commit_key, sequence)`.
-pub const CHECKPOINT: &str = "SELECT commit_key, sequence FROM es_checkpoints WHERE projection = ?1";
+pub const CHECKPOINT: &str =
+    "SELECT commit_key, sequence FROM es_checkpoints WHERE projection = ?1";
 
 /// Moves checkpoint `?1` to `(?2, ?3)`.
 pub const MOVE_CHECKPOINT: &str =

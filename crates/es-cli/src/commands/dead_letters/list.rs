@@ -46,7 +46,15 @@ impl Report for ListReport {
             ]
         });
         let table = output::table(
-            &["MESSAGE ID", "STREAM", "VERSION", "TYPE", "REASON", "ATTEMPTS", "FAILED AT"],
+            &[
+                "MESSAGE ID",
+                "STREAM",
+                "VERSION",
+                "TYPE",
+                "REASON",
+                "ATTEMPTS",
+                "FAILED AT",
+            ],
             rows,
         );
         format!(

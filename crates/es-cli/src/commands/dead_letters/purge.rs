@@ -37,7 +37,11 @@ impl Report for PurgeReport {
 }
 
 /// Runs `es dead-letters purge`.
-pub async fn run(args: PurgeArgs, queue: &DeadLetterQueue, printer: Printer) -> Result<(), CliError> {
+pub async fn run(
+    args: PurgeArgs,
+    queue: &DeadLetterQueue,
+    printer: Printer,
+) -> Result<(), CliError> {
     if !args.yes {
         return Err(CliError::PurgeNotConfirmed {
             queue: queue.name().to_owned(),

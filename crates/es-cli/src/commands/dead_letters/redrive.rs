@@ -121,7 +121,11 @@ pub async fn run(
     printer: Printer,
 ) -> Result<(), CliError> {
     let mut taken = queue.take(None).await?;
-    taken.sort_by(|a, b| a.dead_letter.redrive_order().cmp(&b.dead_letter.redrive_order()));
+    taken.sort_by(|a, b| {
+        a.dead_letter
+            .redrive_order()
+            .cmp(&b.dead_letter.redrive_order())
+    });
     let limit = args
         .limit
         .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
