@@ -147,9 +147,17 @@ impl CliError {
     /// 2 for a wrong command line (as clap does), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::StoreUrl { .. } | CliError::StreamId(_) => 2,
+            CliError::Usage(_)
+            | CliError::StoreUrl { .. }
+            | CliError::StreamId(_)
+            | CliError::Postgres(PostgresError::InvalidSchema(_)) => 2,
             _ => 1,
         }
+    }
+
+    /// Whether stdout was closed by its reader (`es ... | head`).
+    pub fn is_closed_output(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// The error and its sources on one line, each cause once.

@@ -66,6 +66,10 @@ fn command_line_error(error: &clap::Error, redactor: &Redactor) -> ExitCode {
 }
 
 fn report(error: &CliError, redactor: &Redactor) -> ExitCode {
+    if error.is_closed_output() {
+        // `es ... | head`: the reader has what it wanted.
+        return ExitCode::SUCCESS;
+    }
     eprintln!("error: {}", redactor.redact(&error.one_line()));
     ExitCode::from(error.exit_code())
 }

@@ -49,10 +49,15 @@ impl Report for Horizon {
             ],
             rows,
         );
-        format!(
-            "xmin horizon: {} ({} committed event(s) of this store held back)\n{table}",
+        let summary = format!(
+            "xmin horizon: {} ({} committed event(s) of this store held back)",
             self.xmin, self.held_back_events
-        )
+        );
+        if self.transactions.is_empty() {
+            format!("{summary}\nno other session holds a transaction id or a snapshot")
+        } else {
+            format!("{summary}\n{table}")
+        }
     }
 }
 
