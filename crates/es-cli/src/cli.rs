@@ -29,7 +29,7 @@ pub struct Cli {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The event store: postgres://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite:PATH.
+    /// The event store: postgres://USER:PASSWORD@HOST:PORT/DB or sqlite:PATH.
     #[arg(long, env = "ES_STORE_URL", global = true, hide_env_values = true)]
     pub store: Option<String>,
     /// The PostgreSQL schema of the store (default: the store's default, `es`).

@@ -32,21 +32,20 @@ impl Printer {
 
     /// Prints `report` as one document: pretty JSON or the human view.
     pub fn print(&self, report: &impl Report) -> Result<(), CliError> {
-        let text = if self.json {
-            serde_json::to_string_pretty(report)?
-        } else {
-            report.human()
-        };
-        write_line(&text)
+        self.write(report, true)
     }
 
     /// Prints one item of a stream of results (`tail`): a JSON line or a
     /// line of text.
     pub fn item(&self, item: &impl Report) -> Result<(), CliError> {
-        let text = if self.json {
-            serde_json::to_string(item)?
-        } else {
-            item.human()
+        self.write(item, false)
+    }
+
+    fn write(&self, report: &impl Report, pretty: bool) -> Result<(), CliError> {
+        let text = match (self.json, pretty) {
+            (false, _) => report.human(),
+            (true, true) => serde_json::to_string_pretty(report)?,
+            (true, false) => serde_json::to_string(report)?,
         };
         write_line(&text)
     }

@@ -7,6 +7,7 @@
 
 pub mod model;
 mod postgres;
+mod rows;
 mod sqlite;
 mod store_url;
 

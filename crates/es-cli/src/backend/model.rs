@@ -65,30 +65,9 @@ pub struct Head {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// Converts a stored (signed) integer to the unsigned value es-core uses.
-pub fn unsigned(value: i64, what: &'static str) -> Result<u64, crate::error::CliError> {
-    u64::try_from(value).map_err(|_| crate::error::CliError::Query {
-        what,
-        source: sqlx::Error::Decode(format!("negative value {value}").into()),
-    })
-}
-
 /// Converts a position part to the signed integer the tables store.
 pub fn signed(value: u64) -> i64 {
     // Positions are parsed with each part at most i64::MAX, and stores only
     // hand out what they stored, so this never saturates in practice.
     i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// A position from its two stored columns, as sqlx read them.
-pub fn position(
-    commit: Result<i64, sqlx::Error>,
-    sequence: Result<i64, sqlx::Error>,
-) -> Result<Position, crate::error::CliError> {
-    let read = crate::error::CliError::query("read a position");
-    let (commit, sequence) = commit.and_then(|c| Ok((c, sequence?))).map_err(read)?;
-    Ok(Position::new(
-        unsigned(commit, "read a position")?,
-        unsigned(sequence, "read a position")?,
-    ))
 }

@@ -94,7 +94,7 @@ impl PostgresBackend {
             .collect::<Result<_, CliError>>()?;
         Ok(Horizon {
             xmin,
-            held_back_events: super::unsigned(held_back, "count held-back events")?,
+            held_back_events: crate::backend::rows::unsigned(held_back, "count held-back events")?,
             transactions,
         })
     }

@@ -8,16 +8,15 @@ mod queries;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use es_core::Position;
 use es_postgres::{PostgresConfig, PostgresStore};
-use sqlx::Row;
 
 pub use horizon::Horizon;
 
 use crate::{
-    backend::model::{
-        position, signed, unsigned, Backlog, Checkpoint, Head, StreamFilter, StreamSummary,
+    backend::{
+        model::{signed, Backlog, Checkpoint, Head, StreamFilter, StreamSummary},
+        rows,
     },
     error::CliError,
 };
@@ -86,18 +85,7 @@ impl PostgresBackend {
             .fetch_all(self.store.pool())
             .await
             .map_err(CliError::query("list streams"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(StreamSummary {
-                    stream_id: row.try_get(0).map_err(CliError::query("read a stream"))?,
-                    version: unsigned(
-                        row.try_get(1).map_err(CliError::query("read a stream"))?,
-                        "read a stream version",
-                    )?,
-                    last_write: row.try_get(2).map_err(CliError::query("read a stream"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::stream_summary).collect()
     }
 
     /// Every checkpoint, by name.
@@ -106,14 +94,7 @@ impl PostgresBackend {
             .fetch_all(self.store.pool())
             .await
             .map_err(CliError::query("list checkpoints"))?;
-        rows.iter()
-            .map(|row| {
-                let read = CliError::query("read a checkpoint");
-                let name: String = row.try_get(0).map_err(read)?;
-                let position = position(row.try_get(1), row.try_get(2))?;
-                Ok(Checkpoint { name, position })
-            })
-            .collect()
+        rows.iter().map(rows::checkpoint).collect()
     }
 
     /// How many events lie after `after`, and when the first was recorded.
@@ -124,11 +105,7 @@ impl PostgresBackend {
             .fetch_one(self.store.pool())
             .await
             .map_err(CliError::query("count the events after a checkpoint"))?;
-        let read = || CliError::query("read the backlog");
-        Ok(Backlog {
-            events: unsigned(row.try_get(0).map_err(read())?, "count events")?,
-            oldest_recorded_at: row.try_get(1).map_err(read())?,
-        })
+        rows::backlog(&row)
     }
 
     /// The last event of the log, if any.
@@ -137,16 +114,7 @@ impl PostgresBackend {
             .fetch_optional(self.store.pool())
             .await
             .map_err(CliError::query("find the head of the log"))?;
-        row.map(|row| {
-            let recorded_at: DateTime<Utc> = row
-                .try_get(2)
-                .map_err(CliError::query("read the head of the log"))?;
-            Ok(Head {
-                position: position(row.try_get(0), row.try_get(1))?,
-                recorded_at,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::head).transpose()
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,
@@ -163,7 +131,6 @@ impl PostgresBackend {
             .fetch_optional(self.store.pool())
             .await
             .map_err(CliError::query("move the checkpoint"))?;
-        row.map(|row| position(row.try_get(0), row.try_get(1)))
-            .transpose()
+        row.map(|row| rows::position(&row, 0, 1)).transpose()
     }
 }

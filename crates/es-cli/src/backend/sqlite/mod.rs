@@ -7,14 +7,14 @@ mod queries;
 
 use std::{str::FromStr, time::Duration};
 
-use chrono::{DateTime, Utc};
 use es_core::Position;
 use es_sqlite::SqliteStore;
-use sqlx::{sqlite::SqliteConnectOptions, sqlite::SqlitePoolOptions, Row};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::{
-    backend::model::{
-        position, signed, unsigned, Backlog, Checkpoint, Head, StreamFilter, StreamSummary,
+    backend::{
+        model::{signed, Backlog, Checkpoint, Head, StreamFilter, StreamSummary},
+        rows,
     },
     error::CliError,
 };
@@ -84,16 +84,7 @@ impl SqliteBackend {
             .fetch_all(self.store.pool())
             .await
             .map_err(CliError::query("list streams"))?;
-        rows.iter()
-            .map(|row| {
-                let read = || CliError::query("read a stream");
-                Ok(StreamSummary {
-                    stream_id: row.try_get(0).map_err(read())?,
-                    version: unsigned(row.try_get(1).map_err(read())?, "read a stream version")?,
-                    last_write: row.try_get(2).map_err(read())?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::stream_summary).collect()
     }
 
     /// Every checkpoint, by name.
@@ -102,16 +93,7 @@ impl SqliteBackend {
             .fetch_all(self.store.pool())
             .await
             .map_err(CliError::query("list checkpoints"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(Checkpoint {
-                    name: row
-                        .try_get(0)
-                        .map_err(CliError::query("read a checkpoint"))?,
-                    position: position(row.try_get(1), row.try_get(2))?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::checkpoint).collect()
     }
 
     /// How many events lie after `after`, and when the first was recorded.
@@ -121,11 +103,7 @@ impl SqliteBackend {
             .fetch_one(self.store.pool())
             .await
             .map_err(CliError::query("count the events after a checkpoint"))?;
-        let read = || CliError::query("read the backlog");
-        Ok(Backlog {
-            events: unsigned(row.try_get(0).map_err(read())?, "count events")?,
-            oldest_recorded_at: row.try_get(1).map_err(read())?,
-        })
+        rows::backlog(&row)
     }
 
     /// The last event of the log, if any.
@@ -134,16 +112,7 @@ impl SqliteBackend {
             .fetch_optional(self.store.pool())
             .await
             .map_err(CliError::query("find the head of the log"))?;
-        row.map(|row| {
-            let read = || CliError::query("read the head of the log");
-            let sequence = unsigned(row.try_get(0).map_err(read())?, "read a position")?;
-            let recorded_at: DateTime<Utc> = row.try_get(1).map_err(read())?;
-            Ok(Head {
-                position: Position::from_sequence(sequence),
-                recorded_at,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::head).transpose()
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,
@@ -170,7 +139,7 @@ impl SqliteBackend {
         let Some(row) = row else {
             return Ok(None);
         };
-        let previous = position(row.try_get(0), row.try_get(1))?;
+        let previous = rows::position(&row, 0, 1)?;
         sqlx::query(queries::MOVE_CHECKPOINT)
             .bind(name)
             .bind(signed(to.commit))

@@ -32,8 +32,9 @@ pub const BACKLOG: &str = "\
            (SELECT recorded_at FROM es_events WHERE position > ?1 ORDER BY position LIMIT 1) \
     FROM es_events WHERE position > ?1";
 
-/// The last event: `(position, recorded_at)`.
-pub const HEAD: &str = "SELECT position, recorded_at FROM es_events ORDER BY position DESC LIMIT 1";
+/// The last event: `(commit, sequence, recorded_at)` (both parts are its position).
+pub const HEAD: &str =
+    "SELECT position, position, recorded_at FROM es_events ORDER BY position DESC LIMIT 1";
 
 /// Whether the event table exists.
 pub const HAS_EVENT_TABLE: &str =
