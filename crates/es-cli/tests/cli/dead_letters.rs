@@ -255,6 +255,17 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     let b2 = publish_dead_letter(&dlq, &queue, "order-b", 2).await;
     let c1 = publish_dead_letter(&dlq, &queue, "order-c", 1).await;
     let b1 = publish_dead_letter(&dlq, &queue, "order-b", 1).await;
+    // Listing takes nothing away and keeps the queue's order (a quorum queue).
+    for _ in 0..2 {
+        let listed = run_json(broker(&["list"])).await;
+        let ids: Vec<_> = listed["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["message_id"].clone())
+            .collect();
+        assert_eq!(ids, [b2.to_string(), c1.to_string(), b1.to_string()]);
+    }
     let before = handler.order.lock().unwrap().len();
     let first = run_json(broker(&["redrive", "--limit", "2"])).await;
     let moved: Vec<_> = first["moved"]
