@@ -48,12 +48,13 @@ pub struct QueueArgs {
 
 impl QueueArgs {
     /// The dead-letter queue's name.
-    pub fn dead_letter_queue(&self) -> String {
+    pub fn dead_letter_queue(&self) -> Result<String, CliError> {
         match (&self.dead_letter_queue, &self.queue) {
-            (Some(name), _) => name.clone(),
-            (None, Some(queue)) => format!("{queue}.dlq"),
-            // clap's group makes one of them required.
-            (None, None) => String::new(),
+            (Some(name), _) => Ok(name.clone()),
+            (None, Some(queue)) => Ok(format!("{queue}.dlq")),
+            (None, None) => Err(CliError::Usage(
+                "which dead-letter queue? pass --queue or --dead-letter-queue".into(),
+            )),
         }
     }
 }
@@ -76,7 +77,7 @@ pub async fn run(
     global: &GlobalArgs,
     printer: Printer,
 ) -> Result<(), CliError> {
-    let name = command.queue().dead_letter_queue();
+    let name = command.queue().dead_letter_queue()?;
     let connection = broker::connect(global).await?;
     let result = async {
         let mut queue = DeadLetterQueue::open(&connection, &name).await?;
