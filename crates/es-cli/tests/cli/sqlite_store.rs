@@ -1,5 +1,6 @@
 //! The same reads on a SQLite store file.
 
+use es_core::{CheckpointStore, Position};
 use es_sqlite::SqliteStore;
 
 use crate::support::{append, assert_one_error_line, es, es_json, es_ok};
@@ -32,6 +33,37 @@ async fn a_sqlite_store_file_reads_like_a_postgres_one() {
     let projections = es_json(&[&args[..], &["projections"]].concat()).await;
     assert_eq!(projections["projections"].as_array().unwrap().len(), 0);
     assert_eq!(projections["head"]["position"]["sequence"], 3);
+
+    // A checkpoint after the first event: 2 behind; reset moves it back.
+    let checkpoints = store.checkpoints();
+    let tx = checkpoints.begin().await.expect("begin");
+    checkpoints
+        .commit(
+            tx,
+            "carts-view",
+            Position::START,
+            Position::from_sequence(1),
+        )
+        .await
+        .expect("commit");
+    let projections = es_json(&[&args[..], &["projections"]].concat()).await;
+    assert_eq!(projections["projections"][0]["name"], "carts-view");
+    assert_eq!(projections["projections"][0]["events_behind"], 2);
+    let status = es_json(&[&args[..], &["relay", "status", "carts-view"]].concat()).await;
+    assert_eq!(status["relays"][0]["events_behind"], 2);
+    let reset = es_json(&[&args[..], &["projection", "reset", "carts-view"]].concat()).await;
+    assert_eq!(reset["from"]["sequence"], 1);
+    assert_eq!(reset["events_to_process"], 3);
+    assert_eq!(
+        checkpoints
+            .load_checkpoint("carts-view")
+            .await
+            .expect("load"),
+        Position::START
+    );
+    let unknown = es(&[&args[..], &["projection", "reset", "nope"]].concat()).await;
+    let line = assert_one_error_line(&unknown, 1);
+    assert!(line.contains("carts-view"), "{line}");
 
     let horizon = es(&[&args[..], &["horizon"]].concat()).await;
     let line = assert_one_error_line(&horizon, 1);
