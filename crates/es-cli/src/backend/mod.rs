@@ -5,6 +5,7 @@
 //! it), and listings, lag and checkpoint moves through each backend's own
 //! SQL against the store's tables.
 
+mod log_reads;
 pub mod model;
 mod postgres;
 mod rows;

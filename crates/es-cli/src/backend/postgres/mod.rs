@@ -76,45 +76,22 @@ impl PostgresBackend {
 
     /// A page of streams.
     pub async fn streams(&self, filter: &StreamFilter) -> Result<Vec<StreamSummary>, CliError> {
-        let rows = sqlx::query(&self.sql.streams)
-            .bind(filter.category.as_deref())
-            .bind(filter.category_prefix())
-            .bind(filter.prefix.as_deref())
-            .bind(filter.after.as_deref())
-            .bind(i64::from(filter.limit))
-            .fetch_all(self.store.pool())
-            .await
-            .map_err(CliError::query("list streams"))?;
-        rows.iter().map(rows::stream_summary).collect()
+        self.sql.log.streams(self.store.pool(), filter).await
     }
 
     /// Every checkpoint, by name.
     pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
-        let rows = sqlx::query(&self.sql.checkpoints)
-            .fetch_all(self.store.pool())
-            .await
-            .map_err(CliError::query("list checkpoints"))?;
-        rows.iter().map(rows::checkpoint).collect()
+        self.sql.log.checkpoints(self.store.pool()).await
     }
 
     /// How many events lie after `after`, and when the first was recorded.
     pub async fn backlog(&self, after: Position) -> Result<Backlog, CliError> {
-        let row = sqlx::query(&self.sql.backlog)
-            .bind(signed(after.commit))
-            .bind(signed(after.sequence))
-            .fetch_one(self.store.pool())
-            .await
-            .map_err(CliError::query("count the events after a checkpoint"))?;
-        rows::backlog(&row)
+        self.sql.log.backlog(self.store.pool(), after).await
     }
 
     /// The last event of the log, if any.
     pub async fn head(&self) -> Result<Option<Head>, CliError> {
-        let row = sqlx::query(&self.sql.head)
-            .fetch_optional(self.store.pool())
-            .await
-            .map_err(CliError::query("find the head of the log"))?;
-        row.as_ref().map(rows::head).transpose()
+        self.sql.log.head(self.store.pool()).await
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,

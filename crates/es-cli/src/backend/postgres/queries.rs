@@ -7,18 +7,13 @@
 
 use es_postgres::SchemaName;
 
+use crate::backend::log_reads::LogStatements;
+
 /// The statements for one schema.
 #[derive(Debug)]
 pub struct Queries {
-    /// `$1` category (exact id), `$2` category prefix, `$3` id prefix,
-    /// `$4` after this id, `$5` limit: `(stream_id, version, last_write)`.
-    pub streams: String,
-    /// All checkpoints: `(projection, commit_key, sequence)`.
-    pub checkpoints: String,
-    /// Events after `($1, $2)`: `(count, recorded_at of the first)`.
-    pub backlog: String,
-    /// The last event: `(txid, sequence, recorded_at)`.
-    pub head: String,
+    /// The reads every backend answers (streams, checkpoints, backlog, head).
+    pub log: LogStatements,
     /// Moves checkpoint `$1` to `($2, $3)`, returning where it was.
     pub move_checkpoint: String,
     /// Events whose transaction id is at or above `$1` (held back by the horizon).
@@ -30,6 +25,7 @@ impl Queries {
     pub fn new(schema: &SchemaName) -> Self {
         let q = schema.quoted();
         Self {
+            log: LogStatements {
             streams: format!(
                 "SELECT stream_id, max(version), max(recorded_at) FROM {q}.es_events \
                  WHERE ($1::text IS NULL OR stream_id = $1 OR starts_with(stream_id, $2)) \
@@ -50,6 +46,7 @@ impl Queries {
                 "SELECT txid, sequence, recorded_at FROM {q}.es_events \
                  ORDER BY txid DESC, sequence DESC LIMIT 1"
             ),
+            },
             move_checkpoint: format!(
                 "UPDATE {q}.es_checkpoints AS c SET commit_key = $2, sequence = $3 \
                  FROM (SELECT projection, commit_key, sequence FROM {q}.es_checkpoints \

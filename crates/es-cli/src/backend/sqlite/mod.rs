@@ -13,6 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::{
     backend::{
+        log_reads::LogStatements,
         model::{signed, Backlog, Checkpoint, Head, StreamFilter, StreamSummary},
         rows,
     },
@@ -23,6 +24,7 @@ use crate::{
 #[derive(Clone)]
 pub struct SqliteBackend {
     store: SqliteStore,
+    sql: std::sync::Arc<LogStatements>,
 }
 
 impl SqliteBackend {
@@ -65,6 +67,7 @@ impl SqliteBackend {
         }
         Ok(Self {
             store: SqliteStore::from_pool(pool),
+            sql: std::sync::Arc::new(queries::log_statements()),
         })
     }
 
@@ -75,44 +78,22 @@ impl SqliteBackend {
 
     /// A page of streams.
     pub async fn streams(&self, filter: &StreamFilter) -> Result<Vec<StreamSummary>, CliError> {
-        let rows = sqlx::query(queries::STREAMS)
-            .bind(filter.category.as_deref())
-            .bind(filter.category_prefix())
-            .bind(filter.prefix.as_deref())
-            .bind(filter.after.as_deref())
-            .bind(i64::from(filter.limit))
-            .fetch_all(self.store.pool())
-            .await
-            .map_err(CliError::query("list streams"))?;
-        rows.iter().map(rows::stream_summary).collect()
+        self.sql.streams(self.store.pool(), filter).await
     }
 
     /// Every checkpoint, by name.
     pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
-        let rows = sqlx::query(queries::CHECKPOINTS)
-            .fetch_all(self.store.pool())
-            .await
-            .map_err(CliError::query("list checkpoints"))?;
-        rows.iter().map(rows::checkpoint).collect()
+        self.sql.checkpoints(self.store.pool()).await
     }
 
     /// How many events lie after `after`, and when the first was recorded.
     pub async fn backlog(&self, after: Position) -> Result<Backlog, CliError> {
-        let row = sqlx::query(queries::BACKLOG)
-            .bind(signed(after.sequence))
-            .fetch_one(self.store.pool())
-            .await
-            .map_err(CliError::query("count the events after a checkpoint"))?;
-        rows::backlog(&row)
+        self.sql.backlog(self.store.pool(), after).await
     }
 
     /// The last event of the log, if any.
     pub async fn head(&self) -> Result<Option<Head>, CliError> {
-        let row = sqlx::query(queries::HEAD)
-            .fetch_optional(self.store.pool())
-            .await
-            .map_err(CliError::query("find the head of the log"))?;
-        row.as_ref().map(rows::head).transpose()
+        self.sql.head(self.store.pool()).await
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,
