@@ -97,5 +97,4 @@ async fn failures_exit_1_with_one_line_and_no_password() {
         line.contains("order-404") && line.contains("not found"),
         "{line}"
     );
-    pg.drop_schema().await;
 }

@@ -94,8 +94,6 @@ async fn projections_show_lag_and_reset_moves_the_checkpoint() {
     );
     let rows = es_json(&with(&args, &["projections"])).await;
     assert_eq!(rows["projections"].as_array().unwrap().len(), 2);
-
-    pg.drop_schema().await;
 }
 
 /// Accepts everything.
@@ -172,5 +170,4 @@ async fn relay_status_shows_how_far_the_relay_is_behind() {
         &[&exchange, &format!("{queue}.dlx")],
     )
     .await;
-    pg.drop_schema().await;
 }

@@ -310,5 +310,4 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     consumer_task.abort();
     let _ = (relay_task.await, consumer_task.await);
     delete_broker_objects(&[&queue, &dlq], &[&exchange, &format!("{queue}.dlx")]).await;
-    pg.drop_schema().await;
 }

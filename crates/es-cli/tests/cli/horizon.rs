@@ -59,5 +59,4 @@ async fn horizon_shows_an_open_transaction_of_another_database() {
         .await
         .expect("rollback");
     holder.close().await.expect("close");
-    pg.drop_schema().await;
 }

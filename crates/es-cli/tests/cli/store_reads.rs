@@ -130,6 +130,4 @@ async fn appended_events_show_in_streams_events_and_tail() {
         .expect("tail stops after --count")
         .expect("wait");
     assert!(status.success());
-
-    pg.drop_schema().await;
 }

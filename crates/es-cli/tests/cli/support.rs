@@ -103,12 +103,30 @@ impl PgSchema {
             self.name.clone(),
         ]
     }
+}
 
-    pub async fn drop_schema(self) {
-        sqlx::query(&format!("DROP SCHEMA \"{}\" CASCADE", self.name))
-            .execute(self.store.pool())
-            .await
-            .expect("drop schema");
+impl Drop for PgSchema {
+    /// Drops the schema, even when the test panicked.
+    fn drop(&mut self) {
+        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&pg_url())
+                    .await
+                    .expect("connect");
+                sqlx::query(&sql)
+                    .execute(&mut connection)
+                    .await
+                    .expect("drop schema");
+                let _ = connection.close().await;
+            });
+        })
+        .join();
     }
 }
 
