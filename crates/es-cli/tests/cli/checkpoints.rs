@@ -7,8 +7,8 @@ use es_amqp::{Consumer, ConsumerConfig, Handler, Relay, RelayConfig};
 use es_core::{async_trait, BoxError, CheckpointStore, Position, RecordedEvent};
 
 use crate::support::{
-    amqp_url, append, assert_one_error_line, delete_broker_objects, es, es_json, es_ok, unique,
-    with, PgSchema,
+    amqp_url, append, assert_one_error_line, es, es_json, es_ok, unique, with, BrokerNames,
+    PgSchema,
 };
 
 /// Saves `position` as the checkpoint of `name`, as a projection runner does.
@@ -108,12 +108,12 @@ impl Handler for Accept {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_status_shows_how_far_the_relay_is_behind() {
     let pg = PgSchema::new().await;
-    let exchange = unique("es-cli-relay.events");
-    let queue = unique("es-cli-relay.queue");
+    let names = BrokerNames::new("relay");
+    let (exchange, queue) = (&names.exchange, &names.queue);
     let relay_name = unique("relay");
     // A bound queue, so the relay's mandatory publishes are routable.
-    let consumer = Consumer::new(ConsumerConfig::new(amqp_url(), &exchange, &queue), Accept)
-        .expect("consumer");
+    let consumer =
+        Consumer::new(ConsumerConfig::new(amqp_url(), exchange, queue), Accept).expect("consumer");
     consumer
         .declare()
         .await
@@ -123,7 +123,7 @@ async fn relay_status_shows_how_far_the_relay_is_behind() {
     let relay = Relay::new(
         pg.store.clone(),
         pg.store.checkpoints(),
-        RelayConfig::new(amqp_url(), &relay_name, &exchange),
+        RelayConfig::new(amqp_url(), &relay_name, exchange),
     );
     let task = tokio::spawn({
         let relay = relay.clone();
@@ -164,10 +164,4 @@ async fn relay_status_shows_how_far_the_relay_is_behind() {
     let unknown = es(&with(&args, &["relay", "status", "no-such-relay"])).await;
     let line = assert_one_error_line(&unknown, 1);
     assert!(line.contains("no-such-relay"), "{line}");
-
-    delete_broker_objects(
-        &[&queue, &format!("{queue}.dlq")],
-        &[&exchange, &format!("{queue}.dlx")],
-    )
-    .await;
 }

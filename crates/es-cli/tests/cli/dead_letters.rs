@@ -19,8 +19,7 @@ use es_core::{async_trait, BoxError, EventStore, Metadata, Position, RecordedEve
 use uuid::Uuid;
 
 use crate::support::{
-    amqp_url, append, assert_one_error_line, delete_broker_objects, es, es_json, es_ok, unique,
-    PgSchema,
+    amqp_url, append, assert_one_error_line, es, es_json, es_ok, unique, BrokerNames, PgSchema,
 };
 
 /// Counts applications per event and their order; fails the events in
@@ -136,11 +135,10 @@ async fn event_ids(pg: &PgSchema, stream: &str) -> Vec<Uuid> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     let pg = PgSchema::new().await;
-    let exchange = unique("es-cli-dlq.events");
-    let queue = unique("es-cli-dlq.queue");
-    let dlq = format!("{queue}.dlq");
+    let names = BrokerNames::new("dlq");
+    let (exchange, queue, dlq) = (&names.exchange, &names.queue, &names.dead_letter_queue);
     let handler = Arc::new(Counting::default());
-    let config = ConsumerConfig::new(amqp_url(), &exchange, &queue).with_retries(
+    let config = ConsumerConfig::new(amqp_url(), exchange, queue).with_retries(
         2,
         Backoff::new(Duration::from_millis(10), Duration::from_millis(20)),
     );
@@ -157,7 +155,7 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     let relay = Relay::new(
         pg.store.clone(),
         pg.store.checkpoints(),
-        RelayConfig::new(amqp_url(), unique("relay"), &exchange),
+        RelayConfig::new(amqp_url(), unique("relay"), exchange),
     );
     let relay_task = tokio::spawn(async move { relay.run().await });
     let consumer_task = tokio::spawn({
@@ -252,9 +250,9 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     }
 
     // Redrive goes per stream in version order, --limit at a time.
-    let b2 = publish_dead_letter(&dlq, &queue, "order-b", 2).await;
-    let c1 = publish_dead_letter(&dlq, &queue, "order-c", 1).await;
-    let b1 = publish_dead_letter(&dlq, &queue, "order-b", 1).await;
+    let b2 = publish_dead_letter(dlq, queue, "order-b", 2).await;
+    let c1 = publish_dead_letter(dlq, queue, "order-c", 1).await;
+    let b1 = publish_dead_letter(dlq, queue, "order-b", 1).await;
     // Listing takes nothing away and keeps the queue's order (a quorum queue).
     for _ in 0..2 {
         let listed = run_json(broker(&["list"])).await;
@@ -293,7 +291,7 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     );
 
     // purge needs --yes.
-    publish(&dlq, b"{not json", BasicProperties::default()).await;
+    publish(dlq, b"{not json", BasicProperties::default()).await;
     let refused = es(&broker(&["purge"])
         .iter()
         .map(String::as_str)
@@ -309,5 +307,4 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     relay_task.abort();
     consumer_task.abort();
     let _ = (relay_task.await, consumer_task.await);
-    delete_broker_objects(&[&queue, &dlq], &[&exchange, &format!("{queue}.dlx")]).await;
 }

@@ -159,27 +159,55 @@ pub async fn append(store: &impl EventStore, stream: &str, types: &[&str]) -> Po
         .expect("a position")
 }
 
-/// Deletes this test's queues and exchanges.
-pub async fn delete_broker_objects(queues: &[&str], exchanges: &[&str]) {
-    use es_amqp::lapin::{
-        options::{ExchangeDeleteOptions, QueueDeleteOptions},
-        Connection, ConnectionProperties,
-    };
-    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    for queue in queues {
-        channel
-            .queue_delete((*queue).into(), QueueDeleteOptions::default())
-            .await
-            .expect("delete queue");
+/// The exchange and queues of one test, deleted at the end even when it panicked.
+pub struct BrokerNames {
+    pub exchange: String,
+    pub queue: String,
+    pub dead_letter_queue: String,
+}
+
+impl BrokerNames {
+    pub fn new(test: &str) -> Self {
+        let queue = unique(&format!("es-cli-{test}.queue"));
+        Self {
+            exchange: unique(&format!("es-cli-{test}.events")),
+            dead_letter_queue: format!("{queue}.dlq"),
+            queue,
+        }
     }
-    for exchange in exchanges {
-        channel
-            .exchange_delete((*exchange).into(), ExchangeDeleteOptions::default())
-            .await
-            .expect("delete exchange");
+}
+
+impl Drop for BrokerNames {
+    fn drop(&mut self) {
+        use es_amqp::lapin::{
+            options::{ExchangeDeleteOptions, QueueDeleteOptions},
+            Connection, ConnectionProperties,
+        };
+        let queues = [self.queue.clone(), self.dead_letter_queue.clone()];
+        let exchanges = [self.exchange.clone(), format!("{}.dlx", self.queue)];
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+                    .await
+                    .expect("connect");
+                let channel = connection.create_channel().await.expect("channel");
+                for queue in queues {
+                    let _ = channel
+                        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                        .await;
+                }
+                for exchange in exchanges {
+                    let _ = channel
+                        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                        .await;
+                }
+                let _ = connection.close(200, "cleanup".into()).await;
+            });
+        })
+        .join();
     }
-    let _ = connection.close(200, "cleanup".into()).await;
 }
