@@ -186,3 +186,31 @@ impl CliError {
         move |source| CliError::Broker { what, source }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_names_each_cause_once_on_a_single_line() {
+        let error = CliError::Query {
+            what: "list streams",
+            source: sqlx::Error::Protocol("bad\nreply".into()),
+        };
+        let line = error.one_line();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with("cannot list streams: "), "{line}");
+        assert_eq!(line.matches("bad reply").count(), 1, "{line}");
+    }
+
+    #[test]
+    fn wrong_command_lines_exit_2_and_failures_1() {
+        assert_eq!(CliError::Usage("no store".into()).exit_code(), 2);
+        assert_eq!(CliError::StreamId(InvalidStreamId::Empty).exit_code(), 2);
+        let missing = CliError::StreamNotFound(StreamId::new("s-1").unwrap());
+        assert_eq!(missing.exit_code(), 1);
+        let closed = CliError::Output(std::io::ErrorKind::BrokenPipe.into());
+        assert!(closed.is_closed_output());
+        assert!(!missing.is_closed_output());
+    }
+}
