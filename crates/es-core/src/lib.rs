@@ -83,6 +83,7 @@ mod event;
 mod event_store;
 mod expected_version;
 mod in_memory;
+mod lease;
 mod metadata;
 mod position;
 mod projection;
@@ -103,6 +104,11 @@ pub use event::{DomainEvent, NewEvent};
 pub use event_store::{check_expected_version, AppendOutcome, EventStore};
 pub use expected_version::ExpectedVersion;
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
+pub use lease::{
+    check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
+    LeaderExit, Lease, LeaseError, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore, Renewal, Role,
+    DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL, MAX_LEASE_NAME_LEN,
+};
 pub use metadata::Metadata;
 pub use position::Position;
 pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
