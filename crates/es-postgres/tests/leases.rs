@@ -1,0 +1,284 @@
+//! PostgreSQL leases across real processes: one leader at a time, takeover
+//! after `kill -9`, graceful release, a leader cut off from the server
+//! stepping down, and the checkpoint compare-and-set fencing a deposed leader.
+//!
+//! The multi-process tests re-run this executable's `lease_instance` test as
+//! child processes (see `child_roster`); it does nothing unless started so.
+
+#[path = "../../es-test-support/src/child_roster.rs"]
+mod child_roster;
+
+use std::time::Duration;
+
+use child_roster::{report_role, stdin_closed, test_path, Roster};
+use es_core::{
+    CheckpointStore, Leader, LeaderConfig, LeaseLost, LeaseStore, Position, ProjectionError,
+};
+use es_postgres::{
+    PostgresCheckpoints, PostgresConfig, PostgresLeaseConfig, PostgresLeases, SchemaName,
+};
+use es_test_support::FaultProxy;
+use uuid::Uuid;
+
+/// The takeover bound the leases must meet after a `kill -9`.
+const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", Uuid::new_v4().simple())
+}
+
+fn leases(url: &str) -> PostgresLeases {
+    PostgresLeases::new(PostgresConfig::new(url), PostgresLeaseConfig::new())
+        .expect("lease settings")
+}
+
+/// One service instance, when started by a roster: competes for the lease
+/// `ES_LEASE_NAME` as `ES_LEASE_HOLDER` on `ES_LEASE_URL` with the default
+/// settings, reports its role, and shuts down when its stdin closes.
+#[test]
+fn lease_instance() {
+    let (Ok(url), Ok(name), Ok(holder)) = (
+        std::env::var("ES_LEASE_URL"),
+        std::env::var("ES_LEASE_NAME"),
+        std::env::var("ES_LEASE_HOLDER"),
+    ) else {
+        return; // not started as an instance
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let leader = Leader::new(leases(&url), name, holder.clone(), LeaderConfig::new())
+            .expect("valid leader");
+        let mut role = leader.role();
+        let reporter = holder.clone();
+        tokio::spawn(async move {
+            loop {
+                let now = role.borrow_and_update().as_str().to_uppercase();
+                report_role(&now, &reporter);
+                if role.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let shutdown = async {
+            let _ = stdin_closed().await;
+        };
+        leader
+            .run(shutdown, |_lease| {
+                std::future::pending::<Result<(), String>>()
+            })
+            .await;
+        report_role("STOPPED", &holder);
+    });
+}
+
+fn instance_env<'a>(url: &'a str, name: &'a str, holder: &'a str) -> [(&'a str, &'a str); 3] {
+    [
+        ("ES_LEASE_URL", url),
+        ("ES_LEASE_NAME", name),
+        ("ES_LEASE_HOLDER", holder),
+    ]
+}
+
+fn roster() -> Roster {
+    Roster::new(test_path(module_path!(), "lease_instance"))
+}
+
+#[test]
+fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
+    let url = database_url();
+    let name = unique("relay");
+    let mut roster = roster();
+    for holder in ["a", "b", "c"] {
+        roster.spawn(holder, &instance_env(&url, &name, holder));
+    }
+    let (first, _) = roster.wait_for(None, "LEADER", Duration::from_secs(20));
+    for holder in ["a", "b", "c"].into_iter().filter(|h| *h != first) {
+        roster.wait_for(Some(holder), "STANDBY", Duration::from_secs(20));
+    }
+    roster.settle(Duration::from_secs(2));
+    assert_eq!(roster.leaders(), vec![first.clone()], "exactly one leader");
+    assert_eq!(roster.with_role("STANDBY").len(), 2, "two standbys");
+
+    let killed_at = roster.kill(&first);
+    let (second, led_at) = roster.wait_for(None, "LEADER", TAKEOVER_BOUND * 2);
+    let takeover = led_at - killed_at;
+    println!("PostgreSQL lease: takeover {takeover:?} after kill -9 of the leader");
+    assert_ne!(second, first);
+    assert!(takeover <= TAKEOVER_BOUND, "takeover took {takeover:?}");
+
+    let stopped_at = roster.stop(&second);
+    let (third, led_at) = roster.wait_for(None, "LEADER", TAKEOVER_BOUND * 2);
+    let takeover = led_at - stopped_at;
+    println!("PostgreSQL lease: takeover {takeover:?} after a graceful shutdown of the leader");
+    assert!(
+        takeover <= Duration::from_secs(2),
+        "a released lease is free at once: {takeover:?}"
+    );
+    assert!(roster.wait_exit(&second, Duration::from_secs(10)).success());
+    assert!(![first.as_str(), second.as_str()].contains(&third.as_str()));
+    roster.settle(Duration::from_millis(500));
+    assert_eq!(roster.overlaps(), &[] as &[String], "never two leaders");
+    assert_eq!(roster.leaders(), vec![third]);
+}
+
+#[test]
+fn a_leader_cut_off_from_postgres_steps_down_and_another_takes_over() {
+    let url = database_url();
+    let name = unique("projection");
+    let proxy = FaultProxy::start("127.0.0.1:5432").expect("proxy");
+    let through_proxy = proxy.redirect(&url).expect("proxy URL");
+    let mut roster = roster();
+    roster.spawn("cut-off", &instance_env(&through_proxy, &name, "cut-off"));
+    roster.wait_for(Some("cut-off"), "LEADER", Duration::from_secs(20));
+    roster.spawn("direct", &instance_env(&url, &name, "direct"));
+    roster.wait_for(Some("direct"), "STANDBY", Duration::from_secs(20));
+
+    let cut_at = std::time::Instant::now();
+    proxy.refuse_new(true);
+    proxy.cut_all();
+    // The cut-off leader may only learn at its next heartbeat; the overlap
+    // is what the checkpoint compare-and-set fences.
+    roster.depart("cut-off");
+    let (_, led_at) = roster.wait_for(Some("direct"), "LEADER", TAKEOVER_BOUND * 2);
+    let (_, stepped_down_at) = roster.wait_for(Some("cut-off"), "STANDBY", TAKEOVER_BOUND * 2);
+    println!(
+        "PostgreSQL lease: after the cut, the other instance led in {:?}; the cut-off leader stepped down in {:?}",
+        led_at - cut_at,
+        stepped_down_at - cut_at
+    );
+    assert!(led_at - cut_at <= TAKEOVER_BOUND);
+    assert!(stepped_down_at - cut_at <= TAKEOVER_BOUND);
+    // It keeps running as a standby (it never ends the process).
+    roster.settle(Duration::from_secs(1));
+    assert_eq!(roster.with_role("LEADER"), vec!["direct".to_owned()]);
+    assert_eq!(roster.role_of("cut-off"), Some("STANDBY"));
+}
+
+#[tokio::test]
+async fn a_deposed_leader_cannot_move_the_checkpoint() {
+    let url = database_url();
+    let name = unique("counter");
+    let schema = SchemaName::new(format!("es_lease_{}", Uuid::new_v4().simple())).expect("schema");
+    let checkpoints = PostgresCheckpoints::connect_with(
+        PostgresConfig::new(&url)
+            .with_schema_name(schema.clone())
+            .with_pool_size(4),
+    )
+    .await
+    .expect("checkpoints");
+    checkpoints.migrate().await.expect("migrate");
+
+    let proxy = FaultProxy::start("127.0.0.1:5432").expect("proxy");
+    let fast = PostgresLeaseConfig::new()
+        .with_heartbeat(Duration::from_millis(100), Duration::from_millis(500))
+        .expect("heartbeat");
+    let leases_a = PostgresLeases::new(
+        PostgresConfig::new(proxy.redirect(&url).expect("url")),
+        fast,
+    )
+    .expect("leases through the proxy");
+    let leases_b = leases(&url);
+
+    let lease_a = leases_a
+        .try_acquire(&name, "a")
+        .await
+        .expect("store")
+        .expect("free");
+    assert!(leases_b
+        .try_acquire(&name, "b")
+        .await
+        .expect("store")
+        .is_none());
+    assert_eq!(
+        leases_b.holder(&name).await.expect("holder").as_deref(),
+        Some("a")
+    );
+
+    // A starts a batch from the checkpoint it read as leader...
+    let from = checkpoints.load_checkpoint("counter").await.expect("load");
+    let batch_a = checkpoints.begin().await.expect("begin");
+    // ...then loses its lease connection.
+    proxy.refuse_new(true);
+    proxy.cut_all();
+    let reason = tokio::time::timeout(Duration::from_secs(5), lease_a.lost())
+        .await
+        .expect("the loss is noticed");
+    assert!(
+        matches!(
+            reason,
+            LeaseLost::RenewalFailed(_) | LeaseLost::RenewalTimedOut(_)
+        ),
+        "{reason}"
+    );
+
+    let lease_b = tokio::time::timeout(TAKEOVER_BOUND, async {
+        loop {
+            if let Some(lease) = leases_b.try_acquire(&name, "b").await.expect("store") {
+                return lease;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("b takes over");
+    let moved_to = Position::new(1, 1);
+    let batch_b = checkpoints.begin().await.expect("begin");
+    checkpoints
+        .commit(batch_b, "counter", from, moved_to)
+        .await
+        .expect("the new leader moves the checkpoint");
+
+    let refused = checkpoints
+        .commit(batch_a, "counter", from, Position::new(2, 2))
+        .await
+        .expect_err("the deposed leader is fenced");
+    assert!(
+        matches!(&refused, ProjectionError::CheckpointMoved { expected, actual, .. }
+            if *expected == from && *actual == moved_to),
+        "{refused}"
+    );
+    assert_eq!(
+        checkpoints.load_checkpoint("counter").await.expect("load"),
+        moved_to
+    );
+    assert!(
+        lease_a.release().await.is_err(),
+        "a lost lease cannot be released"
+    );
+    lease_b.release().await.expect("release");
+    sqlx_drop_schema(&checkpoints, &schema).await;
+}
+
+async fn sqlx_drop_schema(checkpoints: &PostgresCheckpoints, schema: &SchemaName) {
+    es_postgres::sqlx::query(&format!("DROP SCHEMA {} CASCADE", schema.quoted()))
+        .execute(checkpoints.pool())
+        .await
+        .expect("drop the test schema");
+}
+
+#[tokio::test]
+async fn names_and_settings_are_checked() {
+    let leases = leases(&database_url());
+    assert!(leases.try_acquire("", "a").await.is_err());
+    assert!(leases.try_acquire("relay", &"h".repeat(500)).await.is_err());
+    let error = PostgresLeaseConfig::new()
+        .with_keepalives(Duration::from_secs(2), Duration::from_secs(1), 0)
+        .expect_err("no probes");
+    assert!(error.to_string().contains("keepalive count"), "{error}");
+    assert!(PostgresLeaseConfig::new().with_namespace("").is_err());
+    let bad = PostgresLeases::new(
+        PostgresConfig::new("postgres://u:hunter2@h:notaport/db"),
+        PostgresLeaseConfig::new(),
+    )
+    .expect_err("bad URL");
+    assert!(!bad.to_string().contains("hunter2"), "{bad}");
+}
