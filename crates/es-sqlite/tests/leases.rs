@@ -1,0 +1,231 @@
+//! SQLite leases across real processes sharing one database file: one
+//! leader at a time, takeover after `kill -9` within the time to live,
+//! graceful release, and the checkpoint compare-and-set fencing a leader
+//! whose lease expired.
+//!
+//! The multi-process tests re-run this executable's `lease_instance` test as
+//! child processes (see `child_roster`); it does nothing unless started so.
+
+// Shared with the other lease tests; each uses part of it.
+#[allow(dead_code)]
+#[path = "../../es-test-support/src/child_roster.rs"]
+mod child_roster;
+
+use std::time::Duration;
+
+use child_roster::{report_role, stdin_closed, test_path, Roster};
+use es_core::{
+    CheckpointStore, Leader, LeaderConfig, LeaseLost, LeaseStore, Position, ProjectionError,
+};
+use es_sqlite::{SqliteCheckpoints, SqliteLeases, DEFAULT_LEASE_TTL};
+
+/// The takeover bound the leases must meet after a `kill -9`.
+const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
+
+/// One service instance, when started by a roster: competes for the lease
+/// `ES_LEASE_NAME` as `ES_LEASE_HOLDER` in the file `ES_LEASE_DB` with the
+/// default settings, reports its role, and shuts down when its stdin closes.
+#[test]
+fn lease_instance() {
+    let (Ok(path), Ok(name), Ok(holder)) = (
+        std::env::var("ES_LEASE_DB"),
+        std::env::var("ES_LEASE_NAME"),
+        std::env::var("ES_LEASE_HOLDER"),
+    ) else {
+        return; // not started as an instance
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let leases = SqliteLeases::open(&path)
+            .await
+            .expect("open the lease database");
+        let leader =
+            Leader::new(leases, name, holder.clone(), LeaderConfig::new()).expect("valid leader");
+        let mut role = leader.role();
+        let reporter = holder.clone();
+        tokio::spawn(async move {
+            loop {
+                let now = role.borrow_and_update().as_str().to_uppercase();
+                report_role(&now, &reporter);
+                if role.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let shutdown = async {
+            let _ = stdin_closed().await;
+        };
+        leader
+            .run(shutdown, |_lease| {
+                std::future::pending::<Result<(), String>>()
+            })
+            .await;
+        report_role("STOPPED", &holder);
+    });
+}
+
+#[test]
+fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("leases.db");
+    let path = path.to_str().expect("UTF-8 path");
+    // Create the file once, so the children do not race to migrate it.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(SqliteLeases::open(path))
+        .expect("create the lease database");
+    let mut roster = Roster::new(test_path(module_path!(), "lease_instance"));
+    for holder in ["a", "b", "c"] {
+        let env = [
+            ("ES_LEASE_DB", path),
+            ("ES_LEASE_NAME", "relay"),
+            ("ES_LEASE_HOLDER", holder),
+        ];
+        roster.spawn(holder, &env);
+    }
+    let (first, _) = roster.wait_for(None, "LEADER", Duration::from_secs(20));
+    for holder in ["a", "b", "c"].into_iter().filter(|h| *h != first) {
+        roster.wait_for(Some(holder), "STANDBY", Duration::from_secs(20));
+    }
+    // Longer than the time to live: the leader keeps renewing, nobody else leads.
+    roster.settle(DEFAULT_LEASE_TTL + Duration::from_secs(1));
+    assert_eq!(roster.leaders(), vec![first.clone()], "exactly one leader");
+    assert_eq!(roster.with_role("STANDBY").len(), 2, "two standbys");
+
+    let killed_at = roster.kill(&first);
+    let (second, led_at) = roster.wait_for(None, "LEADER", TAKEOVER_BOUND * 2);
+    let takeover = led_at - killed_at;
+    println!("SQLite lease: takeover {takeover:?} after kill -9 of the leader (ttl {DEFAULT_LEASE_TTL:?})");
+    assert_ne!(second, first);
+    assert!(takeover <= TAKEOVER_BOUND, "takeover took {takeover:?}");
+
+    let stopped_at = roster.stop(&second);
+    let (third, led_at) = roster.wait_for(None, "LEADER", TAKEOVER_BOUND * 2);
+    let takeover = led_at - stopped_at;
+    println!("SQLite lease: takeover {takeover:?} after a graceful shutdown of the leader");
+    assert!(
+        takeover < DEFAULT_LEASE_TTL,
+        "a released lease is free at once: {takeover:?}"
+    );
+    assert!(roster.wait_exit(&second, Duration::from_secs(10)).success());
+    assert!(![first.as_str(), second.as_str()].contains(&third.as_str()));
+    roster.settle(Duration::from_millis(500));
+    assert_eq!(roster.overlaps(), &[] as &[String], "never two leaders");
+    assert_eq!(roster.leaders(), vec![third]);
+}
+
+#[tokio::test]
+async fn a_leader_whose_lease_expired_cannot_move_the_checkpoint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("service.db");
+    let leases = SqliteLeases::open(&path)
+        .await
+        .expect("leases")
+        .with_ttl(Duration::from_millis(600))
+        .expect("ttl");
+    let checkpoints = SqliteCheckpoints::open(&path).await.expect("checkpoints");
+
+    let lease_a = leases
+        .try_acquire("counter", "a")
+        .await
+        .expect("store")
+        .expect("free");
+    assert!(leases
+        .try_acquire("counter", "b")
+        .await
+        .expect("store")
+        .is_none());
+    assert_eq!(
+        leases.holder("counter").await.expect("holder").as_deref(),
+        Some("a")
+    );
+    // A reads its checkpoint as leader, then stalls past its time to live
+    // (simulated: its row expires now).
+    let from = checkpoints.load_checkpoint("counter").await.expect("load");
+    es_sqlite::sqlx::query("UPDATE es_leases SET expires_at = 0 WHERE name = 'counter'")
+        .execute(leases.pool())
+        .await
+        .expect("expire the row");
+    let lease_b = leases
+        .try_acquire("counter", "b")
+        .await
+        .expect("store")
+        .expect("expired: free");
+    let reason = tokio::time::timeout(Duration::from_secs(2), lease_a.lost())
+        .await
+        .expect("A notices at its next renewal");
+    assert_eq!(reason, LeaseLost::TakenOver);
+
+    let moved_to = Position::new(1, 1);
+    let batch_b = checkpoints.begin().await.expect("begin");
+    checkpoints
+        .commit(batch_b, "counter", from, moved_to)
+        .await
+        .expect("the new leader moves the checkpoint");
+    let batch_a = checkpoints.begin().await.expect("begin");
+    let refused = checkpoints
+        .commit(batch_a, "counter", from, Position::new(2, 2))
+        .await
+        .expect_err("the deposed leader is fenced");
+    assert!(
+        matches!(&refused, ProjectionError::CheckpointMoved { expected, actual, .. }
+            if *expected == from && *actual == moved_to),
+        "{refused}"
+    );
+    assert_eq!(
+        checkpoints.load_checkpoint("counter").await.expect("load"),
+        moved_to
+    );
+
+    // A's stale release leaves B's grant alone.
+    assert!(lease_a.release().await.is_err());
+    assert_eq!(
+        leases.holder("counter").await.expect("holder").as_deref(),
+        Some("b")
+    );
+    lease_b.release().await.expect("release");
+    assert_eq!(leases.holder("counter").await.expect("holder"), None);
+}
+
+#[tokio::test]
+async fn a_lease_outlives_its_ttl_while_renewed_and_names_are_checked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let leases = SqliteLeases::open(dir.path().join("leases.db"))
+        .await
+        .expect("leases")
+        .with_ttl(Duration::from_millis(150))
+        .expect("ttl");
+    let lease = leases
+        .try_acquire("relay", "a")
+        .await
+        .expect("store")
+        .expect("free");
+    tokio::select! {
+        reason = lease.lost() => panic!("lost a renewed lease: {reason}"),
+        () = tokio::time::sleep(Duration::from_millis(600)) => {}
+    }
+    assert!(leases
+        .try_acquire("relay", "b")
+        .await
+        .expect("store")
+        .is_none());
+    lease.release().await.expect("release");
+    assert!(leases
+        .try_acquire("relay", "b")
+        .await
+        .expect("store")
+        .is_some());
+
+    assert!(leases.try_acquire("", "a").await.is_err());
+    let error = leases
+        .clone()
+        .with_ttl(Duration::from_secs(7200))
+        .expect_err("too long");
+    assert!(error.to_string().contains("time to live"), "{error}");
+}
