@@ -6,18 +6,15 @@
 //! The multi-process tests re-run this executable's `lease_instance` test as
 //! child processes (see `child_roster`); it does nothing unless started so.
 
-// Shared with the other lease tests; each uses part of it.
-#[allow(dead_code)]
-#[path = "../../es-test-support/src/child_roster.rs"]
-mod child_roster;
-
 use std::time::Duration;
 
-use child_roster::{report_role, stdin_closed, test_path, Roster};
-use es_core::{
-    CheckpointStore, Leader, LeaderConfig, LeaseLost, LeaseStore, Position, ProjectionError,
-};
+use es_core::{CheckpointStore, LeaseLost, LeaseStore, Position, ProjectionError};
 use es_sqlite::{SqliteCheckpoints, SqliteLeases, DEFAULT_LEASE_TTL};
+use es_test_support::{
+    child_roster::test_path,
+    lease_scenarios::{one_leader_then_takeovers, serve_lease_instance},
+    Roster,
+};
 
 /// The takeover bound the leases must meet after a `kill -9`.
 const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
@@ -43,28 +40,7 @@ fn lease_instance() {
         let leases = SqliteLeases::open(&path)
             .await
             .expect("open the lease database");
-        let leader =
-            Leader::new(leases, name, holder.clone(), LeaderConfig::new()).expect("valid leader");
-        let mut role = leader.role();
-        let reporter = holder.clone();
-        tokio::spawn(async move {
-            loop {
-                let now = role.borrow_and_update().as_str().to_uppercase();
-                report_role(&now, &reporter);
-                if role.changed().await.is_err() {
-                    break;
-                }
-            }
-        });
-        let shutdown = async {
-            let _ = stdin_closed().await;
-        };
-        leader
-            .run(shutdown, |_lease| {
-                std::future::pending::<Result<(), String>>()
-            })
-            .await;
-        report_role("STOPPED", &holder);
+        serve_lease_instance(leases, name, holder).await;
     });
 }
 
@@ -89,35 +65,19 @@ fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
         ];
         roster.spawn(holder, &env);
     }
-    let (first, _) = roster.wait_for(None, "LEADER", Duration::from_secs(20));
-    for holder in ["a", "b", "c"].into_iter().filter(|h| *h != first) {
-        roster.wait_for(Some(holder), "STANDBY", Duration::from_secs(20));
-    }
-    // Longer than the time to live: the leader keeps renewing, nobody else leads.
-    roster.settle(DEFAULT_LEASE_TTL + Duration::from_secs(1));
-    assert_eq!(roster.leaders(), vec![first.clone()], "exactly one leader");
-    assert_eq!(roster.with_role("STANDBY").len(), 2, "two standbys");
-
-    let killed_at = roster.kill(&first);
-    let (second, led_at) = roster.wait_for(None, "LEADER", TAKEOVER_BOUND * 2);
-    let takeover = led_at - killed_at;
-    println!("SQLite lease: takeover {takeover:?} after kill -9 of the leader (ttl {DEFAULT_LEASE_TTL:?})");
-    assert_ne!(second, first);
-    assert!(takeover <= TAKEOVER_BOUND, "takeover took {takeover:?}");
-
-    let stopped_at = roster.stop(&second);
-    let (third, led_at) = roster.wait_for(None, "LEADER", TAKEOVER_BOUND * 2);
-    let takeover = led_at - stopped_at;
-    println!("SQLite lease: takeover {takeover:?} after a graceful shutdown of the leader");
-    assert!(
-        takeover < DEFAULT_LEASE_TTL,
-        "a released lease is free at once: {takeover:?}"
+    // Watch longer than the time to live: the leader keeps renewing.
+    let settle = DEFAULT_LEASE_TTL + Duration::from_secs(1);
+    let takeovers =
+        one_leader_then_takeovers(&mut roster, &["a", "b", "c"], settle, TAKEOVER_BOUND * 2);
+    println!(
+        "SQLite lease (ttl {DEFAULT_LEASE_TTL:?}): takeover {:?} after kill -9 of the leader, {:?} after a graceful shutdown",
+        takeovers.after_kill, takeovers.after_shutdown
     );
-    assert!(roster.wait_exit(&second, Duration::from_secs(10)).success());
-    assert!(![first.as_str(), second.as_str()].contains(&third.as_str()));
-    roster.settle(Duration::from_millis(500));
-    assert_eq!(roster.overlaps(), &[] as &[String], "never two leaders");
-    assert_eq!(roster.leaders(), vec![third]);
+    assert!(takeovers.after_kill <= TAKEOVER_BOUND, "{takeovers:?}");
+    assert!(
+        takeovers.after_shutdown < DEFAULT_LEASE_TTL,
+        "released at once: {takeovers:?}"
+    );
 }
 
 #[tokio::test]

@@ -27,10 +27,16 @@
 //! proxy.cut_all(); // every open connection is closed, in both directions
 //! ```
 //!
-//! Layout: [`fault_proxy`] holds the proxy and its controls; nothing else.
+//! Layout: [`fault_proxy`] holds the proxy and its controls;
+//! [`child_roster`] runs copies of the test executable as child processes
+//! that report their role; [`lease_scenarios`] holds the multi-process
+//! scenarios every lease store's tests run.
 
 #![warn(missing_docs)]
 
+pub mod child_roster;
 pub mod fault_proxy;
+pub mod lease_scenarios;
 
+pub use child_roster::Roster;
 pub use fault_proxy::{FaultProxy, ProxyError};
