@@ -7,13 +7,16 @@
 
 use std::time::Duration;
 
-use es_core::{CheckpointStore, LeaseLost, LeaseStore, Position, ProjectionError};
+use es_core::{CheckpointStore, LeaseLost, LeaseStore};
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresLeaseConfig, PostgresLeases, SchemaName,
 };
 use es_test_support::{
     child_roster::test_path,
-    lease_scenarios::{one_leader_then_takeovers, serve_lease_instance},
+    lease_scenarios::{
+        assert_deposed_leader_is_fenced, instance_env, one_leader_then_takeovers,
+        run_lease_instance,
+    },
     FaultProxy, Roster,
 };
 use uuid::Uuid;
@@ -35,32 +38,10 @@ fn leases(url: &str) -> PostgresLeases {
         .expect("lease settings")
 }
 
-/// One service instance, when started by a roster: competes for the lease
-/// `ES_LEASE_NAME` as `ES_LEASE_HOLDER` on `ES_LEASE_URL` with the default
-/// settings, reports its role, and shuts down when its stdin closes.
+/// One service instance, when started by a roster (see `run_lease_instance`).
 #[test]
 fn lease_instance() {
-    let (Ok(url), Ok(name), Ok(holder)) = (
-        std::env::var("ES_LEASE_URL"),
-        std::env::var("ES_LEASE_NAME"),
-        std::env::var("ES_LEASE_HOLDER"),
-    ) else {
-        return; // not started as an instance
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(serve_lease_instance(leases(&url), name, holder));
-}
-
-fn instance_env<'a>(url: &'a str, name: &'a str, holder: &'a str) -> [(&'a str, &'a str); 3] {
-    [
-        ("ES_LEASE_URL", url),
-        ("ES_LEASE_NAME", name),
-        ("ES_LEASE_HOLDER", holder),
-    ]
+    run_lease_instance(|url| async move { leases(&url) });
 }
 
 fn roster() -> Roster {
@@ -165,10 +146,8 @@ async fn a_deposed_leader_cannot_move_the_checkpoint() {
         Some("a")
     );
 
-    // A starts a batch from the checkpoint it read as leader...
+    // A reads its checkpoint as leader, then loses its lease connection.
     let from = checkpoints.load_checkpoint("counter").await.expect("load");
-    let batch_a = checkpoints.begin().await.expect("begin");
-    // ...then loses its lease connection.
     proxy.refuse_new(true);
     proxy.cut_all();
     let reason = tokio::time::timeout(Duration::from_secs(5), lease_a.lost())
@@ -192,26 +171,7 @@ async fn a_deposed_leader_cannot_move_the_checkpoint() {
     })
     .await
     .expect("b takes over");
-    let moved_to = Position::new(1, 1);
-    let batch_b = checkpoints.begin().await.expect("begin");
-    checkpoints
-        .commit(batch_b, "counter", from, moved_to)
-        .await
-        .expect("the new leader moves the checkpoint");
-
-    let refused = checkpoints
-        .commit(batch_a, "counter", from, Position::new(2, 2))
-        .await
-        .expect_err("the deposed leader is fenced");
-    assert!(
-        matches!(&refused, ProjectionError::CheckpointMoved { expected, actual, .. }
-            if *expected == from && *actual == moved_to),
-        "{refused}"
-    );
-    assert_eq!(
-        checkpoints.load_checkpoint("counter").await.expect("load"),
-        moved_to
-    );
+    assert_deposed_leader_is_fenced(&checkpoints, "counter", from).await;
     assert!(
         lease_a.release().await.is_err(),
         "a lost lease cannot be released"

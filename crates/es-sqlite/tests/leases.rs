@@ -8,39 +8,27 @@
 
 use std::time::Duration;
 
-use es_core::{CheckpointStore, LeaseLost, LeaseStore, Position, ProjectionError};
+use es_core::{CheckpointStore, LeaseLost, LeaseStore};
 use es_sqlite::{SqliteCheckpoints, SqliteLeases, DEFAULT_LEASE_TTL};
 use es_test_support::{
     child_roster::test_path,
-    lease_scenarios::{one_leader_then_takeovers, serve_lease_instance},
+    lease_scenarios::{
+        assert_deposed_leader_is_fenced, instance_env, one_leader_then_takeovers,
+        run_lease_instance,
+    },
     Roster,
 };
 
 /// The takeover bound the leases must meet after a `kill -9`.
 const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
 
-/// One service instance, when started by a roster: competes for the lease
-/// `ES_LEASE_NAME` as `ES_LEASE_HOLDER` in the file `ES_LEASE_DB` with the
-/// default settings, reports its role, and shuts down when its stdin closes.
+/// One service instance, when started by a roster (see `run_lease_instance`).
 #[test]
 fn lease_instance() {
-    let (Ok(path), Ok(name), Ok(holder)) = (
-        std::env::var("ES_LEASE_DB"),
-        std::env::var("ES_LEASE_NAME"),
-        std::env::var("ES_LEASE_HOLDER"),
-    ) else {
-        return; // not started as an instance
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async move {
-        let leases = SqliteLeases::open(&path)
+    run_lease_instance(|path| async move {
+        SqliteLeases::open(path)
             .await
-            .expect("open the lease database");
-        serve_lease_instance(leases, name, holder).await;
+            .expect("open the lease database")
     });
 }
 
@@ -58,12 +46,7 @@ fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
         .expect("create the lease database");
     let mut roster = Roster::new(test_path(module_path!(), "lease_instance"));
     for holder in ["a", "b", "c"] {
-        let env = [
-            ("ES_LEASE_DB", path),
-            ("ES_LEASE_NAME", "relay"),
-            ("ES_LEASE_HOLDER", holder),
-        ];
-        roster.spawn(holder, &env);
+        roster.spawn(holder, &instance_env(path, "relay", holder));
     }
     // Watch longer than the time to live: the leader keeps renewing.
     let settle = DEFAULT_LEASE_TTL + Duration::from_secs(1);
@@ -122,26 +105,7 @@ async fn a_leader_whose_lease_expired_cannot_move_the_checkpoint() {
         .expect("A notices at its next renewal");
     assert_eq!(reason, LeaseLost::TakenOver);
 
-    let moved_to = Position::new(1, 1);
-    let batch_b = checkpoints.begin().await.expect("begin");
-    checkpoints
-        .commit(batch_b, "counter", from, moved_to)
-        .await
-        .expect("the new leader moves the checkpoint");
-    let batch_a = checkpoints.begin().await.expect("begin");
-    let refused = checkpoints
-        .commit(batch_a, "counter", from, Position::new(2, 2))
-        .await
-        .expect_err("the deposed leader is fenced");
-    assert!(
-        matches!(&refused, ProjectionError::CheckpointMoved { expected, actual, .. }
-            if *expected == from && *actual == moved_to),
-        "{refused}"
-    );
-    assert_eq!(
-        checkpoints.load_checkpoint("counter").await.expect("load"),
-        moved_to
-    );
+    assert_deposed_leader_is_fenced(&checkpoints, "counter", from).await;
 
     // A's stale release leaves B's grant alone.
     assert!(lease_a.release().await.is_err());
@@ -159,7 +123,7 @@ async fn a_lease_outlives_its_ttl_while_renewed_and_names_are_checked() {
     let leases = SqliteLeases::open(dir.path().join("leases.db"))
         .await
         .expect("leases")
-        .with_ttl(Duration::from_millis(150))
+        .with_ttl(Duration::from_millis(900))
         .expect("ttl");
     let lease = leases
         .try_acquire("relay", "a")
@@ -168,7 +132,7 @@ async fn a_lease_outlives_its_ttl_while_renewed_and_names_are_checked() {
         .expect("free");
     tokio::select! {
         reason = lease.lost() => panic!("lost a renewed lease: {reason}"),
-        () = tokio::time::sleep(Duration::from_millis(600)) => {}
+        () = tokio::time::sleep(Duration::from_millis(2500)) => {}
     }
     assert!(leases
         .try_acquire("relay", "b")

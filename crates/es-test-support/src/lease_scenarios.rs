@@ -1,13 +1,16 @@
 //! The lease scenarios every lease store must pass with real processes.
 //!
-//! A lease test binary has one `#[test]` that, when started by a [`Roster`],
-//! calls [`serve_lease_instance`] with its store: it competes for a lease,
-//! reports its role and shuts down when its stdin closes. Its other tests
-//! start several such children and run [`one_leader_then_takeovers`].
+//! A lease test binary has one `#[test]` that calls [`run_lease_instance`]
+//! with a way to open its store: in a child started by a [`Roster`] with
+//! [`instance_env`], it competes for a lease, reports its role and shuts
+//! down when its stdin closes. Its other tests start several such children
+//! and run [`one_leader_then_takeovers`], and show with
+//! [`assert_deposed_leader_is_fenced`] that the checkpoint compare-and-set
+//! stops a leader that lost its lease.
 
 use std::time::{Duration, Instant};
 
-use es_core::{Leader, LeaderConfig, LeaseStore};
+use es_core::{CheckpointStore, Leader, LeaderConfig, LeaseStore, Position, ProjectionError};
 
 use crate::child_roster::{report_role, stdin_closed, Roster};
 
@@ -91,4 +94,72 @@ pub fn one_leader_then_takeovers(
         after_kill,
         after_shutdown,
     }
+}
+
+/// The environment variables of a child started as a lease instance.
+const STORE_VAR: &str = "ES_LEASE_STORE";
+const NAME_VAR: &str = "ES_LEASE_NAME";
+const HOLDER_VAR: &str = "ES_LEASE_HOLDER";
+
+/// The environment that makes a child a lease instance: `store` (a URL, a
+/// file path: whatever the test's store needs), the lease `name` and the
+/// child's `holder` id.
+pub fn instance_env<'a>(store: &'a str, name: &'a str, holder: &'a str) -> [(&'a str, &'a str); 3] {
+    [(STORE_VAR, store), (NAME_VAR, name), (HOLDER_VAR, holder)]
+}
+
+/// In a child started with [`instance_env`]: opens the store with `open`
+/// (given the store setting) and runs [`serve_lease_instance`] until stdin
+/// closes. In any other process: returns at once.
+pub fn run_lease_instance<S, F, Fut>(open: F)
+where
+    S: LeaseStore,
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    let (Ok(store), Ok(name), Ok(holder)) = (
+        std::env::var(STORE_VAR),
+        std::env::var(NAME_VAR),
+        std::env::var(HOLDER_VAR),
+    ) else {
+        return; // not started as an instance
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let store = open(store).await;
+        serve_lease_instance(store, name, holder).await;
+    });
+}
+
+/// A leader deposed after reading its checkpoint `from` cannot move it: the
+/// new leader commits `from -> (1, 1)`, then the old one's commit
+/// `from -> (2, 2)` fails with `CheckpointMoved` and the checkpoint stays
+/// at the new leader's.
+pub async fn assert_deposed_leader_is_fenced<C: CheckpointStore>(
+    checkpoints: &C,
+    projection: &str,
+    from: Position,
+) {
+    let moved_to = Position::new(1, 1);
+    let batch = checkpoints.begin().await.expect("begin");
+    checkpoints
+        .commit(batch, projection, from, moved_to)
+        .await
+        .expect("the new leader moves the checkpoint");
+    let stale = checkpoints.begin().await.expect("begin");
+    let refused = checkpoints
+        .commit(stale, projection, from, Position::new(2, 2))
+        .await
+        .expect_err("the deposed leader is fenced");
+    assert!(
+        matches!(&refused, ProjectionError::CheckpointMoved { expected, actual, .. }
+            if *expected == from && *actual == moved_to),
+        "{refused}"
+    );
+    let now = checkpoints.load_checkpoint(projection).await.expect("load");
+    assert_eq!(now, moved_to);
 }
