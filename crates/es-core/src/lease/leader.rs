@@ -112,7 +112,8 @@ impl<S: LeaseStore> Leader<S> {
     /// Competes for the lease until `shutdown` resolves or the work returns
     /// `Ok(())`: see the module docs. `work` is called with the lease each
     /// time this instance becomes leader; its future is dropped when the
-    /// lease is lost or at shutdown. Failures (store unreachable, work
+    /// lease is lost or at shutdown (after the stop grace, during which
+    /// [`LeaseInfo::stopping`] has resolved). Failures (store unreachable, work
     /// errors) are logged and retried after the retry interval.
     pub async fn run<W, Fut, E>(
         &self,
@@ -154,15 +155,22 @@ impl<S: LeaseStore> Leader<S> {
             };
             tracing::info!(lease = %self.name, holder = %self.holder, "took the lease: leader");
             self.set_role(Role::Leader { since: Utc::now() });
+            // The work lives in this block only: it is dropped before the
+            // lease is released or the instance goes back to standby.
             let end = {
+                let (stop, stop_requested) = watch::channel(false);
                 let info = lease.info();
-                let running = work(lease.info());
-                tokio::select! {
+                let mut running = pin!(work(info.clone().with_stop(stop_requested)));
+                let end = tokio::select! {
                     biased;
                     () = &mut shutdown => TermEnd::Shutdown,
                     reason = info.lost() => TermEnd::Lost(reason),
-                    outcome = running => TermEnd::Finished(outcome),
+                    outcome = &mut running => TermEnd::Finished(outcome),
+                };
+                if matches!(end, TermEnd::Shutdown | TermEnd::Lost(_)) {
+                    self.let_work_stop(stop, running).await;
                 }
+                end
             };
             match end {
                 TermEnd::Lost(reason) => {
@@ -185,6 +193,31 @@ impl<S: LeaseStore> Leader<S> {
             self.set_role(Role::Standby { since: Utc::now() });
             if self.pause(&mut shutdown).await {
                 return self.stopped(LeaderExit::Shutdown);
+            }
+        }
+    }
+
+    /// Asks the work to stop and waits up to the stop grace for it to return.
+    async fn let_work_stop<Fut, E>(
+        &self,
+        stop: watch::Sender<bool>,
+        running: std::pin::Pin<&mut Fut>,
+    ) where
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let grace = self.config.stop_grace();
+        if grace.is_zero() {
+            return;
+        }
+        stop.send_replace(true);
+        match timeout(grace, running).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(lease = %self.name, holder = %self.holder, %error, "the work failed while stopping");
+            }
+            Err(_) => {
+                tracing::warn!(lease = %self.name, holder = %self.holder, ?grace, "the work did not stop within its grace; dropped");
             }
         }
     }

@@ -28,6 +28,7 @@ pub const DEFAULT_LEASE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct LeaderConfig {
     retry_interval: Duration,
     acquire_timeout: Duration,
+    stop_grace: Duration,
 }
 
 impl Default for LeaderConfig {
@@ -35,6 +36,7 @@ impl Default for LeaderConfig {
         Self {
             retry_interval: DEFAULT_LEASE_RETRY_INTERVAL,
             acquire_timeout: DEFAULT_LEASE_ACQUIRE_TIMEOUT,
+            stop_grace: Duration::ZERO,
         }
     }
 }
@@ -71,6 +73,27 @@ impl LeaderConfig {
             Duration::from_secs(3600),
         )?;
         Ok(self)
+    }
+
+    /// How long work that is asked to stop (its lease was lost, or the
+    /// leader is shutting down) may take to return before it is dropped (at
+    /// most 1 hour; default zero: dropped at once). Work sees the request
+    /// through [`LeaseInfo::stopping`](crate::LeaseInfo::stopping); at
+    /// shutdown the lease is released after the work returned.
+    #[must_use = "the builder returns the new config"]
+    pub fn with_stop_grace(mut self, grace: Duration) -> Result<Self, LeaseError> {
+        self.stop_grace = LeaseError::check_setting(
+            "stop grace",
+            grace,
+            Duration::ZERO,
+            Duration::from_secs(3600),
+        )?;
+        Ok(self)
+    }
+
+    /// How long work asked to stop may take to return.
+    pub fn stop_grace(&self) -> Duration {
+        self.stop_grace
     }
 
     /// The pause between two attempts to take the lease.

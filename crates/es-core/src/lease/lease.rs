@@ -24,6 +24,8 @@ pub struct LeaseInfo {
     holder: Arc<str>,
     acquired_at: DateTime<Utc>,
     lost: watch::Receiver<Option<LeaseLost>>,
+    /// Set by a [`Leader`](crate::Leader) that asks its work to stop.
+    stop: Option<watch::Receiver<bool>>,
 }
 
 impl fmt::Debug for LeaseInfo {
@@ -69,6 +71,29 @@ impl LeaseInfo {
         };
         reason.unwrap_or(LeaseLost::Released)
     }
+
+    /// Resolves when the work under this lease should stop: the lease is
+    /// lost, or the [`Leader`](crate::Leader) running the work is shutting
+    /// down. Pass it as the shutdown signal of work that can stop cleanly
+    /// (for example a relay's `run_until`); the leader gives the work its
+    /// [stop grace](crate::LeaderConfig::with_stop_grace) to return.
+    pub async fn stopping(&self) {
+        let Some(stop) = &self.stop else {
+            self.lost().await;
+            return;
+        };
+        let mut stop = stop.clone();
+        tokio::select! {
+            _ = self.lost() => {}
+            _ = stop.wait_for(|stop| *stop) => {}
+        }
+    }
+
+    /// This view, with `stop` as an extra stop request.
+    pub(crate) fn with_stop(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
 }
 
 /// A lease held by this process. Renewed in the background until released,
@@ -113,6 +138,7 @@ impl Lease {
                 holder: holder.into(),
                 acquired_at: Utc::now(),
                 lost: lost_rx,
+                stop: None,
             },
             release: Some(release_tx),
         }

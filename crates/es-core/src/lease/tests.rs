@@ -328,3 +328,67 @@ fn settings_are_checked_and_name_the_limit() {
     assert_eq!(renewal.valid_for, Some(Duration::from_secs(3)));
     assert!(Leader::new(InMemoryLeases::new(), "relay", "", LeaderConfig::new()).is_err());
 }
+
+#[tokio::test]
+async fn work_that_can_stop_gets_its_grace_on_loss_and_at_shutdown() {
+    let leases = InMemoryLeases::new();
+    let config = fast()
+        .with_stop_grace(Duration::from_secs(2))
+        .expect("valid grace");
+    let leader = Leader::new(leases.clone(), "relay", "solo", config).expect("leader");
+    let mut role = leader.role();
+    let (saved_tx, mut saved) = tokio::sync::mpsc::unbounded_channel::<bool>();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        leader
+            .run(
+                async {
+                    let _ = stopped.await;
+                },
+                move |lease| {
+                    let saved = saved_tx.clone();
+                    async move {
+                        lease.stopping().await;
+                        // A relay's `run_until` saves its checkpoint here.
+                        let _ = saved.send(lease.is_lost());
+                        Ok::<(), LeaseError>(())
+                    }
+                },
+            )
+            .await
+    });
+    let within = Duration::from_secs(5);
+    timeout(within, role.wait_for(Role::is_leader))
+        .await
+        .expect("leads")
+        .expect("open");
+    assert!(leases.revoke("relay"));
+    let lost = timeout(within, saved.recv())
+        .await
+        .expect("stopped on loss");
+    assert_eq!(lost, Some(true), "the work saw the loss");
+    timeout(within, role.wait_for(|r| !r.is_leader()))
+        .await
+        .expect("standby")
+        .expect("open");
+    timeout(within, role.wait_for(Role::is_leader))
+        .await
+        .expect("leads again")
+        .expect("open");
+
+    stop.send(()).expect("leader running");
+    let at_shutdown = timeout(within, saved.recv())
+        .await
+        .expect("stopped at shutdown");
+    assert_eq!(
+        at_shutdown,
+        Some(false),
+        "still held while the work stopped"
+    );
+    assert_eq!(task.await.expect("no panic"), LeaderExit::Shutdown);
+    assert_eq!(
+        leases.holder("relay"),
+        None,
+        "released after the work stopped"
+    );
+}
