@@ -14,7 +14,7 @@ use es_postgres::{
 use es_test_support::{
     child_roster::test_path,
     lease_scenarios::{
-        assert_deposed_leader_is_fenced, instance_env, one_leader_then_takeovers,
+        acquire_within, assert_deposed_leader_is_fenced, instance_env, one_leader_then_takeovers,
         run_lease_instance,
     },
     FaultProxy, Roster,
@@ -161,16 +161,7 @@ async fn a_deposed_leader_cannot_move_the_checkpoint() {
         "{reason}"
     );
 
-    let lease_b = tokio::time::timeout(TAKEOVER_BOUND, async {
-        loop {
-            if let Some(lease) = leases_b.try_acquire(&name, "b").await.expect("store") {
-                return lease;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("b takes over");
+    let lease_b = acquire_within(&leases_b, &name, "b", TAKEOVER_BOUND).await;
     assert_deposed_leader_is_fenced(&checkpoints, "counter", from).await;
     assert!(
         lease_a.release().await.is_err(),
@@ -203,4 +194,46 @@ async fn names_and_settings_are_checked() {
     )
     .expect_err("bad URL");
     assert!(!bad.to_string().contains("hunter2"), "{bad}");
+}
+
+#[tokio::test]
+async fn a_leader_on_a_half_open_connection_loses_its_lease_after_the_heartbeat_timeout() {
+    let url = database_url();
+    let name = unique("relay");
+    let proxy = FaultProxy::start("127.0.0.1:5432").expect("proxy");
+    let config = PostgresLeaseConfig::new()
+        .with_heartbeat(Duration::from_millis(200), Duration::from_millis(500))
+        .expect("heartbeat");
+    let through_proxy = PostgresLeases::new(
+        PostgresConfig::new(proxy.redirect(&url).expect("url")),
+        config,
+    )
+    .expect("leases through the proxy");
+    let lease = through_proxy
+        .try_acquire(&name, "stalled")
+        .await
+        .expect("store")
+        .expect("free");
+    let held_at = std::time::Instant::now();
+    proxy.hold(true); // bytes stop flowing; nothing closes
+    let reason = tokio::time::timeout(Duration::from_secs(5), lease.lost())
+        .await
+        .expect("the silence is noticed");
+    let noticed = held_at.elapsed();
+    println!("PostgreSQL lease: a half-open lease connection was noticed after {noticed:?}");
+    assert_eq!(
+        reason,
+        LeaseLost::RenewalTimedOut(Duration::from_millis(500))
+    );
+    assert!(
+        noticed <= Duration::from_millis(200 + 500 + 500),
+        "{noticed:?}"
+    );
+
+    // The holder dropped its connection; once bytes flow again the server
+    // sees it closed and frees the lock.
+    proxy.hold(false);
+    let direct = leases(&url);
+    let taken = acquire_within(&direct, &name, "next", TAKEOVER_BOUND).await;
+    taken.release().await.expect("release");
 }

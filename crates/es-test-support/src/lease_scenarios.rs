@@ -10,7 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use es_core::{CheckpointStore, Leader, LeaderConfig, LeaseStore, Position, ProjectionError};
+use es_core::{
+    CheckpointStore, Leader, LeaderConfig, Lease, LeaseStore, Position, ProjectionError,
+};
 
 use crate::child_roster::{report_role, stdin_closed, Roster};
 
@@ -162,4 +164,25 @@ pub async fn assert_deposed_leader_is_fenced<C: CheckpointStore>(
     );
     let now = checkpoints.load_checkpoint(projection).await.expect("load");
     assert_eq!(now, moved_to);
+}
+
+/// Tries to take `name` for `holder` every 50 ms until it succeeds; panics
+/// after `within`.
+pub async fn acquire_within<S: LeaseStore>(
+    store: &S,
+    name: &str,
+    holder: &str,
+    within: Duration,
+) -> Lease {
+    let attempts = async {
+        loop {
+            if let Some(lease) = store.try_acquire(name, holder).await.expect("lease store") {
+                return lease;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(within, attempts)
+        .await
+        .unwrap_or_else(|_| panic!("{holder} could not take {name} within {within:?}"))
 }
