@@ -15,7 +15,7 @@ use es_test_support::{
     child_roster::test_path,
     lease_scenarios::{
         acquire_within, assert_deposed_leader_is_fenced, instance_env, one_leader_then_takeovers,
-        run_lease_instance,
+        run_lease_instance, stalled_leader_is_replaced,
     },
     FaultProxy, Roster,
 };
@@ -236,4 +236,17 @@ async fn a_leader_on_a_half_open_connection_loses_its_lease_after_the_heartbeat_
     let direct = leases(&url);
     let taken = acquire_within(&direct, &name, "next", TAKEOVER_BOUND).await;
     taken.release().await.expect("release");
+}
+
+#[test]
+fn a_stalled_leader_is_replaced_and_steps_down_when_it_wakes() {
+    let url = database_url();
+    let name = unique("relay");
+    let mut roster = roster();
+    for holder in ["a", "b"] {
+        roster.spawn(holder, &instance_env(&url, &name, holder));
+    }
+    let stalled = stalled_leader_is_replaced(&mut roster, &["a", "b"], TAKEOVER_BOUND * 2);
+    println!("PostgreSQL lease: {stalled:?} (SIGSTOP of the leader, then SIGCONT)");
+    assert!(stalled.takeover <= TAKEOVER_BOUND, "{stalled:?}");
 }

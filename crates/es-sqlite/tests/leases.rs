@@ -14,7 +14,7 @@ use es_test_support::{
     child_roster::test_path,
     lease_scenarios::{
         assert_deposed_leader_is_fenced, instance_env, one_leader_then_takeovers,
-        run_lease_instance,
+        run_lease_instance, stalled_leader_is_replaced,
     },
     Roster,
 };
@@ -32,9 +32,8 @@ fn lease_instance() {
     });
 }
 
-#[test]
-fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// Children `holders` competing for the lease `relay` in a file of `dir`.
+fn instances(dir: &tempfile::TempDir, holders: &[&str]) -> Roster {
     let path = dir.path().join("leases.db");
     let path = path.to_str().expect("UTF-8 path");
     // Create the file once, so the children do not race to migrate it.
@@ -45,9 +44,16 @@ fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
         .block_on(SqliteLeases::open(path))
         .expect("create the lease database");
     let mut roster = Roster::new(test_path(module_path!(), "lease_instance"));
-    for holder in ["a", "b", "c"] {
+    for holder in holders {
         roster.spawn(holder, &instance_env(path, "relay", holder));
     }
+    roster
+}
+
+#[test]
+fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut roster = instances(&dir, &["a", "b", "c"]);
     // Watch longer than the time to live: the leader keeps renewing.
     let settle = DEFAULT_LEASE_TTL + Duration::from_secs(1);
     let takeovers =
@@ -61,6 +67,15 @@ fn three_processes_one_leader_then_takeover_after_kill_9_and_after_shutdown() {
         takeovers.after_shutdown < DEFAULT_LEASE_TTL,
         "released at once: {takeovers:?}"
     );
+}
+
+#[test]
+fn a_stalled_leader_is_replaced_and_steps_down_when_it_wakes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut roster = instances(&dir, &["a", "b"]);
+    let stalled = stalled_leader_is_replaced(&mut roster, &["a", "b"], TAKEOVER_BOUND * 2);
+    println!("SQLite lease: {stalled:?} (SIGSTOP of the leader, then SIGCONT)");
+    assert!(stalled.takeover <= TAKEOVER_BOUND, "{stalled:?}");
 }
 
 #[tokio::test]

@@ -222,6 +222,20 @@ impl Roster {
         at
     }
 
+    /// Stops (`SIGSTOP`) or continues (`SIGCONT`) `holder`: a stalled
+    /// process whose sockets and files stay open. Returns the moment.
+    pub fn freeze(&mut self, holder: &str, frozen: bool) -> Instant {
+        let member = self.members.get(holder).expect("a child of this roster");
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let at = Instant::now();
+        let status = Command::new("kill")
+            .args([signal, &member.process.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {holder}");
+        at
+    }
+
     /// Closes `holder`'s stdin (its shutdown signal); returns the moment.
     pub fn stop(&mut self, holder: &str) -> Instant {
         let member = self

@@ -98,6 +98,53 @@ pub fn one_leader_then_takeovers(
     }
 }
 
+/// How a stalled leader was replaced, measured from the parent.
+#[derive(Debug, Clone, Copy)]
+pub struct StalledLeader {
+    /// From freezing the leader to the other child reporting `LEADER`.
+    pub takeover: Duration,
+    /// From thawing the old leader to it reporting `STANDBY`.
+    pub stepped_down: Duration,
+}
+
+/// With the children `holders` (two) started on one lease: the leader is
+/// frozen (`SIGSTOP`: alive, its connections and files open, silent), the
+/// other takes over; thawed, the old leader finds it lost the lease and
+/// reports `STANDBY` (it does not end). Panics when a step does not happen
+/// within `bound`.
+pub fn stalled_leader_is_replaced(
+    roster: &mut Roster,
+    holders: &[&str],
+    bound: Duration,
+) -> StalledLeader {
+    let start = Duration::from_secs(20);
+    let (first, _) = roster.wait_for(None, "LEADER", start);
+    for holder in holders.iter().filter(|h| **h != first) {
+        roster.wait_for(Some(holder), "STANDBY", start);
+    }
+    let frozen_at = roster.freeze(&first, true);
+    roster.depart(&first);
+    let (second, led_at) = roster.wait_for(None, "LEADER", bound);
+    assert_ne!(second, first);
+    let thawed_at = roster.freeze(&first, false);
+    let (_, stood_down_at) = roster.wait_for(Some(&first), "STANDBY", bound);
+    roster.settle(Duration::from_millis(500));
+    assert_eq!(
+        roster.leaders(),
+        vec![second],
+        "the new leader keeps the lease"
+    );
+    assert_eq!(
+        roster.role_of(&first),
+        Some("STANDBY"),
+        "the old leader waits"
+    );
+    StalledLeader {
+        takeover: led_at - frozen_at,
+        stepped_down: stood_down_at.saturating_duration_since(thawed_at),
+    }
+}
+
 /// The environment variables of a child started as a lease instance.
 const STORE_VAR: &str = "ES_LEASE_STORE";
 const NAME_VAR: &str = "ES_LEASE_NAME";

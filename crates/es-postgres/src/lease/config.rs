@@ -6,7 +6,10 @@
 //! `heartbeat_interval + heartbeat_timeout` (3 s) and steps down; a client
 //! machine that vanishes is noticed by the server after
 //! `keepalive_idle + keepalive_interval * keepalive_count` (4 s), which frees
-//! its lock.
+//! its lock; a holder that stalls with its socket open (a stopped process)
+//! has its session ended by the server after
+//! `heartbeat_interval + heartbeat_timeout` without a heartbeat (3 s,
+//! PostgreSQL 14 and newer).
 
 use std::time::Duration;
 
@@ -149,6 +152,13 @@ impl PostgresLeaseConfig {
     /// The longest opening a lease connection may take.
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
+    }
+
+    /// The silence after which the server ends a lease session: one
+    /// heartbeat interval plus its timeout, in milliseconds.
+    pub(crate) fn stall_timeout_ms(&self) -> i64 {
+        let stall = self.heartbeat_interval + self.heartbeat_timeout;
+        i64::try_from(stall.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// The session settings of a lease connection (one statement each).

@@ -9,7 +9,12 @@
 //! keepalives set on the session (see [`PostgresLeaseConfig::with_keepalives`]).
 //! The holder sends a heartbeat (`SELECT 1`) every
 //! [`PostgresLeaseConfig::heartbeat_interval`]; one that fails or times out
-//! means the session (and the lock) may be gone, and the lease is lost.
+//! means the session (and the lock) may be gone, and the lease is lost. A
+//! holder that stalls (stopped, starved) while its machine keeps the socket
+//! open is caught by the server too: from PostgreSQL 14 the lease session
+//! has `idle_session_timeout` set to `heartbeat_interval + heartbeat_timeout`,
+//! so the server ends a session that sent no heartbeat for that long and
+//! frees its lock; the stalled holder learns it at its next heartbeat.
 //!
 //! ## The lock key
 //!
@@ -103,6 +108,13 @@ impl fmt::Debug for PostgresLeases {
 /// Takes the lock of the key text `$1`, returning whether it did and the key.
 const TRY_LOCK: &str =
     "SELECT pg_try_advisory_lock(k), k FROM (SELECT hashtextextended($1, 0) AS k) s";
+
+/// Names the holder and, from PostgreSQL 14, makes the server end the
+/// session (freeing the lock) if the holder stalls: no heartbeat within
+/// `idle_session_timeout` (`$2` ms).
+const HOLDING: &str = "SELECT set_config('application_name', $1, false), \
+     (SELECT set_config('idle_session_timeout', $2::text, false) \
+      WHERE current_setting('server_version_num')::int >= 140000)";
 
 /// The `application_name` of the session holding the lock of the key text `$1`.
 const HOLDER: &str = "SELECT a.application_name FROM pg_locks l \
@@ -208,8 +220,9 @@ impl LeaseStore for PostgresLeases {
             self.keep_spare(conn).await;
             return Ok(None);
         }
-        sqlx::query("SELECT set_config('application_name', $1, false)")
+        sqlx::query(HOLDING)
             .bind(holder)
+            .bind(self.inner.lease.stall_timeout_ms())
             .execute(&mut conn)
             .await
             .map_err(LeaseError::backend)?;
