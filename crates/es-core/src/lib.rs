@@ -108,6 +108,7 @@ mod expected_version;
 mod idempotent_append;
 mod in_memory;
 mod invalid_input;
+mod lease;
 pub mod limits;
 mod metadata;
 mod position;
@@ -133,6 +134,11 @@ pub use expected_version::ExpectedVersion;
 pub use idempotent_append::{previous_append, RecordedId};
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
 pub use invalid_input::{InputField, InvalidInput};
+pub use lease::{
+    check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
+    LeaderExit, Lease, LeaseError, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore, Renewal, Role,
+    DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL, MAX_LEASE_NAME_LEN,
+};
 pub use metadata::Metadata;
 pub use position::Position;
 pub use projection::{

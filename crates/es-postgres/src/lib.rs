@@ -148,6 +148,7 @@
 mod append_notifications;
 mod config;
 mod error;
+mod lease;
 mod migrations;
 mod postgres_checkpoints;
 mod postgres_store;
@@ -158,6 +159,10 @@ pub use config::{
     redact_url, PostgresConfig, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_NOTIFY_INTERVAL, DEFAULT_POOL_SIZE,
 };
 pub use error::PostgresError;
+pub use lease::{
+    PostgresLeaseConfig, PostgresLeases, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_LEASE_CONNECT_TIMEOUT, DEFAULT_LEASE_NAMESPACE,
+};
 pub use postgres_checkpoints::{PostgresCheckpoints, PostgresTransaction};
 pub use postgres_store::{PostgresStore, HELD_BACK_WAIT};
 pub use schema_name::{InvalidSchemaName, SchemaName, MAX_SCHEMA_NAME_LEN};

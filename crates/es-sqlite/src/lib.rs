@@ -31,11 +31,13 @@
 
 mod connection;
 mod error;
+mod lease;
 mod sqlite_checkpoints;
 mod sqlite_store;
 
 pub use connection::{migrate, BUSY_TIMEOUT};
 pub use error::SqliteError;
+pub use lease::{SqliteLeases, DEFAULT_LEASE_TTL};
 pub use sqlite_checkpoints::{SqliteCheckpoints, SqliteTransaction};
 pub use sqlite_store::SqliteStore;
 
