@@ -150,17 +150,17 @@ mod config;
 mod error;
 mod migrations;
 mod postgres_checkpoints;
-mod postgres_store;
 mod schema_name;
 mod statements;
+mod store;
 
 pub use config::{
     redact_url, PostgresConfig, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_NOTIFY_INTERVAL, DEFAULT_POOL_SIZE,
 };
 pub use error::PostgresError;
 pub use postgres_checkpoints::{PostgresCheckpoints, PostgresTransaction};
-pub use postgres_store::{PostgresStore, HELD_BACK_WAIT};
 pub use schema_name::{InvalidSchemaName, SchemaName, MAX_SCHEMA_NAME_LEN};
+pub use store::{PostgresStore, HELD_BACK_WAIT};
 
 /// The sqlx version this crate is built on, for writing projections.
 pub use sqlx;
