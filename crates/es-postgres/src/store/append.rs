@@ -21,17 +21,18 @@ const APPEND_ATTEMPTS: usize = 3;
 /// was made), so these try longer.
 const APPEND_CURRENT_ATTEMPTS: usize = 64;
 
-/// One batch as the columns of the append statement.
+/// One batch as the columns of the append statement. Payloads and metadata
+/// are the JSON text serde_json writes: the `json` columns keep it verbatim.
 struct Columns {
     ids: Vec<Uuid>,
     types: Vec<String>,
     schema_versions: Vec<i32>,
-    payloads: Vec<serde_json::Value>,
-    metadata: Vec<serde_json::Value>,
+    payloads: Vec<String>,
+    metadata: Vec<String>,
 }
 
 impl Columns {
-    /// Takes the batch apart (moving payloads, not copying them).
+    /// Takes the batch apart, writing payloads and metadata as JSON text.
     fn new(events: Vec<NewEvent>) -> Result<Self, StoreError> {
         let mut columns = Columns {
             ids: Vec::with_capacity(events.len()),
@@ -41,11 +42,12 @@ impl Columns {
             metadata: Vec::with_capacity(events.len()),
         };
         for event in events.into_iter() {
-            let metadata =
-                serde_json::to_value(&event.metadata).map_err(|source| StoreError::Encode {
-                    event_type: event.event_type.clone(),
-                    source,
-                })?;
+            let encode = |source| StoreError::Encode {
+                event_type: event.event_type.clone(),
+                source,
+            };
+            let payload = serde_json::to_string(&event.payload).map_err(encode)?;
+            let metadata = serde_json::to_string(&event.metadata).map_err(encode)?;
             let schema_version = i32::try_from(event.schema_version).map_err(|_| {
                 StoreError::InvalidInput(format!(
                     "schema version {} of {} is too large",
@@ -55,7 +57,7 @@ impl Columns {
             columns.ids.push(event.event_id);
             columns.types.push(event.event_type);
             columns.schema_versions.push(schema_version);
-            columns.payloads.push(event.payload);
+            columns.payloads.push(payload);
             columns.metadata.push(metadata);
         }
         Ok(columns)
@@ -63,7 +65,7 @@ impl Columns {
 
     /// The only event of a batch of one, as the single-event statement binds it.
     #[allow(clippy::type_complexity)]
-    fn single(&self) -> Option<(&Uuid, &String, &i32, &serde_json::Value, &serde_json::Value)> {
+    fn single(&self) -> Option<(&Uuid, &String, &i32, &String, &String)> {
         match (
             &self.ids[..],
             &self.types[..],

@@ -2,8 +2,6 @@
 //! dropped when the test's last store handle goes away, and a counting
 //! projection on a table keyed by event id.
 
-#![allow(dead_code)]
-
 use std::{collections::HashMap, sync::Arc};
 
 use es_core::{

@@ -1,11 +1,9 @@
 //! 32 writers race for one aggregate version, several rounds: exactly one
 //! winner per round, 31 typed conflicts, no duplicate or missing versions.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::TestStore;
+use crate::common::TestStore;
 use es_core::{EventStore, ExpectedVersion, NewEvent, StoreError, StreamId};
 use futures::TryStreamExt;
 use tokio::sync::Barrier;

@@ -1,8 +1,6 @@
 //! Snapshots: the repository saves them by policy and loads snapshot + tail.
 
-mod common;
-
-use common::TestStore;
+use crate::common::TestStore;
 use es_core::{Aggregate, DomainEvent, Repository, Snapshot, SnapshotPolicy, SnapshotStore};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

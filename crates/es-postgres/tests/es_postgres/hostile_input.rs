@@ -2,9 +2,7 @@
 //! error; stream ids and event types with quotes, unicode and 1 KiB lengths
 //! round-trip verbatim; passwords never show in errors or Debug output.
 
-mod common;
-
-use common::TestStore;
+use crate::common::TestStore;
 use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId};
 use es_postgres::{InvalidSchemaName, PostgresConfig, PostgresError, PostgresStore, SchemaName};
 use futures::TryStreamExt;
@@ -12,7 +10,7 @@ use uuid::Uuid;
 
 #[test]
 fn a_hostile_schema_name_is_refused_with_a_clear_error() {
-    let refused = PostgresConfig::new(common::database_url()).with_schema("x; DROP TABLE y");
+    let refused = PostgresConfig::new(crate::common::database_url()).with_schema("x; DROP TABLE y");
     match refused {
         Err(PostgresError::InvalidSchema(InvalidSchemaName::BadCharacter { name })) => {
             assert_eq!(name, "x; DROP TABLE y");

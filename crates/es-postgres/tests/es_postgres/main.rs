@@ -1,0 +1,16 @@
+//! The es-postgres integration tests, one binary: each module is one
+//! concern, all sharing [`common`] (a fresh schema per test, dropped at the
+//! end). They need the PostgreSQL server of `DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) and fail without it.
+
+mod append_in_transaction;
+mod common;
+mod conformance;
+mod hostile_input;
+mod late_commit;
+mod migrations;
+mod notifications;
+mod projection_second_database;
+mod race;
+mod snapshots;
+mod tls;
