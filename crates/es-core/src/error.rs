@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use crate::{ExpectedVersion, StreamId};
+use crate::{ExpectedVersion, InvalidInput, StreamId};
 
 /// A boxed error from a backend or a user callback.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -47,11 +47,12 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    /// The input was refused before reaching the store.
+    /// The input broke a [limit](crate::limits) and was refused before
+    /// reaching the store; nothing was written.
     #[error("invalid input: {0}")]
-    InvalidInput(String),
+    InvalidInput(#[from] InvalidInput),
     /// The backend (database, network) failed. The append may be retried: an
-    /// append is idempotent by event id.
+    /// append is idempotent by event id. The only transient error.
     #[error("event store backend error: {0}")]
     Backend(#[source] BoxError),
 }
@@ -60,6 +61,18 @@ impl StoreError {
     /// Wraps a backend error.
     pub fn backend(error: impl Into<BoxError>) -> Self {
         StoreError::Backend(error.into())
+    }
+
+    /// Whether sending the same request again may succeed.
+    ///
+    /// True only for [`Backend`](StoreError::Backend) (an unreachable
+    /// database, a dropped connection). Data errors ([`Decode`](StoreError::Decode),
+    /// [`Encode`](StoreError::Encode), [`InvalidInput`](StoreError::InvalidInput),
+    /// [`DuplicateEventId`](StoreError::DuplicateEventId)) are never transient:
+    /// retrying them fails the same way. A [`Conflict`](StoreError::Conflict)
+    /// is not transient either: decide again on fresh state instead.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Backend(_))
     }
 
     /// Whether this is an optimistic-concurrency conflict.

@@ -16,8 +16,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
-    check_expected_version, AppendOutcome, CheckpointStore, EventStore, ExpectedVersion, NewEvent,
-    Position, ProjectionError, RecordedEvent, Snapshot, SnapshotStore, StoreError, StreamId,
+    check_checkpoint, check_expected_version, previous_append, validate_append, AppendOutcome,
+    CheckpointStore, EventStore, ExpectedVersion, NewEvent, Position, ProjectionError,
+    RecordedEvent, RecordedId, Snapshot, SnapshotStore, StoreError, StreamId,
 };
 
 #[derive(Default)]
@@ -65,40 +66,21 @@ impl InMemoryStore {
     }
 }
 
-/// If every event of the batch is already recorded at consecutive versions of
-/// `stream_id`, the outcome of that earlier append. An id recorded anywhere
-/// else is an error; ids not recorded at all mean "a new append".
-fn previous_append(
-    inner: &Inner,
-    stream_id: &StreamId,
-    events: &[NewEvent],
-) -> Result<Option<AppendOutcome>, StoreError> {
-    let mut found: Vec<&RecordedEvent> = Vec::new();
-    for event in events {
-        if let Some(&index) = inner.ids.get(&event.event_id) {
-            found.push(&inner.log[index]);
-        }
-    }
-    if found.is_empty() {
-        return Ok(None);
-    }
-    let consistent = found.len() == events.len()
-        && found.iter().all(|e| &e.stream_id == stream_id)
-        && found.windows(2).all(|w| w[1].version == w[0].version + 1);
-    if !consistent {
-        let clash = found[0];
-        return Err(StoreError::DuplicateEventId {
-            event_id: clash.event_id,
-            existing_stream: clash.stream_id.clone(),
-            existing_version: clash.version,
-        });
-    }
-    let (first, last) = (found[0], found[found.len() - 1]);
-    Ok(Some(AppendOutcome {
-        version: last.version,
-        first_position: Some(first.position),
-        last_position: Some(last.position),
-    }))
+/// The rows recorded for any id of the batch.
+fn recorded_ids(inner: &Inner, events: &[NewEvent]) -> Vec<RecordedId> {
+    events
+        .iter()
+        .filter_map(|event| inner.ids.get(&event.event_id))
+        .map(|&index| {
+            let recorded = &inner.log[index];
+            RecordedId {
+                event_id: recorded.event_id,
+                stream_id: recorded.stream_id.clone(),
+                version: recorded.version,
+                position: recorded.position,
+            }
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -109,6 +91,7 @@ impl EventStore for InMemoryStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError> {
+        validate_append(stream_id, &events)?;
         let mut inner = self.lock();
         let current = inner.streams.get(stream_id).map_or(0, |v| v.len() as u64);
         if events.is_empty() {
@@ -119,17 +102,11 @@ impl EventStore for InMemoryStore {
                 last_position: None,
             });
         }
-        if let Some(outcome) = previous_append(&inner, stream_id, &events)? {
+        let batch: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        if let Some(outcome) = previous_append(stream_id, &batch, recorded_ids(&inner, &events))? {
             return Ok(outcome);
         }
         check_expected_version(stream_id, expected, current)?;
-        let mut seen = std::collections::HashSet::with_capacity(events.len());
-        if let Some(dup) = events.iter().find(|e| !seen.insert(e.event_id)) {
-            return Err(StoreError::InvalidInput(format!(
-                "event id {} appears twice in one batch",
-                dup.event_id
-            )));
-        }
         let now = Utc::now();
         let mut version = current;
         let first = inner.log.len() as u64 + 1;
@@ -297,14 +274,8 @@ impl<T: Clone + Send + Sync + 'static> CheckpointStore for InMemoryProjectionSto
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
         let mut inner = self.lock();
-        let actual = inner.1.get(projection).copied().unwrap_or(Position::START);
-        if actual != previous {
-            return Err(ProjectionError::CheckpointMoved {
-                projection: projection.to_owned(),
-                expected: previous,
-                actual,
-            });
-        }
+        let stored = inner.1.get(projection).copied().unwrap_or(Position::START);
+        check_checkpoint(projection, previous, stored)?;
         inner.0 = tx;
         inner.1.insert(projection.to_owned(), checkpoint);
         Ok(())

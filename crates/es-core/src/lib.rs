@@ -78,11 +78,15 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+mod checkpoint_rule;
 mod error;
 mod event;
 mod event_store;
 mod expected_version;
+mod idempotent_append;
 mod in_memory;
+mod invalid_input;
+pub mod limits;
 mod metadata;
 mod position;
 mod projection;
@@ -93,16 +97,20 @@ mod snapshot;
 mod stream_id;
 mod subscription;
 mod upcasters;
+mod validation;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use aggregate::Aggregate;
+pub use checkpoint_rule::check_checkpoint;
 pub use error::{BoxError, DecodeError, DecodeFailure, StoreError};
 pub use event::{DomainEvent, NewEvent};
 pub use event_store::{check_expected_version, AppendOutcome, EventStore};
 pub use expected_version::ExpectedVersion;
+pub use idempotent_append::{previous_append, RecordedId};
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
+pub use invalid_input::{InputField, InvalidInput};
 pub use metadata::Metadata;
 pub use position::Position;
 pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
@@ -112,9 +120,10 @@ pub use repository::{
     ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,
 };
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
-pub use stream_id::{InvalidStreamId, StreamId, MAX_STREAM_ID_LEN};
+pub use stream_id::StreamId;
 pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
 pub use upcasters::Upcasters;
+pub use validation::validate_append;
 
 /// Re-exported so backends and users name the same versions.
 pub use async_trait::async_trait;

@@ -22,8 +22,8 @@ use futures::TryStreamExt;
 use lru::LruCache;
 
 use crate::{
-    Aggregate, AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, Snapshot,
-    SnapshotPolicy, SnapshotStore, StoreError, StreamId, Upcasters,
+    Aggregate, AppendOutcome, EventStore, ExpectedVersion, InvalidInput, Metadata, NewEvent,
+    Snapshot, SnapshotPolicy, SnapshotStore, StoreError, StreamId, Upcasters,
 };
 
 /// An aggregate's state at a version.
@@ -102,6 +102,10 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
         /// The stream's version at append time.
         actual: u64,
     },
+    /// The aggregate id cannot name a stream (NUL, or too long); see
+    /// [`StreamId::for_aggregate`]. Nothing was read or written.
+    #[error("aggregate id refused: {0}")]
+    InvalidId(InvalidInput),
     /// The store failed (unreachable, undecodable stored data, …).
     #[error(transparent)]
     Store(StoreError),
@@ -247,15 +251,19 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         &self.store
     }
 
-    /// The stream of aggregate `id`.
-    pub fn stream_id(id: impl fmt::Display) -> StreamId {
+    /// The stream of aggregate `id`: `"{A::TYPE}-{id}"`, or why `id` (or
+    /// `A::TYPE`) cannot name one. Never normalised: see
+    /// [`StreamId::for_aggregate`].
+    pub fn stream_id(id: impl fmt::Display) -> Result<StreamId, InvalidInput> {
         StreamId::for_aggregate(A::TYPE, id)
     }
 
     /// Loads the current state of aggregate `id` (snapshot + tail). A new
     /// aggregate has version `0` and the default state.
+    ///
+    /// An id that cannot name a stream is [`StoreError::InvalidInput`].
     pub async fn load(&self, id: impl fmt::Display) -> Result<Loaded<A>, StoreError> {
-        let stream_id = Self::stream_id(id);
+        let stream_id = Self::stream_id(id)?;
         let loaded = self.load_stream(&stream_id).await?;
         self.remember(&stream_id, &loaded);
         Ok(loaded)
@@ -283,7 +291,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         A::Command: Clone,
     {
-        let stream_id = Self::stream_id(id);
+        let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
         let mut attempt = 1;
         // Where the state we decide from comes from. A conflict on a cached
         // state or on the "new aggregate" guess only means we guessed wrong:
@@ -344,7 +352,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         command: A::Command,
         metadata: Metadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let stream_id = Self::stream_id(id);
+        let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
         let loaded = match self.cached(&stream_id) {
             Some(loaded) if loaded.version == version => loaded,
             _ => self.load_stream(&stream_id).await?,
