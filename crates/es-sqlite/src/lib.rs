@@ -32,12 +32,12 @@
 mod connection;
 mod error;
 mod sqlite_checkpoints;
-mod sqlite_store;
+mod store;
 
 pub use connection::{migrate, BUSY_TIMEOUT};
 pub use error::SqliteError;
 pub use sqlite_checkpoints::{SqliteCheckpoints, SqliteTransaction};
-pub use sqlite_store::SqliteStore;
+pub use store::SqliteStore;
 
 /// The sqlx version this crate is built on, for writing projections.
 pub use sqlx;

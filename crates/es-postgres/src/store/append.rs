@@ -1,16 +1,15 @@
 //! Appending: the one-statement append, and telling a conflict, a clash
 //! of event ids and a re-send of a committed batch apart when it fails.
 
-use std::collections::HashSet;
-
 use es_core::{
-    check_expected_version, AppendOutcome, ExpectedVersion, NewEvent, Position, StoreError,
+    check_expected_version, limits::MAX_SCHEMA_VERSION, validate_append, AppendOutcome,
+    ExpectedVersion, InputField, InvalidInput, NewEvent, Position, RecordedId, StoreError,
     StreamId,
 };
 use sqlx::{Connection, PgConnection, Postgres, Row};
 use uuid::Uuid;
 
-use super::{to_i64, PostgresStore};
+use super::{decode::stand_in_stream_id, to_i64, PostgresStore};
 
 /// How often an append with a stated expected version whose classification
 /// raced with another writer is attempted again before it gives up.
@@ -48,12 +47,13 @@ impl Columns {
             };
             let payload = serde_json::to_string(&event.payload).map_err(encode)?;
             let metadata = serde_json::to_string(&event.metadata).map_err(encode)?;
-            let schema_version = i32::try_from(event.schema_version).map_err(|_| {
-                StoreError::InvalidInput(format!(
-                    "schema version {} of {} is too large",
-                    event.schema_version, event.event_type
-                ))
-            })?;
+            // validate_append kept it within MAX_SCHEMA_VERSION = i32::MAX.
+            let schema_version =
+                i32::try_from(event.schema_version).map_err(|_| InvalidInput::TooLarge {
+                    field: InputField::SchemaVersion,
+                    value: u64::from(event.schema_version),
+                    max: u64::from(MAX_SCHEMA_VERSION),
+                })?;
             columns.ids.push(event.event_id);
             columns.types.push(event.event_type);
             columns.schema_versions.push(schema_version);
@@ -107,6 +107,7 @@ impl PostgresStore {
         events: Vec<NewEvent>,
         savepoint: bool,
     ) -> Result<AppendOutcome, StoreError> {
+        validate_append(stream_id, &events)?;
         if events.is_empty() {
             let current = self.version_on(&mut *conn, stream_id).await?;
             check_expected_version(stream_id, expected, current)?;
@@ -115,13 +116,6 @@ impl PostgresStore {
                 first_position: None,
                 last_position: None,
             });
-        }
-        let mut seen = HashSet::with_capacity(events.len());
-        if let Some(twice) = events.iter().find(|e| !seen.insert(e.event_id)) {
-            return Err(StoreError::InvalidInput(format!(
-                "event id {} appears twice in one batch",
-                twice.event_id
-            )));
         }
         let columns = Columns::new(events)?;
         let attempts = match expected {
@@ -226,9 +220,10 @@ impl PostgresStore {
         }))
     }
 
-    /// If every id of the batch is recorded at consecutive versions of
-    /// `stream_id`, the outcome of that earlier append; an id recorded
-    /// anywhere else is [`StoreError::DuplicateEventId`].
+    /// Looks the batch's ids up and applies es-core's
+    /// [`previous_append`](es_core::previous_append) rule: the earlier
+    /// append's outcome for an exact re-send, `None` when no id is recorded,
+    /// [`StoreError::DuplicateEventId`] for an id recorded elsewhere.
     async fn previous_append(
         &self,
         conn: &mut PgConnection,
@@ -242,44 +237,22 @@ impl PostgresStore {
             .map_err(StoreError::backend)?;
         let mut found = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: Uuid = row.try_get(0).map_err(StoreError::backend)?;
-            let stream: String = row.try_get(1).map_err(StoreError::backend)?;
+            let stored: String = row.try_get(1).map_err(StoreError::backend)?;
             let version: i64 = row.try_get(2).map_err(StoreError::backend)?;
             let txid: i64 = row.try_get(3).map_err(StoreError::backend)?;
             let sequence: i64 = row.try_get(4).map_err(StoreError::backend)?;
-            let index = ids.iter().position(|i| *i == id).unwrap_or(usize::MAX);
-            found.push((
-                index,
-                id,
-                stream,
-                version as u64,
-                Position::new(txid as u64, sequence as u64),
-            ));
-        }
-        found.sort_by_key(|f| f.0);
-        let Some(first) = found.first() else {
-            return Ok(None);
-        };
-        let same_append = found.len() == ids.len()
-            && found.iter().all(|f| f.2 == stream_id.as_str())
-            && found.windows(2).all(|w| w[1].3 == w[0].3 + 1);
-        if !same_append {
-            let clash = found
-                .iter()
-                .find(|f| f.2 != stream_id.as_str())
-                .unwrap_or(first);
-            return Err(StoreError::DuplicateEventId {
-                event_id: clash.1,
-                existing_stream: StreamId::new(clash.2.clone()).map_err(StoreError::backend)?,
-                existing_version: clash.3,
+            let stream_id = match StreamId::new(stored) {
+                Ok(stream_id) => stream_id,
+                Err(_) => stand_in_stream_id(txid, sequence)?,
+            };
+            found.push(RecordedId {
+                event_id: row.try_get(0).map_err(StoreError::backend)?,
+                stream_id,
+                version: version as u64,
+                position: Position::new(txid as u64, sequence as u64),
             });
         }
-        let last = &found[found.len() - 1];
-        Ok(Some(AppendOutcome {
-            version: last.3,
-            first_position: Some(first.4),
-            last_position: Some(last.4),
-        }))
+        es_core::previous_append(stream_id, ids, found)
     }
 
     /// The stream's current version (`0` when it has no events).

@@ -105,25 +105,12 @@ where
     row.try_get(index).map_err(StoreError::backend)
 }
 
-/// The stream of a row of the global log. A stored id that [`StreamId`] no
-/// longer accepts (written by an older version, or restored from elsewhere)
-/// is a decode error; as the error must name a stream, it names the log
-/// position instead, where the row can be found.
-fn stored_stream_id(
-    row: &PgRow,
-    identity: impl FnOnce(StreamId) -> Identity,
-) -> Result<StreamId, StoreError> {
-    let stored: String = column(row, STREAM_ID)?;
-    match StreamId::new(stored) {
-        Ok(stream_id) => Ok(stream_id),
-        Err(reason) => {
-            let sequence: i64 = column(row, SEQUENCE)?;
-            let txid: i64 = column(row, TXID)?;
-            let placeholder = StreamId::new(format!("unreadable-stream-at-{txid}.{sequence}"))
-                .map_err(StoreError::backend)?;
-            Err(identity(placeholder).error(format!("stored stream id is refused: {reason}")))
-        }
-    }
+/// The id that stands in, in errors, for a stored stream id that
+/// [`StreamId`] no longer accepts (written under older limits, or restored
+/// from elsewhere): it names the row's place in the log instead.
+pub(super) fn stand_in_stream_id(txid: i64, sequence: i64) -> Result<StreamId, StoreError> {
+    // A short plain id: always accepted; the error arm is not reachable.
+    StreamId::new(format!("unreadable-stream-at-{txid}.{sequence}")).map_err(StoreError::from)
 }
 
 /// Decodes a row of [`Statements`](crate::statements::Statements)' event
@@ -143,13 +130,19 @@ pub(super) fn decode_row(
         event_type: event_type.clone(),
         schema_version,
     };
-    let stream_id = match stream {
-        Some(stream) => stream.clone(),
-        None => stored_stream_id(row, identify)?,
-    };
-    let identity = identify(stream_id);
     let sequence: i64 = column(row, SEQUENCE)?;
     let txid: i64 = column(row, TXID)?;
+    let stream_id = match stream {
+        Some(stream) => stream.clone(),
+        None => match StreamId::new(column::<String>(row, STREAM_ID)?) {
+            Ok(stream_id) => stream_id,
+            Err(reason) => {
+                return Err(identify(stand_in_stream_id(txid, sequence)?)
+                    .error(format!("stored stream id is refused: {reason}")))
+            }
+        },
+    };
+    let identity = identify(stream_id);
     let event_id: Uuid = column(row, EVENT_ID)?;
     let recorded_at: DateTime<Utc> = column(row, RECORDED_AT)?;
     let payload = identity.json(row, PAYLOAD, "payload")?;

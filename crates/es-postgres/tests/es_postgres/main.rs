@@ -6,11 +6,14 @@
 mod append_in_transaction;
 mod common;
 mod conformance;
+mod exact_json;
 mod hostile_input;
 mod late_commit;
 mod migrations;
 mod notifications;
 mod projection_second_database;
 mod race;
+mod refused_input;
 mod snapshots;
 mod tls;
+mod undecodable_rows;
