@@ -13,6 +13,7 @@ mod migrations;
 mod notifications;
 mod projection_second_database;
 mod race;
+mod reconnect;
 mod refused_input;
 mod snapshots;
 mod tls;
