@@ -2,12 +2,12 @@
 //! transaction for the other cases, and telling a conflict, a clash of event
 //! ids and a re-send of a committed batch apart.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use es_core::{
     check_expected_version, AppendOutcome, ExpectedVersion, NewEvent, Position, RecordedId,
     StoreError, StreamId,
 };
-use sqlx::Row;
+use sqlx::{query::QueryScalar, sqlite::SqliteArguments, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{read::stored_stream_id, SqliteStore};
@@ -44,20 +44,13 @@ impl SqliteStore {
         let recorded_at = Utc::now();
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
         for (offset, event) in events.iter().enumerate() {
-            let metadata =
-                serde_json::to_string(&event.metadata).map_err(|source| StoreError::Encode {
-                    event_type: event.event_type.clone(),
-                    source,
-                })?;
-            query = query
-                .bind(event.event_id.to_string())
-                .bind(stream_id.as_str())
-                .bind((base + 1 + offset as u64) as i64)
-                .bind(event.event_type.as_str())
-                .bind(i64::from(event.schema_version))
-                .bind(event.payload.to_string())
-                .bind(metadata)
-                .bind(recorded_at);
+            query = bind_event(
+                query,
+                stream_id,
+                base + 1 + offset as u64,
+                event,
+                recorded_at,
+            )?;
         }
         query = query.bind(stream_id.as_str()).bind(base as i64);
         match query.fetch_all(&self.pool).await {
@@ -123,25 +116,14 @@ impl SqliteStore {
         let recorded_at = Utc::now();
         let mut positions = Vec::with_capacity(events.len());
         for (offset, event) in events.iter().enumerate() {
-            let metadata =
-                serde_json::to_string(&event.metadata).map_err(|source| StoreError::Encode {
-                    event_type: event.event_type.clone(),
-                    source,
-                })?;
-            let inserted = sqlx::query_scalar::<_, i64>(
+            let insert = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO es_events (event_id, stream_id, version, event_type, schema_version, \
                  payload, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING position",
-            )
-            .bind(event.event_id.to_string())
-            .bind(stream_id.as_str())
-            .bind((current + 1 + offset as u64) as i64)
-            .bind(&event.event_type)
-            .bind(i64::from(event.schema_version))
-            .bind(event.payload.to_string())
-            .bind(metadata)
-            .bind(recorded_at)
-            .fetch_one(&mut *tx)
-            .await;
+            );
+            let version = current + 1 + offset as u64;
+            let inserted = bind_event(insert, stream_id, version, event, recorded_at)?
+                .fetch_one(&mut *tx)
+                .await;
             match inserted {
                 Ok(position) => positions.push(position as u64),
                 Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
@@ -224,4 +206,30 @@ async fn previous_append(
     }
     let batch: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
     es_core::previous_append(stream_id, &batch, found)
+}
+
+/// Binds one event's eight columns in the order of the `INSERT` column list:
+/// payload and metadata as the JSON text serde_json writes (kept verbatim).
+fn bind_event<'q>(
+    query: QueryScalar<'q, Sqlite, i64, SqliteArguments<'q>>,
+    stream_id: &'q StreamId,
+    version: u64,
+    event: &'q NewEvent,
+    recorded_at: DateTime<Utc>,
+) -> Result<QueryScalar<'q, Sqlite, i64, SqliteArguments<'q>>, StoreError> {
+    let encode = |source| StoreError::Encode {
+        event_type: event.event_type.clone(),
+        source,
+    };
+    let payload = serde_json::to_string(&event.payload).map_err(encode)?;
+    let metadata = serde_json::to_string(&event.metadata).map_err(encode)?;
+    Ok(query
+        .bind(event.event_id.to_string())
+        .bind(stream_id.as_str())
+        .bind(i64::try_from(version).unwrap_or(i64::MAX))
+        .bind(event.event_type.as_str())
+        .bind(i64::from(event.schema_version))
+        .bind(payload)
+        .bind(metadata)
+        .bind(recorded_at))
 }
