@@ -18,15 +18,23 @@ impl SnapshotStore for SqliteStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let version: i64 = row.try_get(0).map_err(StoreError::backend)?;
-        let state: String = row.try_get(1).map_err(StoreError::backend)?;
-        let Ok(state) = serde_json::from_str(&state) else {
-            tracing::warn!(%stream_id, "ignoring a snapshot that is not JSON");
+        // A snapshot is a cache: one that cannot be read (a value of another
+        // type, text that is not JSON) is ignored and the stream replayed.
+        let version = row
+            .try_get::<i64, _>(0)
+            .ok()
+            .and_then(|v| u64::try_from(v).ok());
+        let state = row
+            .try_get::<String, _>(1)
+            .ok()
+            .and_then(|state| serde_json::from_str(&state).ok());
+        let (Some(version), Some(state)) = (version, state) else {
+            tracing::warn!(%stream_id, "ignoring a snapshot that cannot be read");
             return Ok(None);
         };
         Ok(Some(Snapshot {
             stream_id: stream_id.clone(),
-            version: version as u64,
+            version,
             state,
         }))
     }
