@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use crate::{ExpectedVersion, InvalidInput, StreamId};
+use crate::{ExpectedVersion, InvalidInput, Position, StreamId};
 
 /// A boxed error from a backend or a user callback.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -105,8 +105,14 @@ pub enum DecodeFailure {
     Envelope(String),
 }
 
-/// A stored event could not be decoded. Names the stream, version and type.
+/// A stored event could not be decoded. Names the stream, version and type,
+/// and (when the store knows it) the event's place in the global log, which
+/// lets a [`Subscription`](crate::Subscription) skip it under
+/// [`UndecodablePolicy::Skip`](crate::UndecodablePolicy::Skip).
+///
+/// Never transient: reading the same event again fails the same way.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("cannot decode event {event_type} (schema v{schema_version}) at {stream_id} version {version}: {failure}")]
 pub struct DecodeError {
     /// The event's stream.
@@ -117,7 +123,36 @@ pub struct DecodeError {
     pub event_type: String,
     /// The stored schema version.
     pub schema_version: u32,
+    /// The event's position in the global log, when known.
+    pub position: Option<Position>,
     /// What went wrong.
     #[source]
     pub failure: DecodeFailure,
+}
+
+impl DecodeError {
+    /// An error about the event at `version` of `stream_id`.
+    pub fn new(
+        stream_id: StreamId,
+        version: u64,
+        event_type: impl Into<String>,
+        schema_version: u32,
+        failure: DecodeFailure,
+    ) -> Self {
+        Self {
+            stream_id,
+            version,
+            event_type: event_type.into(),
+            schema_version,
+            position: None,
+            failure,
+        }
+    }
+
+    /// Records the event's global position (stores know it when reading the log).
+    #[must_use]
+    pub fn with_position(mut self, position: Position) -> Self {
+        self.position = Some(position);
+        self
+    }
 }

@@ -5,6 +5,8 @@
 //! outcome, write nothing) or a clash (an id recorded elsewhere). Each backend
 //! looks the ids up its own way and hands the rows to [`previous_append`].
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::{AppendOutcome, Position, StoreError, StreamId};
@@ -51,8 +53,8 @@ pub fn previous_append(
     batch: &[Uuid],
     mut found: Vec<RecordedId>,
 ) -> Result<Option<AppendOutcome>, StoreError> {
-    let index_of = |id: &Uuid| batch.iter().position(|b| b == id).unwrap_or(usize::MAX);
-    found.sort_by_key(|row| index_of(&row.event_id));
+    let index: HashMap<&Uuid, usize> = batch.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    found.sort_by_key(|row| index.get(&row.event_id).copied().unwrap_or(usize::MAX));
     let (Some(first), Some(last)) = (found.first(), found.last()) else {
         return Ok(None);
     };

@@ -5,7 +5,28 @@
 //! commands with optimistic concurrency, catch-up-then-live
 //! [`Subscription`]s, exactly-once [`ProjectionRunner`]s, snapshots,
 //! upcasting, and a complete [`InMemoryStore`]. Backends live in their own
-//! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`.
+//! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`. The
+//! project's `docs/architecture.md` explains how the pieces fit.
+//!
+//! ## Map of the modules
+//!
+//! * Writing: [`Aggregate`] decides, [`DomainEvent`] names and encodes,
+//!   [`NewEvent`] carries an event with its [`Metadata`] to the store;
+//!   [`StreamId`] names the stream and [`ExpectedVersion`] guards it.
+//! * The contract: [`EventStore`] (`event_store.rs`), its errors
+//!   ([`StoreError`], [`DecodeError`], [`InvalidInput`]), and what it hands
+//!   back ([`RecordedEvent`], [`ReplayEvent`], [`Position`], [`AppendOutcome`]).
+//! * Rules every backend shares: [`limits`] and [`validate_append`]
+//!   (`validation.rs`), [`previous_append`] (`idempotent_append.rs`: is a
+//!   batch an exact re-send?), [`check_expected_version`] and
+//!   [`check_checkpoint`] (`projection/checkpoint_rule.rs`).
+//! * Using a store: [`Repository`] (`repository/`: load, decide, append,
+//!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
+//!   schema versions, [`Subscription`] to follow the global log, and
+//!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
+//!   read models; [`UndecodablePolicy`] says what readers do with bad data.
+//! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
+//! * `testing` (feature): the conformance suite and a given/when/then kit.
 //!
 //! ```
 //! use es_core::{Aggregate, DomainEvent, ExecuteError, InMemoryStore, Repository};
@@ -71,14 +92,15 @@
 //! Every store keeps the guarantees listed on [`EventStore`]: optimistic
 //! concurrency, idempotent and atomic appends, per-stream order, a global log
 //! that never skips a late commit, catch-up-then-live subscriptions,
-//! exactly-once projections, and clear errors for bad stored data. The
+//! exactly-once projections, clear errors for bad stored data, the same
+//! input limits everywhere, and values (numbers included) that read back
+//! exactly as written. The
 //! `testing` feature ships the conformance suite that checks them
 //! (`conformance_tests!`) and a given/when/then kit for aggregates.
 
 #![warn(missing_docs)]
 
 mod aggregate;
-mod checkpoint_rule;
 mod error;
 mod event;
 mod event_store;
@@ -96,6 +118,7 @@ mod repository;
 mod snapshot;
 mod stream_id;
 mod subscription;
+mod undecodable_policy;
 mod upcasters;
 mod validation;
 
@@ -103,7 +126,6 @@ mod validation;
 pub mod testing;
 
 pub use aggregate::Aggregate;
-pub use checkpoint_rule::check_checkpoint;
 pub use error::{BoxError, DecodeError, DecodeFailure, StoreError};
 pub use event::{DomainEvent, NewEvent};
 pub use event_store::{check_expected_version, AppendOutcome, EventStore};
@@ -113,7 +135,9 @@ pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
 pub use invalid_input::{InputField, InvalidInput};
 pub use metadata::Metadata;
 pub use position::Position;
-pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
+pub use projection::{
+    check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
+};
 pub use recorded_event::RecordedEvent;
 pub use replay_event::ReplayEvent;
 pub use repository::{
@@ -122,6 +146,7 @@ pub use repository::{
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
 pub use stream_id::StreamId;
 pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
+pub use undecodable_policy::UndecodablePolicy;
 pub use upcasters::Upcasters;
 pub use validation::validate_append;
 
