@@ -40,6 +40,8 @@ const REPLAY_PAYLOAD: usize = 3;
 /// failure of the row says which event it was.
 struct Identity {
     stream_id: StreamId,
+    /// The place in the global log (replay rows leave it out).
+    position: Option<Position>,
     version: i64,
     event_type: String,
     schema_version: i32,
@@ -48,14 +50,17 @@ struct Identity {
 impl Identity {
     /// A decode error about this event.
     fn error(&self, what: String) -> StoreError {
-        DecodeError {
-            stream_id: self.stream_id.clone(),
-            version: u64::try_from(self.version).unwrap_or(0),
-            event_type: self.event_type.clone(),
-            schema_version: u32::try_from(self.schema_version).unwrap_or(0),
-            failure: DecodeFailure::Envelope(what),
+        let error = DecodeError::new(
+            self.stream_id.clone(),
+            u64::try_from(self.version).unwrap_or(0),
+            self.event_type.clone(),
+            u32::try_from(self.schema_version).unwrap_or(0),
+            DecodeFailure::Envelope(what),
+        );
+        match self.position {
+            Some(position) => error.with_position(position).into(),
+            None => error.into(),
         }
-        .into()
     }
 
     /// The version, refused as data if it is not positive.
@@ -121,17 +126,19 @@ pub(super) fn decode_row(
     row: &PgRow,
     stream: Option<&StreamId>,
 ) -> Result<RecordedEvent, StoreError> {
+    let sequence: i64 = column(row, SEQUENCE)?;
+    let txid: i64 = column(row, TXID)?;
+    let position = Position::new(txid as u64, sequence as u64);
     let version: i64 = column(row, VERSION)?;
     let event_type: String = column(row, EVENT_TYPE)?;
     let schema_version: i32 = column(row, SCHEMA_VERSION)?;
     let identify = |stream_id| Identity {
         stream_id,
+        position: Some(position),
         version,
         event_type: event_type.clone(),
         schema_version,
     };
-    let sequence: i64 = column(row, SEQUENCE)?;
-    let txid: i64 = column(row, TXID)?;
     let stream_id = match stream {
         Some(stream) => stream.clone(),
         None => match StreamId::new(column::<String>(row, STREAM_ID)?) {
@@ -150,7 +157,7 @@ pub(super) fn decode_row(
     Ok(RecordedEvent {
         event_id,
         version: identity.version()?,
-        position: Position::new(txid as u64, sequence as u64),
+        position,
         schema_version: identity.schema_version()?,
         payload,
         metadata,
@@ -167,6 +174,7 @@ pub(super) fn decode_replay_row(
 ) -> Result<ReplayEvent, StoreError> {
     let identity = Identity {
         stream_id: stream_id.clone(),
+        position: None,
         version: column(row, REPLAY_VERSION)?,
         event_type: column(row, REPLAY_EVENT_TYPE)?,
         schema_version: column(row, REPLAY_SCHEMA_VERSION)?,

@@ -54,8 +54,17 @@ async fn assert_every_read_refuses(store: &TestStore, stream: &str) {
         stream,
         "replay_stream",
     );
-    let log = store.read_all(Position::START, 10).await;
-    assert_decode_error(log.expect_err("read_all"), stream, "read_all");
+    let log = store
+        .read_all(Position::START, 10)
+        .await
+        .expect_err("read_all");
+    if let StoreError::Decode(decode) = &log {
+        assert!(
+            decode.position.is_some(),
+            "read_all names the position to skip past"
+        );
+    }
+    assert_decode_error(log, stream, "read_all");
 }
 
 #[tokio::test]

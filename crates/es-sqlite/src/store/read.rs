@@ -96,6 +96,7 @@ pub(super) fn stored_stream_id(
 /// failure of the row says which event it was.
 struct Identity {
     stream_id: StreamId,
+    position: Position,
     version: i64,
     event_type: String,
     schema_version: i64,
@@ -108,6 +109,7 @@ impl Identity {
     fn read(row: &SqliteRow, position: i64) -> Result<Self, StoreError> {
         let mut nameless = Identity {
             stream_id: stored_stream_id(String::new(), position)?.0,
+            position: Position::from_sequence(position as u64),
             version: 0,
             event_type: String::new(),
             schema_version: 0,
@@ -129,13 +131,14 @@ impl Identity {
 
     /// A decode error about this event.
     fn error(&self, what: String) -> StoreError {
-        DecodeError {
-            stream_id: self.stream_id.clone(),
-            version: u64::try_from(self.version).unwrap_or(0),
-            event_type: self.event_type.clone(),
-            schema_version: u32::try_from(self.schema_version).unwrap_or(0),
-            failure: DecodeFailure::Envelope(what),
-        }
+        DecodeError::new(
+            self.stream_id.clone(),
+            u64::try_from(self.version).unwrap_or(0),
+            self.event_type.clone(),
+            u32::try_from(self.schema_version).unwrap_or(0),
+            DecodeFailure::Envelope(what),
+        )
+        .with_position(self.position)
         .into()
     }
 
@@ -193,7 +196,7 @@ fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
     Ok(RecordedEvent {
         event_id,
         version,
-        position: Position::from_sequence(position as u64),
+        position: identity.position,
         schema_version,
         payload,
         metadata,
