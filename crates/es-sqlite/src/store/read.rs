@@ -21,25 +21,15 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 
-/// The events of one stream, in the column order [`decode_row`] reads.
+/// The events of one stream, with the columns [`decode_row`] reads by name.
 const SELECT_STREAM: &str = "SELECT position, event_id, stream_id, version, event_type, \
      schema_version, payload, metadata, recorded_at FROM es_events \
      WHERE stream_id = ? AND version >= ? ORDER BY version";
 
-/// A page of the global log, in the same column order.
+/// A page of the global log, with the same columns.
 const SELECT_ALL: &str = "SELECT position, event_id, stream_id, version, event_type, \
      schema_version, payload, metadata, recorded_at FROM es_events \
      WHERE position > ? ORDER BY position LIMIT ?";
-
-const POSITION: usize = 0;
-const EVENT_ID: usize = 1;
-const STREAM_ID: usize = 2;
-const VERSION: usize = 3;
-const EVENT_TYPE: usize = 4;
-const SCHEMA_VERSION: usize = 5;
-const PAYLOAD: usize = 6;
-const METADATA: usize = 7;
-const RECORDED_AT: usize = 8;
 
 impl SqliteStore {
     /// The events of `stream_id` from `from_version` on, as rows arrive.
@@ -114,10 +104,10 @@ impl Identity {
             event_type: String::new(),
             schema_version: 0,
         };
-        nameless.version = nameless.column(row, VERSION, "version")?;
-        nameless.event_type = nameless.column(row, EVENT_TYPE, "event type")?;
-        nameless.schema_version = nameless.column(row, SCHEMA_VERSION, "schema version")?;
-        let stored = nameless.column(row, STREAM_ID, "stream id")?;
+        nameless.version = nameless.column(row, "version")?;
+        nameless.event_type = nameless.column(row, "event_type")?;
+        nameless.schema_version = nameless.column(row, "schema_version")?;
+        let stored = nameless.column(row, "stream_id")?;
         let (stream_id, refused) = stored_stream_id(stored, position)?;
         let identity = Identity {
             stream_id,
@@ -143,13 +133,13 @@ impl Identity {
     }
 
     /// A column of this event; a value of another type is a decode error.
-    fn column<'r, T>(&self, row: &'r SqliteRow, index: usize, what: &str) -> Result<T, StoreError>
+    fn column<'r, T>(&self, row: &'r SqliteRow, name: &str) -> Result<T, StoreError>
     where
         T: Decode<'r, Sqlite> + Type<Sqlite>,
     {
-        row.try_get(index).map_err(|error| match error {
+        row.try_get(name).map_err(|error| match error {
             sqlx::Error::ColumnDecode { source, .. } => {
-                self.error(format!("{what} cannot be read: {source}"))
+                self.error(format!("column {name} cannot be read: {source}"))
             }
             other => StoreError::backend(other),
         })
@@ -159,18 +149,18 @@ impl Identity {
     fn json<T: serde::de::DeserializeOwned>(
         &self,
         row: &SqliteRow,
-        index: usize,
-        what: &str,
+        name: &str,
     ) -> Result<T, StoreError> {
-        let text: String = self.column(row, index, what)?;
-        serde_json::from_str(&text).map_err(|e| self.error(format!("{what} is not JSON: {e}")))
+        let text: String = self.column(row, name)?;
+        serde_json::from_str(&text)
+            .map_err(|e| self.error(format!("column {name} is not readable JSON: {e}")))
     }
 }
 
 /// Decodes a row of [`SELECT_STREAM`] or [`SELECT_ALL`].
 fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
     // `position` is the rowid: always an integer.
-    let position: i64 = row.try_get(POSITION).map_err(StoreError::backend)?;
+    let position: i64 = row.try_get("position").map_err(StoreError::backend)?;
     let identity = Identity::read(row, position)?;
     let version = u64::try_from(identity.version)
         .ok()
@@ -187,12 +177,12 @@ fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
             identity.schema_version
         ))
     })?;
-    let event_id: String = identity.column(row, EVENT_ID, "event id")?;
+    let event_id: String = identity.column(row, "event_id")?;
     let event_id = Uuid::parse_str(&event_id)
         .map_err(|e| identity.error(format!("event id {event_id:?}: {e}")))?;
-    let recorded_at: DateTime<Utc> = identity.column(row, RECORDED_AT, "recorded at")?;
-    let payload = identity.json(row, PAYLOAD, "payload")?;
-    let metadata: Metadata = identity.json(row, METADATA, "metadata")?;
+    let recorded_at: DateTime<Utc> = identity.column(row, "recorded_at")?;
+    let payload = identity.json(row, "payload")?;
+    let metadata: Metadata = identity.json(row, "metadata")?;
     Ok(RecordedEvent {
         event_id,
         version,
