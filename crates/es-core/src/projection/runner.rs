@@ -93,39 +93,35 @@ where
     /// Applies everything committed so far; returns the new checkpoint.
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
         let mut subscription = self.subscription().await?;
-        loop {
-            let from = subscription.position();
-            let batch = subscription.next_batch().await?;
-            let to = subscription.position();
-            if to == from {
-                return Ok(from);
-            }
-            match self.apply_batch(from, to, &batch).await {
-                Err(ProjectionError::CheckpointMoved { .. }) => {
-                    subscription = self.subscription().await?;
-                }
-                other => other?,
-            }
-        }
+        while self.step(&mut subscription).await? {}
+        Ok(subscription.position())
     }
 
     /// Catches up, then follows the log live. Returns only on error.
     pub async fn run(&self) -> Result<(), ProjectionError> {
         let mut subscription = self.subscription().await?;
         loop {
-            let from = subscription.position();
-            let batch = subscription.next_batch().await?;
-            let to = subscription.position();
-            if to == from {
+            if !self.step(&mut subscription).await? {
                 subscription.wait().await;
-                continue;
             }
-            match self.apply_batch(from, to, &batch).await {
-                Err(ProjectionError::CheckpointMoved { .. }) => {
-                    subscription = self.subscription().await?;
-                }
-                other => other?,
+        }
+    }
+
+    /// Applies the next batch; `false` when there was nothing to apply. When
+    /// another runner moved the checkpoint, starts again from where it is.
+    async fn step(&self, subscription: &mut Subscription<S>) -> Result<bool, ProjectionError> {
+        let from = subscription.position();
+        let batch = subscription.next_batch().await?;
+        let to = subscription.position();
+        if to == from {
+            return Ok(false);
+        }
+        match self.apply_batch(from, to, &batch).await {
+            Err(ProjectionError::CheckpointMoved { .. }) => {
+                *subscription = self.subscription().await?;
+                Ok(true)
             }
+            other => other.map(|()| true),
         }
     }
 

@@ -104,12 +104,33 @@ pub async fn numbers_round_trip_exactly<S: EventStore>(store: S) {
     assert_eq!(stored.len(), sent.len());
     let (zero, exact) = stored.split_last().expect("events");
     for (event, (payload, metadata)) in exact.iter().zip(&sent) {
-        assert_eq!(&event.payload, payload, "a number in a payload changed");
-        assert_eq!(&event.metadata, metadata, "a number in metadata changed");
+        assert_same_numbers("payload", payload, &event.payload);
+        let extra = metadata.extra.as_ref().expect("sent metadata has extra");
+        let read = event.metadata.extra.as_ref().expect("metadata extra lost");
+        assert_same_numbers("metadata", extra, read);
+        assert_eq!(&event.metadata, metadata, "metadata changed");
     }
     assert_eq!(
         zero.payload["zero"].as_f64(),
         Some(0.0),
         "negative zero must come back as a zero number"
     );
+}
+
+/// Panics naming the first number that came back different (a whole
+/// mismatching array would bury it).
+fn assert_same_numbers(place: &str, sent: &serde_json::Value, read: &serde_json::Value) {
+    for key in ["floats", "integers"] {
+        let (sent, read) = (&sent[key], &read[key]);
+        let (Some(sent), Some(read)) = (sent.as_array(), read.as_array()) else {
+            panic!("{place}: {key} is not an array any more: {read}");
+        };
+        assert_eq!(sent.len(), read.len(), "{place}: {key} changed length");
+        for (sent, read) in sent.iter().zip(read) {
+            assert_eq!(
+                sent, read,
+                "{place}: the number {sent} came back as {read} (an equal serde_json::Value is required: same kind, same value)"
+            );
+        }
+    }
 }
