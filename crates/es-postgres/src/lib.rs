@@ -153,7 +153,10 @@
 //! Payloads, metadata and snapshot states are stored as `json`, the exact
 //! text serde_json wrote (`jsonb` would re-normalise numbers: the float
 //! `1e16` came back as an integer, `-0.0` as `0`), so every value reads back
-//! as the [`serde_json::Value`] that was appended. Every append first runs
+//! as the [`serde_json::Value`] that was appended. (A schema created by an
+//! older version had `jsonb` columns: [`PostgresStore::migrate`] changes
+//! them, rewriting the tables under an exclusive lock; rows written before
+//! keep the text `jsonb` had normalised them to.) Every append first runs
 //! [`es_core::validate_append`]: input PostgreSQL cannot store (NUL in any
 //! text, a stream id over [`es_core::limits::MAX_STREAM_ID_BYTES`], which
 //! keeps it within the unique index's row limit even for random text) is a
