@@ -5,9 +5,15 @@
 //! would stall every subscriber.
 
 use crate::common::TestStore;
-use es_core::{EventStore, Position, StoreError, StreamId};
+use std::time::Duration;
+
+use es_core::{
+    EventStore, ExpectedVersion, NewEvent, Position, StoreError, StreamId, Subscription,
+    UndecodablePolicy,
+};
 use es_postgres::sqlx;
 use futures::TryStreamExt;
+use serde_json::json;
 use uuid::Uuid;
 
 /// Plants one event row with the given stream id, payload and metadata text.
@@ -109,4 +115,57 @@ async fn a_stored_stream_id_no_longer_accepted_is_a_decode_error_naming_its_posi
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
+}
+
+/// The subscription policies on PostgreSQL's log: decode errors carry their
+/// position, so a skipping subscriber moves past the bad event and a
+/// stopping one stops right before it, after delivering what came first.
+#[tokio::test]
+async fn subscribers_skip_or_stop_at_an_undecodable_event() {
+    let store = TestStore::new().await;
+    let good = StreamId::new("good-1").expect("stream id");
+    store
+        .append(
+            &good,
+            ExpectedVersion::NoStream,
+            vec![NewEvent::raw("First", json!({}))],
+        )
+        .await
+        .expect("append");
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    plant(&store, "bad-1", &deep, "{}").await;
+    store
+        .append(
+            &good,
+            ExpectedVersion::Exact(1),
+            vec![NewEvent::raw("Third", json!({}))],
+        )
+        .await
+        .expect("append");
+    let within = Duration::from_secs(10);
+
+    let mut skipping = Subscription::new(store.clone(), Position::START)
+        .with_undecodable_policy(UndecodablePolicy::Skip);
+    for expected in ["First", "Third"] {
+        let event = tokio::time::timeout(within, skipping.next())
+            .await
+            .expect("in time")
+            .expect("skipping subscriber");
+        assert_eq!(event.event_type, expected);
+    }
+
+    let mut stopping = Subscription::new(store.clone(), Position::START);
+    let first = tokio::time::timeout(within, stopping.next())
+        .await
+        .expect("in time")
+        .expect("the event before the bad one");
+    assert_eq!(first.event_type, "First");
+    let stopped = tokio::time::timeout(within, stopping.next())
+        .await
+        .expect("in time");
+    assert_decode_error(
+        stopped.expect_err("stops at the bad event"),
+        "bad-1",
+        "subscription",
+    );
 }

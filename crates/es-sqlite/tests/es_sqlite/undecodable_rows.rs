@@ -4,9 +4,13 @@
 //! non-transient `StoreError::Decode` naming stream, version and type, never
 //! as a retryable backend error.
 
-use es_core::{EventStore, Position, StoreError, StreamId};
+use es_core::{
+    EventStore, ExpectedVersion, NewEvent, Position, StoreError, StreamId, Subscription,
+    UndecodablePolicy,
+};
 use es_sqlite::{sqlx, SqliteStore};
 use futures::TryStreamExt;
+use serde_json::json;
 use uuid::Uuid;
 
 /// A store holding one planted event of `stream` at version 1, type
@@ -100,4 +104,39 @@ async fn a_stored_stream_id_no_longer_accepted_is_a_decode_error_naming_its_posi
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
+}
+
+/// The subscription policies on SQLite's log: decode errors carry their
+/// position, so a skipping subscriber moves past the bad event and a
+/// stopping one stops right before it, after delivering what came first.
+#[tokio::test]
+async fn subscribers_skip_or_stop_at_an_undecodable_event() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let store = plant("bad-1", deep, "{}").await;
+    let good = StreamId::new("good-1").expect("stream id");
+    store
+        .append(
+            &good,
+            ExpectedVersion::NoStream,
+            vec![NewEvent::raw("Second", json!({}))],
+        )
+        .await
+        .expect("append");
+
+    let mut skipping = Subscription::new(store.clone(), Position::START)
+        .with_undecodable_policy(UndecodablePolicy::Skip);
+    let event = skipping.next().await.expect("skipping subscriber");
+    assert_eq!(event.event_type, "Second");
+
+    let mut stopping = Subscription::new(store.clone(), Position::START);
+    assert_decode_error(
+        stopping.next().await.expect_err("stops at the bad event"),
+        "bad-1",
+        "subscription",
+    );
+    assert_decode_error(
+        stopping.next().await.expect_err("and stays stopped"),
+        "bad-1",
+        "subscription",
+    );
 }
