@@ -5,9 +5,7 @@
 //! stream.)
 
 use crate::common::TestStore;
-use es_core::{
-    limits::MAX_STREAM_ID_BYTES, EventStore, ExpectedVersion, NewEvent, Position, StreamId,
-};
+use es_core::{limits::MAX_STREAM_ID_BYTES, EventStore, ExpectedVersion, NewEvent, StreamId};
 use es_postgres::{InvalidSchemaName, PostgresConfig, PostgresError, PostgresStore, SchemaName};
 use futures::TryStreamExt;
 use uuid::Uuid;
@@ -73,8 +71,7 @@ async fn hostile_values_round_trip_verbatim_through_the_global_log() {
         assert_eq!(store.stream_version(s).await.expect("version"), 1);
         appended.push((s.clone(), event_type));
     }
-    let log = store
-        .read_all(Position::START, 100)
+    let log = crate::common::read_log_until(&store, appended.len())
         .await
         .expect("read_all");
     let got: Vec<(StreamId, String)> = log

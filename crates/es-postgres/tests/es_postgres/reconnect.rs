@@ -6,7 +6,7 @@
 //! opened are terminated.
 
 use crate::common::TestStore;
-use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId};
+use es_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
 use es_postgres::sqlx::{self, Connection, PgConnection};
 use futures::TryStreamExt;
 use uuid::Uuid;
@@ -78,7 +78,9 @@ async fn the_store_reconnects_after_its_connections_are_cut() {
     let stored: Vec<_> = store.read_stream(&s, 1).try_collect().await.expect("read");
     let types: Vec<&str> = stored.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, ["Before", "After"], "nothing written twice");
-    let log = store.read_all(Position::START, 10).await.expect("read_all");
+    let log = crate::common::read_log_until(&store, 2)
+        .await
+        .expect("read_all");
     assert_eq!(log.len(), 2);
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(store.store.pool())
