@@ -1,8 +1,6 @@
 //! Snapshots: the repository saves them by policy and loads snapshot + tail.
 
-mod common;
-
-use common::TestStore;
+use crate::common::TestStore;
 use es_core::{Aggregate, DomainEvent, Repository, Snapshot, SnapshotPolicy, SnapshotStore};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -50,7 +48,7 @@ async fn repository_loads_snapshot_plus_tail() {
     for _ in 0..25 {
         repo.execute(id, 1).await.expect("command");
     }
-    let stream = Repository::<Tally, es_postgres::PostgresStore>::stream_id(id);
+    let stream = Repository::<Tally, es_postgres::PostgresStore>::stream_id(id).expect("stream id");
     let snapshot = store
         .load_snapshot(&stream)
         .await

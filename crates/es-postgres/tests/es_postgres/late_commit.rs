@@ -3,14 +3,12 @@
 //! writers x 2,000 appends with random delays; reads right after appends
 //! while other transactions come and go.
 
-mod common;
-
 use std::{
     collections::{HashMap, HashSet},
     time::Duration,
 };
 
-use common::TestStore;
+use crate::common::TestStore;
 use es_core::{
     EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent, StreamId, Subscription,
 };
@@ -83,7 +81,7 @@ async fn a_late_commit_is_delivered_and_nothing_overtakes_it() {
 
     // Hold one append's transaction open: it takes its transaction id (and
     // sequence numbers) now, but commits only later.
-    let mut held = PgConnection::connect(&common::database_url())
+    let mut held = PgConnection::connect(&crate::common::database_url())
         .await
         .expect("connect");
     let mut tx = held.begin().await.expect("begin");
@@ -153,7 +151,7 @@ async fn a_rolled_back_append_leaves_no_trace_and_does_not_block() {
     let s = stream("rolled-back");
     let mut subscription = Subscription::new(store.clone(), Position::START)
         .with_poll_interval(Duration::from_millis(100));
-    let mut conn = PgConnection::connect(&common::database_url())
+    let mut conn = PgConnection::connect(&crate::common::database_url())
         .await
         .expect("connect");
     let mut tx = conn.begin().await.expect("begin");
@@ -262,7 +260,7 @@ async fn a_read_right_after_an_append_sees_it_while_other_transactions_come_and_
         .map(|_| {
             let stop = stop.clone();
             tokio::spawn(async move {
-                let mut conn = PgConnection::connect(&common::database_url())
+                let mut conn = PgConnection::connect(&crate::common::database_url())
                     .await
                     .expect("connect");
                 let mut transactions = 0u64;

@@ -1,13 +1,11 @@
 //! TLS through sqlx's rustls: `sslmode=require` in the URL gives an encrypted
 //! connection (the server of the development machines has `ssl = on`).
 
-mod common;
-
 use es_postgres::{sqlx, PostgresConfig, PostgresStore};
 
 #[tokio::test]
 async fn sslmode_require_connects_over_tls() {
-    let base = common::database_url();
+    let base = crate::common::database_url();
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}sslmode=require");
     let store = PostgresStore::connect_with(PostgresConfig::new(url).with_pool_size(1))

@@ -2,11 +2,9 @@
 //! whose safety-net poll is a minute away still wakes promptly on another
 //! instance's append, also after its LISTEN connection was killed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestStore;
+use crate::common::TestStore;
 use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId, Subscription};
 use es_postgres::sqlx;
 use uuid::Uuid;
@@ -95,14 +93,14 @@ async fn a_burst_of_appends_shares_notifies_and_the_last_one_still_wakes() {
     const INTERVAL: Duration = Duration::from_millis(200);
     const APPENDS: u64 = 60;
     let owner = TestStore::new().await;
-    let config = es_postgres::PostgresConfig::new(common::database_url())
+    let config = es_postgres::PostgresConfig::new(crate::common::database_url())
         .with_schema_name(owner.schema().clone())
         .with_pool_size(2)
         .with_notify_interval(INTERVAL);
     let writer = es_postgres::PostgresStore::connect_with(config)
         .await
         .expect("connect the writer");
-    let mut listener = sqlx::postgres::PgListener::connect(&common::database_url())
+    let mut listener = sqlx::postgres::PgListener::connect(&crate::common::database_url())
         .await
         .expect("connect a listener");
     listener

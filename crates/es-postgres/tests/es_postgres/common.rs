@@ -2,8 +2,6 @@
 //! dropped when the test's last store handle goes away, and a counting
 //! projection on a table keyed by event id.
 
-#![allow(dead_code)]
-
 use std::{collections::HashMap, sync::Arc};
 
 use es_core::{
@@ -228,4 +226,29 @@ impl CountingProjection<PostgresTransaction> for Counter {
                 .expect("read the counting table");
         rows.into_iter().map(|(id, n)| (id, n as u64)).collect()
     }
+}
+
+/// The first `count` events of the global log, read page after page.
+///
+/// `read_all` only returns events below the server's oldest running
+/// transaction (waiting for held-back ones about a second), so while other
+/// clients of the shared server keep transactions open a page can come back
+/// short. This reads on until `count` events arrived, or returns the first
+/// error; it gives up (panics) after 30 seconds.
+pub async fn read_log_until(
+    store: &TestStore,
+    count: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut log: Vec<RecordedEvent> = Vec::new();
+    while log.len() < count {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log showed {} of {count} events",
+            log.len()
+        );
+        let after = log.last().map_or(Position::START, |event| event.position);
+        log.extend(store.read_all(after, count - log.len()).await?);
+    }
+    Ok(log)
 }

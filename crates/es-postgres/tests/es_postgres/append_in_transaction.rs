@@ -2,9 +2,7 @@
 //! refused append (conflict, duplicate id) rolls back only its savepoint and
 //! leaves the caller's transaction usable; a rollback writes nothing.
 
-mod common;
-
-use common::TestStore;
+use crate::common::TestStore;
 use es_core::{EventStore, ExpectedVersion, NewEvent, StoreError, StreamId};
 use es_postgres::sqlx::{self, Connection, PgConnection};
 use uuid::Uuid;
@@ -29,7 +27,7 @@ async fn refusals_keep_the_callers_transaction_usable() {
         .expect("setup");
 
     let s = StreamId::new(format!("tx-{}", Uuid::now_v7())).expect("id");
-    let mut conn = PgConnection::connect(&common::database_url())
+    let mut conn = PgConnection::connect(&crate::common::database_url())
         .await
         .expect("connect");
     let mut tx = conn.begin().await.expect("begin");

@@ -1,9 +1,7 @@
 //! The whole es-core conformance suite against PostgreSQL, each test in a
 //! schema of its own (dropped at the end).
 
-mod common;
-
-use common::{Counter, TestStore};
+use crate::common::{Counter, TestStore};
 
 es_core::conformance_tests!(
     store: TestStore::new(),

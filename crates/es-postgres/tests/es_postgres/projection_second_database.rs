@@ -3,11 +3,9 @@
 //! restarted; every event is applied exactly once because the checkpoint
 //! commits with the projection's rows in the projection's database.
 
-mod common;
-
 use std::{sync::Arc, time::Duration};
 
-use common::{run_sql_blocking, Counter, TestStore};
+use crate::common::{run_sql_blocking, Counter, TestStore};
 use es_core::{
     async_trait, testing::conformance::CountingProjection, BoxError, CheckpointStore, EventStore,
     ExpectedVersion, NewEvent, Projection, ProjectionRunner, RecordedEvent, StreamId,
@@ -24,9 +22,10 @@ struct ProjectionDatabase {
 impl ProjectionDatabase {
     async fn create() -> Self {
         let name = format!("es_proj_{}", Uuid::new_v4().simple());
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&common::database_url())
-            .await
-            .expect("connect");
+        let mut admin =
+            <sqlx::PgConnection as sqlx::Connection>::connect(&crate::common::database_url())
+                .await
+                .expect("connect");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
@@ -36,7 +35,7 @@ impl ProjectionDatabase {
 
     fn url(&self) -> String {
         // Same server and settings, another database name.
-        let base = common::database_url();
+        let base = crate::common::database_url();
         let (url, query) = match base.split_once('?') {
             Some((url, query)) => (url.to_owned(), format!("?{query}")),
             None => (base.clone(), String::new()),
@@ -49,7 +48,7 @@ impl ProjectionDatabase {
 impl Drop for ProjectionDatabase {
     fn drop(&mut self) {
         run_sql_blocking(
-            common::database_url(),
+            crate::common::database_url(),
             format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
         );
     }
