@@ -32,7 +32,9 @@ use lapin::{
 };
 use uuid::Uuid;
 
-use crate::WireError;
+mod error;
+
+pub use error::WireError;
 
 /// Header: the event type.
 pub const HEADER_EVENT_TYPE: &str = "es-event-type";
