@@ -286,7 +286,11 @@ impl<H: Handler> Consumer<H> {
             match wire::decode(&delivery.properties, &delivery.data) {
                 Err(error) => {
                     tracing::warn!(%error, "undecodable message: dead-lettering it");
-                    self.dead_letter(dead_letters, &delivery, &error.to_string(), 0)
+                    let failure = format!(
+                        "undecodable message (message_id {message_id:?}, routing key {:?}): {error}",
+                        delivery.routing_key.as_str()
+                    );
+                    self.dead_letter(dead_letters, &delivery, &failure, 0)
                         .await?;
                     Ok::<_, ConsumerError>(Outcome::DeadLettered)
                 }

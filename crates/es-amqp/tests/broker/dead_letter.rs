@@ -1,47 +1,38 @@
-//! Acceptance 4: a poison message — an event the handler always fails on,
+//! A poison message — an event the handler always fails on,
 //! and a body that does not decode — ends up in the dead-letter queue after
 //! the configured number of attempts, with the failure in its headers, while
 //! the messages behind it are still processed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{amqp_url, append_events, within, ConsumerSide, Names};
 use es_amqp::{
     lapin::{
         options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions},
         BasicProperties, Connection, ConnectionProperties,
     },
-    wire, Backoff, Relay,
+    wire, Backoff,
 };
-use es_core::{InMemoryProjectionStore, InMemoryStore};
+
+use crate::harness::{amqp_url, append_events, spawn_consumer, spawn_relay, within, Harness};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_messages_are_dead_lettered_while_the_rest_keep_flowing() {
-    let names = Names::new("poison");
-    let store = InMemoryStore::new();
-    let (first_ids, first_last) = append_events(&store, "order", 5, 100, 5).await;
+    let harness = Harness::new("poison");
+    let names = &harness.names;
+    let (first_ids, first_last) = append_events(&harness.store, "order", 5, 100, 5).await;
     let poison = first_ids[40];
 
-    let side = ConsumerSide::new();
-    let config = names.consumer_config().with_retries(
+    let config = harness.consumer_config().with_retries(
         3,
-        Backoff::new(Duration::from_millis(10), Duration::from_millis(50)),
+        Backoff::new(Duration::from_millis(10), Duration::from_millis(50)).expect("backoff"),
     );
-    let consumer = side.consumer(config, Some(poison));
-    consumer.declare().await.expect("declare the queue");
-    let relay = Relay::new(
-        store.clone(),
-        InMemoryProjectionStore::<()>::new(),
-        names.relay_config(),
-    );
-    let relay_task = tokio::spawn({
-        let relay = relay.clone();
-        async move { relay.run().await }
-    });
+    let consumer = harness
+        .declared_consumer(config, Some(poison), u32::MAX)
+        .await;
+    let relay = harness.relay();
+    let _relay_task = spawn_relay(&relay);
     within(TIMEOUT, "the relay", relay.wait_for_confirmed(first_last)).await;
 
     // An undecodable message between the first and the second batch of events.
@@ -70,29 +61,52 @@ async fn poison_messages_are_dead_lettered_while_the_rest_keep_flowing() {
         .expect("confirm");
     assert!(confirmation.is_ack());
     assert_eq!(confirmation.take_message(), None, "garbage was unroutable");
-    let (second_ids, second_last) = append_events(&store, "later", 5, 100, 5).await;
+    // And a message with an event id and a JSON body whose version header is text.
+    let (_, properties) = wire::encode(&harness.store_event(0).await).expect("encodes");
+    let mut headers = properties.headers().clone().expect("headers");
+    headers.insert(
+        wire::HEADER_VERSION.into(),
+        es_amqp::lapin::types::AMQPValue::LongString("seven".into()),
+    );
+    let bad_header_id = uuid::Uuid::now_v7();
+    let confirmation = channel
+        .basic_publish(
+            names.exchange.as_str().into(),
+            "garbage.Happened".into(),
+            BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            },
+            b"{}",
+            properties
+                .with_headers(headers)
+                .with_message_id(bad_header_id.to_string().into()),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirmation.is_ack());
+    let (second_ids, second_last) = append_events(&harness.store, "later", 5, 100, 5).await;
     within(TIMEOUT, "the relay", relay.wait_for_confirmed(second_last)).await;
 
-    let consumer_task = tokio::spawn({
-        let consumer = consumer.clone();
-        async move { consumer.run().await }
-    });
+    let _consumer_task = spawn_consumer(&consumer);
     let expected: Vec<_> = first_ids
         .iter()
         .chain(&second_ids)
         .copied()
         .filter(|id| *id != poison)
         .collect();
-    side.wait_for(expected.len(), TIMEOUT).await;
-    side.assert_exactly_once(&expected);
-    // Both poison messages came before the last events, and the consumer
-    // handles in order: they are dead-lettered by now.
-    assert_eq!(consumer.stats().dead_lettered(), 2);
+    harness.side.wait_for(expected.len(), TIMEOUT).await;
+    harness.side.assert_exactly_once(&expected);
+    // The three poison messages came before the last events, and the
+    // consumer handles in order: they are dead-lettered by now.
+    assert_eq!(consumer.stats().dead_lettered(), 3);
     assert_eq!(consumer.stats().retried(), 2, "3 attempts = 2 retries");
 
     let dlq = format!("{}.dlq", names.queue);
     let mut dead = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..3 {
         let message = channel
             .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
             .await
@@ -146,12 +160,31 @@ async fn poison_messages_are_dead_lettered_while_the_rest_keep_flowing() {
         .expect("str")
         .expect("failure");
     assert!(failure.contains("message_id"), "{failure}");
+    assert!(
+        failure.contains("garbage.Happened"),
+        "the failure names the message: {failure}"
+    );
     assert_eq!(
         wire::header_u64(&h, wire::HEADER_ATTEMPTS).expect("int"),
         Some(0)
     );
 
+    let bad_header = dead
+        .iter()
+        .find(|d| {
+            d.properties.message_id().as_ref().map(|m| m.to_string())
+                == Some(bad_header_id.to_string())
+        })
+        .expect("the message with a text version is in the DLQ");
+    let h = headers(bad_header);
+    let failure = wire::header_str(&h, wire::HEADER_FAILURE)
+        .expect("str")
+        .expect("failure");
+    assert!(failure.contains(wire::HEADER_VERSION), "{failure}");
+    assert!(
+        failure.contains(&bad_header_id.to_string()),
+        "the failure names the message: {failure}"
+    );
+
     let _ = connection.close(200, "done".into()).await;
-    relay_task.abort();
-    consumer_task.abort();
 }

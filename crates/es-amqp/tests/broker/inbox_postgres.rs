@@ -2,11 +2,9 @@
 //! processed-event records in its own schema, in one sqlx transaction per
 //! event. The consumer task is killed twice mid-stream and restarted: every
 //! event is applied exactly once, each stream in version order (the scenario
-//! is shared with SQLite in `common::idempotency_scenarios`).
+//! is shared with SQLite in `inbox_scenario`).
 
-mod common;
-
-use common::{idempotency_scenarios::applied_table, Names};
+use crate::{harness::Harness, inbox_scenario::applied_table};
 use es_amqp::{PostgresIdempotencyStore, TransactionalHandler};
 use es_core::{async_trait, BoxError, RecordedEvent};
 use sqlx::{
@@ -45,7 +43,7 @@ applied_table!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_state_survives_a_killed_consumer_exactly_once() {
-    let names = Names::new("postgres");
+    let h = Harness::new("postgres");
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = format!("es_amqp_test_{}", uuid::Uuid::new_v4().simple());
@@ -69,12 +67,8 @@ async fn postgres_state_survives_a_killed_consumer_exactly_once() {
     .await
     .expect("create table");
 
-    common::idempotency_scenarios::state_survives_a_killed_consumer_exactly_once(
-        &names,
-        idempotency,
-        ApplyRow,
-    )
-    .await;
+    crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(&h, idempotency, ApplyRow)
+        .await;
 
     pool.close().await;
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))

@@ -1,9 +1,8 @@
-//! Shared fixtures of the broker tests: isolated names, a consumer whose
-//! state counts applications per event, waiting with timeouts, selective
-//! connection killing and cleanup.
-#![allow(dead_code)]
-
-pub mod idempotency_scenarios;
+//! The broker tests' shared set-up: isolated names and their cleanup, a
+//! relay and a consumer built the same way for every test (optionally
+//! through a [`FaultProxy`] that cuts, refuses or holds their connections),
+//! a consumer whose state counts applications per event, tasks that stop
+//! when the test ends, and waiting with timeouts.
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
@@ -12,18 +11,35 @@ use es_amqp::{
         options::{ExchangeDeleteOptions, QueueDeleteOptions},
         Connection, ConnectionProperties,
     },
-    Backoff, Consumer, ConsumerConfig, Handler, IdempotentHandler, InMemoryIdempotencyStore,
-    InMemoryTransaction, RelayConfig, TransactionalHandler,
+    Backoff, Consumer, ConsumerConfig, ConsumerConfigBuilder, Handler, IdempotentHandler,
+    InMemoryIdempotencyStore, InMemoryTransaction, Relay, RelayCheckpoint, RelayConfig,
+    RelayConfigBuilder, TransactionalHandler,
 };
 use es_core::{
-    async_trait, BoxError, EventStore, ExpectedVersion, InMemoryStore, NewEvent, Position,
-    RecordedEvent, StreamId,
+    async_trait, BoxError, EventStore, ExpectedVersion, InMemoryProjectionStore, InMemoryStore,
+    NewEvent, Position, RecordedEvent, StreamId,
 };
-use tokio::sync::watch;
+use es_test_support::FaultProxy;
+use tokio::{sync::watch, task::JoinHandle};
 use uuid::Uuid;
 
 pub fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// The broker's `host:port`, for a proxy in front of it.
+fn amqp_addr() -> String {
+    let url = url::Url::parse(&amqp_url()).expect("AMQP_URL");
+    format!(
+        "{}:{}",
+        url.host_str().expect("AMQP_URL host"),
+        url.port().unwrap_or(5672)
+    )
+}
+
+/// The reconnect backoff of every test relay and consumer.
+pub fn quick_reconnect() -> Backoff {
+    Backoff::new(Duration::from_millis(20), Duration::from_millis(500)).expect("backoff")
 }
 
 /// Names unique to one test, and their cleanup.
@@ -31,6 +47,9 @@ pub struct Names {
     pub suffix: String,
     pub exchange: String,
     pub queue: String,
+    /// Where a relay parks events it can never publish, and a queue bound there.
+    pub parking_exchange: String,
+    pub parking_queue: String,
 }
 
 impl Names {
@@ -39,32 +58,25 @@ impl Names {
         Self {
             exchange: format!("es-amqp-test.{suffix}.events"),
             queue: format!("es-amqp-test.{suffix}.queue"),
+            parking_exchange: format!("es-amqp-test.{suffix}.parked"),
+            parking_queue: format!("es-amqp-test.{suffix}.parked-queue"),
             suffix,
         }
-    }
-
-    pub fn relay_config(&self) -> RelayConfig {
-        RelayConfig::new(amqp_url(), format!("relay-{}", self.suffix), &self.exchange)
-            .with_reconnect(Backoff::new(
-                Duration::from_millis(20),
-                Duration::from_millis(500),
-            ))
-    }
-
-    pub fn consumer_config(&self) -> ConsumerConfig {
-        ConsumerConfig::new(amqp_url(), &self.exchange, &self.queue)
-            .with_name(format!("consumer-{}", self.suffix))
-            .with_reconnect(Backoff::new(
-                Duration::from_millis(20),
-                Duration::from_millis(500),
-            ))
     }
 
     /// The queues and exchanges this test may have created.
     fn resources(&self) -> (Vec<String>, Vec<String>) {
         (
-            vec![self.queue.clone(), format!("{}.dlq", self.queue)],
-            vec![self.exchange.clone(), format!("{}.dlx", self.queue)],
+            vec![
+                self.queue.clone(),
+                format!("{}.dlq", self.queue),
+                self.parking_queue.clone(),
+            ],
+            vec![
+                self.exchange.clone(),
+                format!("{}.dlx", self.queue),
+                self.parking_exchange.clone(),
+            ],
         )
     }
 }
@@ -111,33 +123,6 @@ impl Drop for Names {
     }
 }
 
-/// Closes every broker connection whose name contains `suffix`, as
-/// `rabbitmqctl close_all_connections` would, but only this test's.
-/// Returns how many were closed.
-pub fn close_connections(suffix: &str) -> usize {
-    let output = std::process::Command::new("rabbitmqctl")
-        .args(["list_connections", "pid", "client_properties", "-s"])
-        .output()
-        .expect("run rabbitmqctl list_connections");
-    assert!(output.status.success(), "rabbitmqctl failed: {output:?}");
-    let listing = String::from_utf8_lossy(&output.stdout);
-    let mut closed = 0;
-    for line in listing.lines().filter(|l| l.contains(suffix)) {
-        let Some(pid) = line.split('\t').next() else {
-            continue;
-        };
-        let status = std::process::Command::new("rabbitmqctl")
-            .args(["close_connection", pid.trim(), "test"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run rabbitmqctl close_connection");
-        if status.success() {
-            closed += 1;
-        }
-    }
-    closed
-}
-
 /// The consumer's state: how often each event was applied, and how often a
 /// stream's events arrived out of version order.
 #[derive(Debug, Default, Clone)]
@@ -152,7 +137,6 @@ pub struct Applied {
 pub struct Apply {
     pub poison: Option<Uuid>,
     pub failures_left: std::sync::atomic::AtomicU32,
-    pub progress: Arc<watch::Sender<usize>>,
 }
 
 #[async_trait]
@@ -215,10 +199,6 @@ impl ConsumerSide {
         }
     }
 
-    pub fn consumer(&self, config: ConsumerConfig, poison: Option<Uuid>) -> Consumer<Tracked> {
-        self.flaky_consumer(config, poison, u32::MAX)
-    }
-
     /// A consumer whose handler fails `failures` times on `poison`.
     pub fn flaky_consumer(
         &self,
@@ -229,7 +209,6 @@ impl ConsumerSide {
         let apply = Apply {
             poison,
             failures_left: std::sync::atomic::AtomicU32::new(failures),
-            progress: self.progress.clone(),
         };
         Consumer::new(
             config,
@@ -239,7 +218,6 @@ impl ConsumerSide {
                 progress: self.progress.clone(),
             },
         )
-        .expect("valid consumer config")
     }
 
     /// Waits (bounded) until `n` distinct events were applied.
@@ -265,6 +243,16 @@ impl ConsumerSide {
         assert_eq!(lost, 0, "events lost");
         assert_eq!(twice, 0, "events applied more than once");
         assert_eq!(state.times.len(), expected.len(), "unexpected extra events");
+    }
+
+    /// Asserts every stream's events were applied in version order, none skipped.
+    pub fn assert_in_stream_order(&self) {
+        let state = self.state.state();
+        assert_eq!(
+            state.out_of_order, 0,
+            "a stream's events were applied out of order"
+        );
+        assert_eq!(state.gaps, 0, "a stream's events skipped a version");
     }
 }
 
@@ -316,4 +304,188 @@ pub async fn append_events(
         round += 1;
     }
     (ids, last)
+}
+
+/// One test's broker set-up: names, an in-memory store, the consumer side,
+/// and (optionally) a proxy every connection goes through.
+pub struct Harness {
+    pub names: Names,
+    pub store: InMemoryStore,
+    pub side: ConsumerSide,
+    /// The proxy between the relay and consumer and the broker, if any.
+    pub proxy: Option<FaultProxy>,
+    url: String,
+}
+
+impl Harness {
+    /// Relay and consumer connect to the broker directly.
+    pub fn new(test: &str) -> Self {
+        Self {
+            names: Names::new(test),
+            store: InMemoryStore::new(),
+            side: ConsumerSide::new(),
+            proxy: None,
+            url: amqp_url(),
+        }
+    }
+
+    /// Relay and consumer connect through a [`FaultProxy`], with the AMQP
+    /// heartbeat set to `heartbeat_secs` (if given) so a half-open link is
+    /// noticed.
+    pub fn via_proxy(test: &str, heartbeat_secs: Option<u16>) -> Self {
+        let proxy = FaultProxy::start(&amqp_addr()).expect("start the fault proxy");
+        let mut url =
+            url::Url::parse(&proxy.redirect(&amqp_url()).expect("redirect")).expect("proxied URL");
+        if let Some(secs) = heartbeat_secs {
+            url.query_pairs_mut()
+                .append_pair("heartbeat", &secs.to_string());
+        }
+        Self {
+            proxy: Some(proxy),
+            url: url.into(),
+            ..Self::new(test)
+        }
+    }
+
+    /// The proxy (the harness must have been made with [`Harness::via_proxy`]).
+    pub fn proxy(&self) -> &FaultProxy {
+        self.proxy.as_ref().expect("a harness made via_proxy")
+    }
+
+    /// The relay configuration every test starts from.
+    pub fn relay_config(&self) -> RelayConfigBuilder {
+        RelayConfig::builder(
+            &self.url,
+            format!("relay-{}", self.names.suffix),
+            &self.names.exchange,
+        )
+        .with_reconnect(quick_reconnect())
+    }
+
+    /// The consumer configuration every test starts from.
+    pub fn consumer_config(&self) -> ConsumerConfigBuilder {
+        ConsumerConfig::builder(&self.url, &self.names.exchange, &self.names.queue)
+            .with_name(format!("consumer-{}", self.names.suffix))
+            .with_reconnect(quick_reconnect())
+    }
+
+    /// A relay of the harness's store with the default test configuration
+    /// and an in-memory checkpoint.
+    pub fn relay(&self) -> Relay<InMemoryStore, InMemoryProjectionStore<()>> {
+        self.relay_with(InMemoryProjectionStore::new(), self.relay_config())
+    }
+
+    /// A relay of the harness's store keeping its checkpoint in `checkpoints`.
+    pub fn relay_with<C: RelayCheckpoint>(
+        &self,
+        checkpoints: C,
+        config: RelayConfigBuilder,
+    ) -> Relay<InMemoryStore, C> {
+        Relay::new(
+            self.store.clone(),
+            checkpoints,
+            config.build().expect("valid relay config"),
+        )
+    }
+
+    /// A consumer built from `config`, failing `failures` times on `poison`,
+    /// with its queue declared (so it collects from now on).
+    pub async fn declared_consumer(
+        &self,
+        config: ConsumerConfigBuilder,
+        poison: Option<Uuid>,
+        failures: u32,
+    ) -> Consumer<Tracked> {
+        let consumer = self.side.flaky_consumer(
+            config.build().expect("valid consumer config"),
+            poison,
+            failures,
+        );
+        within(
+            Duration::from_secs(60),
+            "the queue to be declared",
+            consumer.declare(),
+        )
+        .await
+        .expect("declare the queue");
+        consumer
+    }
+
+    /// The `n`th event of the store's global log.
+    pub async fn store_event(&self, n: usize) -> RecordedEvent {
+        let mut page = self
+            .store
+            .read_all(Position::START, n + 1)
+            .await
+            .expect("read the log");
+        assert!(page.len() > n, "the log has no event {n}");
+        page.swap_remove(n)
+    }
+
+    /// The default consumer, with its queue declared.
+    pub async fn consumer(&self) -> Consumer<Tracked> {
+        self.declared_consumer(self.consumer_config(), None, 0)
+            .await
+    }
+}
+
+/// A spawned task that is aborted when dropped (so a failing test stops it).
+pub struct Task<T>(Option<JoinHandle<T>>);
+
+impl<T> Task<T> {
+    /// Aborts the task and waits until it stopped; true if it was cancelled
+    /// (rather than having finished on its own).
+    pub async fn kill(mut self) -> bool {
+        let Some(handle) = self.0.take() else {
+            return false;
+        };
+        handle.abort();
+        handle.await.err().is_some_and(|e| e.is_cancelled())
+    }
+
+    /// Waits for the task to finish by itself.
+    pub async fn join(mut self) -> T {
+        self.0
+            .take()
+            .expect("not joined yet")
+            .await
+            .expect("the task did not panic")
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// Runs `relay` in a task.
+pub fn spawn_relay<S, C>(
+    relay: &Relay<S, C>,
+) -> Task<Result<std::convert::Infallible, es_amqp::RelayError>>
+where
+    S: EventStore + Clone + 'static,
+    C: RelayCheckpoint + 'static,
+{
+    let relay = relay.clone();
+    Task(Some(tokio::spawn(async move { relay.run().await })))
+}
+
+/// Runs `consumer` in a task.
+pub fn spawn_consumer<H: Handler + 'static>(
+    consumer: &Consumer<H>,
+) -> Task<Result<std::convert::Infallible, es_amqp::ConsumerError>> {
+    let consumer = consumer.clone();
+    Task(Some(tokio::spawn(async move { consumer.run().await })))
+}
+
+/// Runs `future` in a task.
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Task(Some(tokio::spawn(future)))
 }
