@@ -166,10 +166,10 @@ where
     async fn start(&self) -> Result<Progress, RelayError> {
         let mut delays = self.config.reconnect().delays();
         let start = loop {
-            match self.checkpoints.load(&self.config.name()).await {
+            match self.checkpoints.load(self.config.name()).await {
                 Ok(position) => break position,
                 Err(error) => {
-                    let error = checkpoint_error(&self.config.name(), error);
+                    let error = checkpoint_error(self.config.name(), error);
                     if !error.is_transient() {
                         return Err(error);
                     }
@@ -238,9 +238,9 @@ where
             return Ok(());
         }
         self.checkpoints
-            .save(&self.config.name(), progress.saved, progress.confirmed)
+            .save(self.config.name(), progress.saved, progress.confirmed)
             .await
-            .map_err(|e| checkpoint_error(&self.config.name(), e))?;
+            .map_err(|e| checkpoint_error(self.config.name(), e))?;
         progress.saved = progress.confirmed;
         progress.unsaved = 0;
         progress.last_save = Instant::now();

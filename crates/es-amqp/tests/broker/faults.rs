@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{append_events, spawn_consumer, spawn_relay, within, Harness};
+use crate::harness::{
+    append_events, confirmed_everything, spawn_consumer, spawn_relay, within, Harness,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -50,16 +52,8 @@ async fn connections_cut_five_times_lose_nothing_and_apply_nothing_twice() {
         last = end;
     }
     assert_eq!(ids.len(), 50_000);
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
-    h.side.wait_for(ids.len(), TIMEOUT).await;
-
-    h.side.assert_exactly_once(&ids);
-    h.side.assert_in_stream_order();
+    confirmed_everything(&relay, last).await;
+    h.side.assert_all_applied(&ids).await;
     assert!(
         consumer.stats().reconnects() >= 5,
         "the consumer did not reconnect 5 times"
@@ -105,15 +99,8 @@ async fn reconnects_refused_for_a_while_are_ridden_out() {
     assert!(applied_while_refused < ids.len());
     proxy.refuse_new(false);
 
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
-    h.side.wait_for(ids.len(), TIMEOUT).await;
-    h.side.assert_exactly_once(&ids);
-    h.side.assert_in_stream_order();
+    confirmed_everything(&relay, last).await;
+    h.side.assert_all_applied(&ids).await;
     assert!(consumer.stats().reconnects() >= 1);
 }
 
@@ -154,13 +141,6 @@ async fn a_half_open_connection_is_detected_by_the_heartbeat_and_ridden_out() {
     .await;
     proxy.hold(false);
 
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
-    h.side.wait_for(ids.len(), TIMEOUT).await;
-    h.side.assert_exactly_once(&ids);
-    h.side.assert_in_stream_order();
+    confirmed_everything(&relay, last).await;
+    h.side.assert_all_applied(&ids).await;
 }

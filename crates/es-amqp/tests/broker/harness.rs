@@ -245,6 +245,14 @@ impl ConsumerSide {
         assert_eq!(state.times.len(), expected.len(), "unexpected extra events");
     }
 
+    /// Waits (bounded) until all of `ids` were applied, then asserts each was
+    /// applied exactly once and every stream in version order.
+    pub async fn assert_all_applied(&self, ids: &[Uuid]) {
+        self.wait_for(ids.len(), LONG_WAIT).await;
+        self.assert_exactly_once(ids);
+        self.assert_in_stream_order();
+    }
+
     /// Asserts every stream's events were applied in version order, none skipped.
     pub fn assert_in_stream_order(&self) {
         let state = self.state.state();
@@ -254,6 +262,23 @@ impl ConsumerSide {
         );
         assert_eq!(state.gaps, 0, "a stream's events skipped a version");
     }
+}
+
+/// The bound on waiting for a whole run of events.
+pub const LONG_WAIT: Duration = Duration::from_secs(300);
+
+/// Waits (bounded) until `relay` has had everything up to `last` confirmed.
+pub async fn confirmed_everything<S, C>(relay: &Relay<S, C>, last: Position)
+where
+    S: EventStore + Clone + 'static,
+    C: RelayCheckpoint,
+{
+    within(
+        LONG_WAIT,
+        "the relay to confirm everything",
+        relay.wait_for_confirmed(last),
+    )
+    .await;
 }
 
 pub async fn within<T>(timeout: Duration, what: &str, f: impl Future<Output = T>) -> T {

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use es_core::InMemoryProjectionStore;
 
-use crate::harness::{append_events, spawn_consumer, spawn_relay, within, Harness};
+use crate::harness::{
+    append_events, confirmed_everything, spawn_consumer, spawn_relay, within, Harness,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -24,12 +26,7 @@ async fn fifty_thousand_events_are_relayed_and_consumed_exactly_once() {
     let _relay_task = spawn_relay(&relay);
     let _consumer_task = spawn_consumer(&consumer);
 
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
+    confirmed_everything(&relay, last).await;
     let relayed = started.elapsed();
     h.side.wait_for(ids.len(), TIMEOUT).await;
     let consumed = started.elapsed();
@@ -79,16 +76,8 @@ async fn a_killed_consumer_resumes_without_loss_or_double_application() {
         );
     }
     let _consumer_task = spawn_consumer(&consumer);
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
-    h.side.wait_for(ids.len(), TIMEOUT).await;
-
-    h.side.assert_exactly_once(&ids);
-    h.side.assert_in_stream_order();
+    confirmed_everything(&relay, last).await;
+    h.side.assert_all_applied(&ids).await;
 }
 
 /// Events appended while no consumer runs wait in the durable queue and are
@@ -102,12 +91,7 @@ async fn events_appended_while_no_consumer_runs_are_delivered_when_it_starts() {
     let _relay_task = spawn_relay(&relay);
 
     let (ids, last) = append_events(&h.store, "order", 10, 1_000, 5).await;
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
+    confirmed_everything(&relay, last).await;
     // The broker confirmed the publishes into the durable queue; nothing
     // consumed them.
     assert_eq!(*h.side.progress.borrow(), 0);
@@ -177,12 +161,7 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_a_stopped_one_saves_it()
     // And a third relay finishes the job.
     let relay = h.relay_with(checkpoints.clone(), h.relay_config());
     let _relay_task = spawn_relay(&relay);
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
+    confirmed_everything(&relay, last).await;
     h.side.wait_for(ids.len(), TIMEOUT).await;
     h.side.assert_exactly_once(&ids);
     assert_eq!(h.side.state.state().out_of_order, 0);

@@ -28,7 +28,9 @@ use futures::{stream::BoxStream, StreamExt};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::harness::{amqp_url, append_events, spawn_consumer, spawn_relay, within, Harness};
+use crate::harness::{
+    amqp_url, append_events, confirmed_everything, spawn_consumer, spawn_relay, within, Harness,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -258,12 +260,7 @@ async fn headers_larger_than_a_frame_stop_the_relay_or_are_parked() {
             .expect("config"),
     );
     let _relay_task = spawn_relay(&relay);
-    within(
-        TIMEOUT,
-        "the relay to confirm everything",
-        relay.wait_for_confirmed(last),
-    )
-    .await;
+    confirmed_everything(&relay, last).await;
     let delivered: Vec<Uuid> = ids.iter().copied().filter(|id| *id != huge).collect();
     h.side.wait_for(delivered.len(), TIMEOUT).await;
     h.side.assert_exactly_once(&delivered);
