@@ -65,11 +65,10 @@ use lapin::{
     message::Delivery,
     options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
     types::FieldTable,
-    Channel,
 };
 use tracing::Instrument;
 
-use self::live::Live;
+use self::{dead_letter::DeadLetters, live::Live};
 use crate::{
     config_error::short, connection, wire, ConsumerConfig, ConsumerError, ConsumerStats, Handler,
 };
@@ -237,8 +236,13 @@ impl<H: Handler> Consumer<H> {
         let channel = connection.create_channel().await?;
         topology::declare(&channel, &self.config).await?;
         *declared_once = true;
-        let dead_letters = connection.create_channel().await?;
+        let dead_letters = DeadLetters {
+            channel: connection.create_channel().await?,
+            frame_max: usize::try_from(connection.configuration().frame_max())
+                .unwrap_or(usize::MAX),
+        };
         dead_letters
+            .channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
         channel
@@ -265,7 +269,7 @@ impl<H: Handler> Consumer<H> {
 
     async fn process(
         &self,
-        dead_letters: &Channel,
+        dead_letters: &DeadLetters,
         delivery: Delivery,
     ) -> Result<(), ConsumerError> {
         let message_id = delivery
@@ -309,7 +313,7 @@ impl<H: Handler> Consumer<H> {
 
     async fn handle(
         &self,
-        dead_letters: &Channel,
+        dead_letters: &DeadLetters,
         delivery: &Delivery,
         event: &RecordedEvent,
     ) -> Result<Outcome, ConsumerError> {

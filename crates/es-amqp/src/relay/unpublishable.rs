@@ -51,10 +51,6 @@ pub const HEADER_UNPUBLISHABLE: &str = "x-es-unpublishable";
 /// The longest reason text put in [`HEADER_UNPUBLISHABLE`] (the full reason is in the body).
 const REASON_HEADER_MAX: usize = 1_024;
 
-/// Bytes of a content header frame besides the properties: frame type,
-/// channel and size (7), class id, weight and body size (12), frame end (1).
-const HEADER_FRAME_OVERHEAD: usize = 20;
-
 /// Why an event can never be published as a message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -114,15 +110,7 @@ pub(crate) fn check(message: &Message, limits: Limits) -> Result<(), Unpublishab
             limit: SHORT_STRING_MAX,
         });
     }
-    let encoded = cookie_factory::gen_simple(
-        lapin::protocol::basic::gen_properties(&message.properties),
-        Vec::new(),
-    )
-    .map_err(|e| WireError::Encode {
-        what: "properties",
-        reason: e.to_string(),
-    })?;
-    let len = encoded.len() + HEADER_FRAME_OVERHEAD;
+    let len = wire::header_frame_len(&message.properties)?;
     if len > limits.frame_max {
         return Err(Unpublishable::HeadersTooLarge {
             len,
@@ -163,18 +151,13 @@ pub(crate) fn parked(
     let reason = reason.to_string();
     let body = serde_json::to_vec(&serde_json::json!({ "reason": reason, "event": event }))
         .map_err(WireError::Body)?;
-    let mut shown = reason;
-    if shown.len() > REASON_HEADER_MAX {
-        let mut end = REASON_HEADER_MAX;
-        while !shown.is_char_boundary(end) {
-            end -= 1;
-        }
-        shown.truncate(end);
-    }
     let mut headers = FieldTable::default();
     headers.insert(
         HEADER_UNPUBLISHABLE.into(),
-        AMQPValue::LongString(LongString::from(shown)),
+        AMQPValue::LongString(LongString::from(wire::truncated(
+            &reason,
+            REASON_HEADER_MAX,
+        ))),
     );
     let properties = BasicProperties::default()
         .with_message_id(event.event_id.to_string().into())

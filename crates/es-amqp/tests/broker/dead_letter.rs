@@ -188,3 +188,77 @@ async fn poison_messages_are_dead_lettered_while_the_rest_keep_flowing() {
 
     let _ = connection.close(200, "done".into()).await;
 }
+
+/// A message that arrived just under the broker's frame size cannot carry
+/// the failure headers on top of its own: it is dead-lettered without its
+/// original headers (and says so), rather than failing to publish forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_too_large_for_a_frame_leaves_the_original_headers_out() {
+    let harness = Harness::new("dead-letter-frame");
+    let consumer = harness.consumer().await;
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("connect");
+    let frame_max = connection.configuration().frame_max() as usize;
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    // Flags (2), table length (4), name (1 + 7), type (1), length (4), and
+    // the frame's own 20 bytes: 50 bytes short of the frame size.
+    let padding = "p".repeat(frame_max - 39 - 50);
+    let mut headers = es_amqp::lapin::types::FieldTable::default();
+    headers.insert(
+        "padding".into(),
+        es_amqp::lapin::types::AMQPValue::LongString(padding.as_str().into()),
+    );
+    let confirmation = channel
+        .basic_publish(
+            harness.names.exchange.as_str().into(),
+            "big.Happened".into(),
+            BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            },
+            b"{\"still\": \"here\"}",
+            BasicProperties::default().with_headers(headers),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirmation.is_ack(), "the original fits a frame");
+
+    let _consumer_task = spawn_consumer(&consumer);
+    let dlq = format!("{}.dlq", harness.names.queue);
+    let dead = within(TIMEOUT, "the dead letter", async {
+        loop {
+            if let Some(message) = channel
+                .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
+                .await
+                .expect("basic.get")
+            {
+                break message.delivery;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let h = dead.properties.headers().clone().expect("headers");
+    assert!(
+        h.inner().get("padding").is_none(),
+        "the original headers are left out"
+    );
+    assert_eq!(
+        h.inner().get(wire::HEADER_HEADERS_DROPPED),
+        Some(&es_amqp::lapin::types::AMQPValue::Boolean(true))
+    );
+    let failure = wire::header_str(&h, wire::HEADER_FAILURE)
+        .expect("str")
+        .expect("failure");
+    assert!(failure.contains("big.Happened"), "{failure}");
+    assert_eq!(dead.data, b"{\"still\": \"here\"}");
+    assert_eq!(consumer.stats().dead_lettered(), 1);
+    let _ = connection.close(200, "done".into()).await;
+}
