@@ -8,7 +8,7 @@ use std::time::Duration;
 use es_amqp::{
     lapin::{
         options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions},
-        BasicProperties, Connection, ConnectionProperties,
+        BasicProperties, Channel, Connection, ConnectionProperties,
     },
     wire, Backoff,
 };
@@ -44,23 +44,14 @@ async fn poison_messages_are_dead_lettered_while_the_rest_keep_flowing() {
         .confirm_select(ConfirmSelectOptions::default())
         .await
         .expect("confirms");
-    let confirmation = channel
-        .basic_publish(
-            names.exchange.as_str().into(),
-            "garbage.Happened".into(),
-            BasicPublishOptions {
-                mandatory: true,
-                immediate: false,
-            },
-            b"{this is not json",
-            BasicProperties::default(),
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("confirm");
-    assert!(confirmation.is_ack());
-    assert_eq!(confirmation.take_message(), None, "garbage was unroutable");
+    publish_routed(
+        &channel,
+        &names.exchange,
+        "garbage.Happened",
+        b"{this is not json",
+        BasicProperties::default(),
+    )
+    .await;
     // And a message with an event id and a JSON body whose version header is text.
     let (_, properties) = wire::encode(&harness.store_event(0).await).expect("encodes");
     let mut headers = properties.headers().clone().expect("headers");
@@ -69,24 +60,16 @@ async fn poison_messages_are_dead_lettered_while_the_rest_keep_flowing() {
         es_amqp::lapin::types::AMQPValue::LongString("seven".into()),
     );
     let bad_header_id = uuid::Uuid::now_v7();
-    let confirmation = channel
-        .basic_publish(
-            names.exchange.as_str().into(),
-            "garbage.Happened".into(),
-            BasicPublishOptions {
-                mandatory: true,
-                immediate: false,
-            },
-            b"{}",
-            properties
-                .with_headers(headers)
-                .with_message_id(bad_header_id.to_string().into()),
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("confirm");
-    assert!(confirmation.is_ack());
+    publish_routed(
+        &channel,
+        &names.exchange,
+        "garbage.Happened",
+        b"{}",
+        properties
+            .with_headers(headers)
+            .with_message_id(bad_header_id.to_string().into()),
+    )
+    .await;
     let (second_ids, second_last) = append_events(&harness.store, "later", 5, 100, 5).await;
     within(TIMEOUT, "the relay", relay.wait_for_confirmed(second_last)).await;
 
@@ -213,22 +196,14 @@ async fn a_dead_letter_too_large_for_a_frame_leaves_the_original_headers_out() {
         "padding".into(),
         es_amqp::lapin::types::AMQPValue::LongString(padding.as_str().into()),
     );
-    let confirmation = channel
-        .basic_publish(
-            harness.names.exchange.as_str().into(),
-            "big.Happened".into(),
-            BasicPublishOptions {
-                mandatory: true,
-                immediate: false,
-            },
-            b"{\"still\": \"here\"}",
-            BasicProperties::default().with_headers(headers),
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("confirm");
-    assert!(confirmation.is_ack(), "the original fits a frame");
+    publish_routed(
+        &channel,
+        &harness.names.exchange,
+        "big.Happened",
+        b"{\"still\": \"here\"}",
+        BasicProperties::default().with_headers(headers),
+    )
+    .await;
 
     let _consumer_task = spawn_consumer(&consumer);
     let dlq = format!("{}.dlq", harness.names.queue);
@@ -261,4 +236,36 @@ async fn a_dead_letter_too_large_for_a_frame_leaves_the_original_headers_out() {
     assert_eq!(dead.data, b"{\"still\": \"here\"}");
     assert_eq!(consumer.stats().dead_lettered(), 1);
     let _ = connection.close(200, "done".into()).await;
+}
+
+/// Publishes a hand-made message (`mandatory`) and waits until the broker
+/// confirmed it and routed it to a queue.
+async fn publish_routed(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) {
+    let confirmation = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            },
+            body,
+            properties,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirmation.is_ack());
+    assert_eq!(
+        confirmation.take_message(),
+        None,
+        "the message was unroutable"
+    );
 }

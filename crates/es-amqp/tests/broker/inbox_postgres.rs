@@ -38,7 +38,8 @@ impl TransactionalHandler<Transaction<'static, Postgres>> for ApplyRow {
 
 applied_table!(
     PostgresIdempotencyStore,
-    "SELECT COUNT(*), COUNT(*) FILTER (WHERE times > 1), COUNT(*) FILTER (WHERE NOT in_order) FROM applied"
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE times > 1), COUNT(*) FILTER (WHERE NOT in_order) FROM applied",
+    "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order BOOLEAN NOT NULL)"
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,14 +60,6 @@ async fn postgres_state_survives_a_killed_consumer_exactly_once() {
         .await
         .expect("connect to PostgreSQL");
     let idempotency = PostgresIdempotencyStore::new(pool.clone());
-    idempotency.migrate().await.expect("migrate");
-    sqlx::query(
-        "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order BOOLEAN NOT NULL)",
-    )
-    .execute(&pool)
-    .await
-    .expect("create table");
-
     crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(&h, idempotency, ApplyRow)
         .await;
 

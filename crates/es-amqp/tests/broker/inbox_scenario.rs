@@ -32,13 +32,16 @@ pub trait AppliedTable: IdempotencyStore + Clone + 'static {
 
     /// How many events `consumer` recorded as processed.
     async fn processed(&self, consumer: &str) -> Result<u64, BoxError>;
+
+    /// Creates the inbox tables and `applied`.
+    async fn create_tables(&self) -> Result<(), BoxError>;
 }
 
-/// Implements [`AppliedTable`] for an es-amqp sqlx store (`pool()` and
-/// `processed_count()`), given the dialect's query for
-/// [`applied_counts`](AppliedTable::applied_counts).
+/// Implements [`AppliedTable`] for an es-amqp sqlx store (`pool()`,
+/// `migrate()` and `processed_count()`), given the dialect's query for
+/// [`applied_counts`](AppliedTable::applied_counts) and its `CREATE TABLE applied`.
 macro_rules! applied_table {
-    ($store:ty, $counts_sql:expr) => {
+    ($store:ty, $counts_sql:expr, $create_sql:expr) => {
         #[es_core::async_trait]
         impl $crate::inbox_scenario::AppliedTable for $store {
             async fn applied_rows(&self) -> Result<i64, es_core::BoxError> {
@@ -53,6 +56,12 @@ macro_rules! applied_table {
 
             async fn processed(&self, consumer: &str) -> Result<u64, es_core::BoxError> {
                 Ok(self.processed_count(consumer).await?)
+            }
+
+            async fn create_tables(&self) -> Result<(), es_core::BoxError> {
+                self.migrate().await?;
+                sqlx::query($create_sql).execute(self.pool()).await?;
+                Ok(())
             }
         }
     };
@@ -93,6 +102,10 @@ pub async fn state_survives_a_killed_consumer_exactly_once<S, H>(
     S: AppliedTable,
     H: TransactionalHandler<S::Transaction> + 'static,
 {
+    idempotency
+        .create_tables()
+        .await
+        .expect("create the tables");
     let progress = Arc::new(watch::channel(0i64).0);
     let consumer = Consumer::new(
         h.consumer_config().build().expect("config"),

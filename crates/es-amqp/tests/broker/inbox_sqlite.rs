@@ -38,7 +38,8 @@ impl TransactionalHandler<Transaction<'static, Sqlite>> for ApplyRow {
 
 applied_table!(
     SqliteIdempotencyStore,
-    "SELECT COUNT(*), COALESCE(SUM(times > 1), 0), COALESCE(SUM(in_order = 0), 0) FROM applied"
+    "SELECT COUNT(*), COALESCE(SUM(times > 1), 0), COALESCE(SUM(in_order = 0), 0) FROM applied",
+    "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order INTEGER NOT NULL)"
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,14 +57,6 @@ async fn sqlite_state_survives_a_killed_consumer_exactly_once() {
         .await
         .expect("open SQLite");
     let idempotency = SqliteIdempotencyStore::new(pool.clone());
-    idempotency.migrate().await.expect("migrate");
-    sqlx::query(
-        "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order INTEGER NOT NULL)",
-    )
-    .execute(&pool)
-    .await
-    .expect("create table");
-
     crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(&h, idempotency, ApplyRow)
         .await;
 
