@@ -9,12 +9,12 @@
 use std::{sync::Arc, time::Duration};
 
 use es_amqp::{
-    Consumer, Handler, IdempotencyStore, IdempotentHandler, Recorded, Relay, TransactionalHandler,
+    Consumer, Handler, IdempotencyStore, IdempotentHandler, Recorded, TransactionalHandler,
 };
-use es_core::{async_trait, BoxError, InMemoryProjectionStore, InMemoryStore, RecordedEvent};
+use es_core::{async_trait, BoxError, RecordedEvent};
 use tokio::sync::watch;
 
-use super::{append_events, within, Names};
+use crate::harness::{append_events, spawn_consumer, spawn_relay, within, Harness};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -32,17 +32,18 @@ pub trait AppliedTable: IdempotencyStore + Clone + 'static {
 
     /// How many events `consumer` recorded as processed.
     async fn processed(&self, consumer: &str) -> Result<u64, BoxError>;
+
+    /// Creates the inbox tables and `applied`.
+    async fn create_tables(&self) -> Result<(), BoxError>;
 }
 
-/// Implements [`AppliedTable`] for an es-amqp sqlx store (`pool()` and
-/// `processed_count()`), given the dialect's query for
-/// [`applied_counts`](AppliedTable::applied_counts).
-// Every test crate compiles `common`; only the idempotency tests use this.
-#[allow(unused_macros)]
+/// Implements [`AppliedTable`] for an es-amqp sqlx store (`pool()`,
+/// `migrate()` and `processed_count()`), given the dialect's query for
+/// [`applied_counts`](AppliedTable::applied_counts) and its `CREATE TABLE applied`.
 macro_rules! applied_table {
-    ($store:ty, $counts_sql:expr) => {
+    ($store:ty, $counts_sql:expr, $create_sql:expr) => {
         #[es_core::async_trait]
-        impl $crate::common::idempotency_scenarios::AppliedTable for $store {
+        impl $crate::inbox_scenario::AppliedTable for $store {
             async fn applied_rows(&self) -> Result<i64, es_core::BoxError> {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM applied")
                     .fetch_one(self.pool())
@@ -56,11 +57,16 @@ macro_rules! applied_table {
             async fn processed(&self, consumer: &str) -> Result<u64, es_core::BoxError> {
                 Ok(self.processed_count(consumer).await?)
             }
+
+            async fn create_tables(&self) -> Result<(), es_core::BoxError> {
+                self.migrate().await?;
+                sqlx::query($create_sql).execute(self.pool()).await?;
+                Ok(())
+            }
         }
     };
 }
 
-#[allow(unused_imports)]
 pub(crate) use applied_table;
 
 /// Signals the number of applied rows after each committed event.
@@ -89,34 +95,29 @@ where
 /// was applied exactly once, each stream in version order, and that a
 /// redelivery is recognised afterwards.
 pub async fn state_survives_a_killed_consumer_exactly_once<S, H>(
-    names: &Names,
+    h: &Harness,
     idempotency: S,
     apply: H,
 ) where
     S: AppliedTable,
     H: TransactionalHandler<S::Transaction> + 'static,
 {
-    let store = InMemoryStore::new();
+    idempotency
+        .create_tables()
+        .await
+        .expect("create the tables");
     let progress = Arc::new(watch::channel(0i64).0);
     let consumer = Consumer::new(
-        names.consumer_config(),
+        h.consumer_config().build().expect("config"),
         Counted {
             inner: IdempotentHandler::new("parking", idempotency.clone(), apply),
             progress: progress.clone(),
         },
-    )
-    .expect("config");
-    consumer.declare().await.expect("declare");
-    let relay = Relay::new(
-        store.clone(),
-        InMemoryProjectionStore::<()>::new(),
-        names.relay_config(),
     );
-    let (ids, last) = append_events(&store, "booking", 20, 5_000, 5).await;
-    let relay_task = tokio::spawn({
-        let relay = relay.clone();
-        async move { relay.run().await }
-    });
+    consumer.declare().await.expect("declare");
+    let relay = h.relay();
+    let (ids, last) = append_events(&h.store, "booking", 20, 5_000, 5).await;
+    let _relay_task = spawn_relay(&relay);
 
     let wait_for = |n: i64| {
         let mut progress = progress.subscribe();
@@ -131,22 +132,15 @@ pub async fn state_survives_a_killed_consumer_exactly_once<S, H>(
         }
     };
     for kill_at in [1_000, 2_500] {
-        let task = tokio::spawn({
-            let consumer = consumer.clone();
-            async move { consumer.run().await }
-        });
+        let task = spawn_consumer(&consumer);
         wait_for(kill_at).await;
-        task.abort();
-        assert!(task.await.expect_err("aborted").is_cancelled());
+        assert!(task.kill().await, "the consumer stopped by itself");
         assert!(
             *progress.borrow() < ids.len() as i64,
             "finished before the kill"
         );
     }
-    let task = tokio::spawn({
-        let consumer = consumer.clone();
-        async move { consumer.run().await }
-    });
+    let _consumer_task = spawn_consumer(&consumer);
     within(TIMEOUT, "the relay", relay.wait_for_confirmed(last)).await;
     wait_for(ids.len() as i64).await;
 
@@ -159,7 +153,7 @@ pub async fn state_survives_a_killed_consumer_exactly_once<S, H>(
         ids.len() as u64
     );
     // A redelivery of an applied event is recognised in a fresh transaction.
-    let first = store_event(&store).await;
+    let first = h.store_event(0).await;
     let mut tx = idempotency.begin().await.expect("begin");
     assert_eq!(
         idempotency
@@ -169,16 +163,4 @@ pub async fn state_survives_a_killed_consumer_exactly_once<S, H>(
         Recorded::Duplicate
     );
     drop(tx);
-
-    relay_task.abort();
-    task.abort();
-}
-
-async fn store_event(store: &InMemoryStore) -> RecordedEvent {
-    use es_core::{EventStore, Position};
-    store
-        .read_all(Position::START, 1)
-        .await
-        .expect("read")
-        .remove(0)
 }

@@ -2,11 +2,9 @@
 //! its processed-event records in SQLite, in one sqlx transaction per event.
 //! The consumer task is killed twice mid-stream and restarted: every event is
 //! applied exactly once, each stream in version order (the scenario is shared
-//! with PostgreSQL in `common::idempotency_scenarios`).
+//! with PostgreSQL in `inbox_scenario`).
 
-mod common;
-
-use common::{idempotency_scenarios::applied_table, Names};
+use crate::{harness::Harness, inbox_scenario::applied_table};
 use es_amqp::{SqliteIdempotencyStore, TransactionalHandler};
 use es_core::{async_trait, BoxError, RecordedEvent};
 use sqlx::{
@@ -40,13 +38,14 @@ impl TransactionalHandler<Transaction<'static, Sqlite>> for ApplyRow {
 
 applied_table!(
     SqliteIdempotencyStore,
-    "SELECT COUNT(*), COALESCE(SUM(times > 1), 0), COALESCE(SUM(in_order = 0), 0) FROM applied"
+    "SELECT COUNT(*), COALESCE(SUM(times > 1), 0), COALESCE(SUM(in_order = 0), 0) FROM applied",
+    "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order INTEGER NOT NULL)"
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_state_survives_a_killed_consumer_exactly_once() {
-    let names = Names::new("sqlite");
-    let path = std::env::temp_dir().join(format!("es-amqp-{}.db", names.suffix));
+    let h = Harness::new("sqlite");
+    let path = std::env::temp_dir().join(format!("es-amqp-{}.db", h.names.suffix));
     let options = SqliteConnectOptions::new()
         .filename(&path)
         .create_if_missing(true)
@@ -58,20 +57,8 @@ async fn sqlite_state_survives_a_killed_consumer_exactly_once() {
         .await
         .expect("open SQLite");
     let idempotency = SqliteIdempotencyStore::new(pool.clone());
-    idempotency.migrate().await.expect("migrate");
-    sqlx::query(
-        "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order INTEGER NOT NULL)",
-    )
-    .execute(&pool)
-    .await
-    .expect("create table");
-
-    common::idempotency_scenarios::state_survives_a_killed_consumer_exactly_once(
-        &names,
-        idempotency,
-        ApplyRow,
-    )
-    .await;
+    crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(&h, idempotency, ApplyRow)
+        .await;
 
     pool.close().await;
     for suffix in ["", "-wal", "-shm"] {

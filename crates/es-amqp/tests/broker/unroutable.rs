@@ -1,32 +1,27 @@
-//! Acceptance 5: an unroutable publish (no queue bound for its key,
+//! An unroutable publish (no queue bound for its key,
 //! `mandatory`) is reported as an error, and the relay's checkpoint does not
 //! pass it — not even after a restart.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{append_events, within, ConsumerSide, Names};
-use es_amqp::{Relay, RelayCheckpoint, RelayError, RoutingKey};
-use es_core::{EventStore, InMemoryProjectionStore, InMemoryStore, Position};
+use es_amqp::{RelayCheckpoint, RelayError, RoutingKey};
+use es_core::{EventStore, InMemoryProjectionStore, Position};
+
+use crate::harness::{append_events, within, Harness};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unroutable_event_stops_the_relay_before_it() {
-    let names = Names::new("unroutable");
-    let store = InMemoryStore::new();
-    let (ids, _) = append_events(&store, "order", 1, 20, 20).await;
+    let h = Harness::new("unroutable");
+    let (ids, _) = append_events(&h.store, "order", 1, 20, 20).await;
     let unroutable = ids[12];
 
     // A queue bound to `ok.#` only; event 13 is routed to `nowhere`.
-    let side = ConsumerSide::new();
-    let consumer = side.consumer(names.consumer_config().with_binding_keys(["ok.#"]), None);
-    within(TIMEOUT, "the queue to be declared", consumer.declare())
-        .await
-        .expect("declare");
+    h.declared_consumer(h.consumer_config().with_binding_keys(["ok.#"]), None, 0)
+        .await;
     let checkpoints = InMemoryProjectionStore::<()>::new();
-    let config = names
+    let config = h
         .relay_config()
         .with_routing_key(RoutingKey::new(move |event| {
             if event.event_id == unroutable {
@@ -35,9 +30,9 @@ async fn an_unroutable_event_stops_the_relay_before_it() {
                 "ok.event".to_owned()
             }
         }));
-    let relay = Relay::new(store.clone(), checkpoints.clone(), config);
+    let relay = h.relay_with(checkpoints.clone(), config);
 
-    let log = store.read_all(Position::START, 100).await.expect("read");
+    let log = h.store.read_all(Position::START, 100).await.expect("read");
     let position_of = |id| {
         log.iter()
             .find(|e| e.event_id == id)
@@ -70,7 +65,7 @@ async fn an_unroutable_event_stops_the_relay_before_it() {
             other => panic!("expected Unroutable, got {other}"),
         }
         assert!(!error.is_transient());
-        let saved = checkpoints.load(&relay.config().name).await.expect("load");
+        let saved = checkpoints.load(relay.config().name()).await.expect("load");
         assert_eq!(
             saved, before,
             "run {run}: the checkpoint must stop right before the unroutable event"

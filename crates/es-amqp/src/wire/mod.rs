@@ -32,7 +32,9 @@ use lapin::{
 };
 use uuid::Uuid;
 
-use crate::WireError;
+mod error;
+
+pub use error::WireError;
 
 /// Header: the event type.
 pub const HEADER_EVENT_TYPE: &str = "es-event-type";
@@ -64,6 +66,9 @@ pub const HEADER_FAILED_QUEUE: &str = "x-es-failed-queue";
 pub const HEADER_ORIGINAL_ROUTING_KEY: &str = "x-es-original-routing-key";
 /// Header set on dead-lettered messages: the original exchange.
 pub const HEADER_ORIGINAL_EXCHANGE: &str = "x-es-original-exchange";
+/// Header set on dead-lettered messages whose original headers were left out
+/// because, with the failure headers added, they would not fit one frame.
+pub const HEADER_HEADERS_DROPPED: &str = "x-es-original-headers-dropped";
 /// Header set on dead-lettered messages: when it was dead-lettered (RFC 3339).
 pub const HEADER_FAILED_AT: &str = "x-es-failed-at";
 
@@ -132,6 +137,35 @@ pub fn encode(event: &RecordedEvent) -> Result<(Vec<u8>, BasicProperties), WireE
         properties = properties.with_correlation_id(id.to_string().into());
     }
     Ok((body, properties))
+}
+
+/// Bytes of a content header frame besides the properties: frame type,
+/// channel and size (7), class id, weight and body size (12), frame end (1).
+const HEADER_FRAME_OVERHEAD: usize = 20;
+
+/// The size of the content header frame that carries `properties`: it must
+/// not exceed the connection's negotiated `frame_max`, or the broker closes
+/// the connection.
+pub(crate) fn header_frame_len(properties: &BasicProperties) -> Result<usize, WireError> {
+    let encoded = cookie_factory::gen_simple(
+        lapin::protocol::basic::gen_properties(properties),
+        Vec::new(),
+    )
+    .map_err(|e| WireError::Encode {
+        what: "properties",
+        reason: e.to_string(),
+    })?;
+    Ok(encoded.len() + HEADER_FRAME_OVERHEAD)
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), for header
+/// values whose length is not bounded otherwise.
+pub(crate) fn truncated(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn header<'a>(headers: &'a FieldTable, name: &'static str) -> Option<&'a AMQPValue> {

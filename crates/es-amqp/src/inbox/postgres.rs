@@ -10,7 +10,7 @@
 
 use sqlx::{postgres::PgQueryResult, PgPool, Postgres};
 
-use crate::sql_idempotency::{sqlx_idempotency_store, SqlIdempotency};
+use super::sql::{sqlx_idempotency_store, SqlIdempotency};
 
 /// PostgreSQL's column types and statements for the two tables.
 const SQL: SqlIdempotency<Postgres> = SqlIdempotency {

@@ -9,12 +9,12 @@
 //! keys.
 
 use lapin::{
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
-    types::{AMQPValue, FieldTable, LongString, ShortString},
+    options::{QueueBindOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable, LongString},
     Channel, ExchangeKind,
 };
 
-use crate::{ConsumerConfig, ConsumerError};
+use crate::{config_error::short, exchange::declare_durable, ConsumerConfig, ConsumerError};
 
 /// The kind of queue the consumer declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,17 +35,6 @@ impl QueueType {
     }
 }
 
-pub(crate) fn short(what: &str, value: &str) -> Result<ShortString, ConsumerError> {
-    ShortString::try_new(value).map_err(|e| ConsumerError::Config(format!("{what} {value:?}: {e}")))
-}
-
-fn durable_exchange() -> ExchangeDeclareOptions {
-    ExchangeDeclareOptions {
-        durable: true,
-        ..ExchangeDeclareOptions::default()
-    }
-}
-
 fn durable_queue() -> QueueDeclareOptions {
     QueueDeclareOptions {
         durable: true,
@@ -63,35 +52,43 @@ fn queue_type(kind: QueueType) -> FieldTable {
 }
 
 /// Declares everything `config` describes on `channel`.
+///
+/// A failure here is [`ConsumerError::Topology`] (a queue that exists with
+/// other arguments, for example), or [`ConsumerError::Amqp`] for a lost
+/// connection.
 pub(crate) async fn declare(
     channel: &Channel,
     config: &ConsumerConfig,
-) -> Result<(), lapin::Error> {
-    let exchange = ShortString::from(config.exchange.as_str());
-    let queue = ShortString::from(config.queue.as_str());
-    let dlx = ShortString::from(config.dead_letter_exchange.as_str());
-    let dlq = ShortString::from(config.dead_letter_queue.as_str());
-
-    if config.declare_exchange {
-        channel
-            .exchange_declare(
-                exchange.clone(),
-                ExchangeKind::Topic,
-                durable_exchange(),
-                FieldTable::default(),
-            )
-            .await?;
+) -> Result<(), ConsumerError> {
+    let exchange = short("exchange", config.exchange())?;
+    let queue = short("queue", config.queue())?;
+    let dlx = short("dead-letter exchange", config.dead_letter_exchange())?;
+    let dlq = short("dead-letter queue", config.dead_letter_queue())?;
+    let mut keys = Vec::with_capacity(config.binding_keys().len());
+    for key in config.binding_keys() {
+        keys.push(short("binding key", key)?);
     }
+    declare_names(channel, config, [exchange, queue, dlx, dlq], keys)
+        .await
+        .map_err(ConsumerError::Topology)
+}
+
+async fn declare_names(
+    channel: &Channel,
+    config: &ConsumerConfig,
+    [exchange, queue, dlx, dlq]: [lapin::types::ShortString; 4],
+    keys: Vec<lapin::types::ShortString>,
+) -> Result<(), lapin::Error> {
+    if config.declares_exchange() {
+        declare_durable(channel, exchange.clone(), ExchangeKind::Topic).await?;
+    }
+    declare_durable(channel, dlx.clone(), ExchangeKind::Fanout).await?;
     channel
-        .exchange_declare(
-            dlx.clone(),
-            ExchangeKind::Fanout,
-            durable_exchange(),
-            FieldTable::default(),
+        .queue_declare(
+            dlq.clone(),
+            durable_queue(),
+            queue_type(config.queue_type()),
         )
-        .await?;
-    channel
-        .queue_declare(dlq.clone(), durable_queue(), queue_type(config.queue_type))
         .await?;
     channel
         .queue_bind(
@@ -103,15 +100,15 @@ pub(crate) async fn declare(
         )
         .await?;
 
-    let mut args = queue_type(config.queue_type);
+    let mut args = queue_type(config.queue_type());
     args.insert(
         "x-dead-letter-exchange".into(),
-        AMQPValue::LongString(LongString::from(config.dead_letter_exchange.as_str())),
+        AMQPValue::LongString(LongString::from(config.dead_letter_exchange())),
     );
-    if config.single_active_consumer {
+    if config.single_active_consumer() {
         args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
     }
-    if let (QueueType::Quorum, Some(limit)) = (config.queue_type, config.delivery_limit) {
+    if let (QueueType::Quorum, Some(limit)) = (config.queue_type(), config.delivery_limit()) {
         args.insert(
             "x-delivery-limit".into(),
             AMQPValue::LongLongInt(i64::from(limit)),
@@ -120,34 +117,16 @@ pub(crate) async fn declare(
     channel
         .queue_declare(queue.clone(), durable_queue(), args)
         .await?;
-    for key in &config.binding_keys {
+    for key in keys {
         channel
             .queue_bind(
                 queue.clone(),
                 exchange.clone(),
-                key.as_str().into(),
+                key,
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
             .await?;
-    }
-    Ok(())
-}
-
-/// Checks the names in `config` fit AMQP's 255-byte short strings, so that
-/// [`declare`] cannot panic on conversion.
-pub(crate) fn validate(config: &ConsumerConfig) -> Result<(), ConsumerError> {
-    short("exchange", &config.exchange)?;
-    short("queue", &config.queue)?;
-    short("dead-letter exchange", &config.dead_letter_exchange)?;
-    short("dead-letter queue", &config.dead_letter_queue)?;
-    for key in &config.binding_keys {
-        short("binding key", key)?;
-    }
-    if config.max_attempts == 0 {
-        return Err(ConsumerError::Config(
-            "max_attempts must be at least 1".into(),
-        ));
     }
     Ok(())
 }

@@ -2,11 +2,9 @@
 //! processed-event records in its own schema, in one sqlx transaction per
 //! event. The consumer task is killed twice mid-stream and restarted: every
 //! event is applied exactly once, each stream in version order (the scenario
-//! is shared with SQLite in `common::idempotency_scenarios`).
+//! is shared with SQLite in `inbox_scenario`).
 
-mod common;
-
-use common::{idempotency_scenarios::applied_table, Names};
+use crate::{harness::Harness, inbox_scenario::applied_table};
 use es_amqp::{PostgresIdempotencyStore, TransactionalHandler};
 use es_core::{async_trait, BoxError, RecordedEvent};
 use sqlx::{
@@ -40,12 +38,13 @@ impl TransactionalHandler<Transaction<'static, Postgres>> for ApplyRow {
 
 applied_table!(
     PostgresIdempotencyStore,
-    "SELECT COUNT(*), COUNT(*) FILTER (WHERE times > 1), COUNT(*) FILTER (WHERE NOT in_order) FROM applied"
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE times > 1), COUNT(*) FILTER (WHERE NOT in_order) FROM applied",
+    "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order BOOLEAN NOT NULL)"
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_state_survives_a_killed_consumer_exactly_once() {
-    let names = Names::new("postgres");
+    let h = Harness::new("postgres");
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = format!("es_amqp_test_{}", uuid::Uuid::new_v4().simple());
@@ -61,20 +60,8 @@ async fn postgres_state_survives_a_killed_consumer_exactly_once() {
         .await
         .expect("connect to PostgreSQL");
     let idempotency = PostgresIdempotencyStore::new(pool.clone());
-    idempotency.migrate().await.expect("migrate");
-    sqlx::query(
-        "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order BOOLEAN NOT NULL)",
-    )
-    .execute(&pool)
-    .await
-    .expect("create table");
-
-    common::idempotency_scenarios::state_survives_a_killed_consumer_exactly_once(
-        &names,
-        idempotency,
-        ApplyRow,
-    )
-    .await;
+    crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(&h, idempotency, ApplyRow)
+        .await;
 
     pool.close().await;
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))

@@ -10,7 +10,7 @@
 
 use sqlx::{sqlite::SqliteQueryResult, Sqlite, SqlitePool};
 
-use crate::sql_idempotency::{sqlx_idempotency_store, SqlIdempotency};
+use super::sql::{sqlx_idempotency_store, SqlIdempotency};
 
 /// SQLite's column types and statements for the two tables.
 const SQL: SqlIdempotency<Sqlite> = SqlIdempotency {

@@ -1,6 +1,6 @@
 //! The consumer: events from a durable queue, acknowledged after the work.
 //!
-//! It declares its topology on every (re)connect (see [`crate::topology`]
+//! It declares its topology on every (re)connect (see [`topology`]
 //! for the queue it declares), takes up to [`ConsumerConfig::prefetch`]
 //! unacknowledged messages at a time and hands them to the
 //! [`Handler`] **one at a time, in queue order**. A message is acknowledged
@@ -46,6 +46,14 @@
 //! further, split the events over several queues by binding key (for
 //! example by aggregate type): each queue keeps its own order.
 
+pub(crate) mod config;
+mod dead_letter;
+pub(crate) mod error;
+pub(crate) mod handler;
+mod live;
+pub(crate) mod stats;
+pub(crate) mod topology;
+
 use std::{
     convert::Infallible,
     sync::{atomic::Ordering, Arc},
@@ -55,16 +63,15 @@ use es_core::RecordedEvent;
 use futures::StreamExt;
 use lapin::{
     message::Delivery,
-    options::{
-        BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-        ConfirmSelectOptions,
-    },
-    types::{AMQPValue, FieldTable, LongString},
-    Channel, Confirmation,
+    options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
+    types::FieldTable,
 };
 use tracing::Instrument;
 
-use crate::{connection, topology, wire, ConsumerConfig, ConsumerError, ConsumerStats, Handler};
+use self::{dead_letter::DeadLetters, live::Live};
+use crate::{
+    config_error::short, connection, wire, ConsumerConfig, ConsumerError, ConsumerStats, Handler,
+};
 
 /// Consumes events from a durable queue into a [`Handler`].
 ///
@@ -82,9 +89,10 @@ use crate::{connection, topology, wire, ConsumerConfig, ConsumerError, ConsumerS
 ///     }
 /// }
 ///
-/// let config = ConsumerConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "BOOKING_TX_EVENT", "parking.booking-events")
-///     .with_binding_keys(["booking.#"]);
-/// let consumer = Consumer::new(config, Print)?;
+/// let config = ConsumerConfig::builder("amqp://guest:guest@127.0.0.1:5672/%2f", "BOOKING_TX_EVENT", "parking.booking-events")
+///     .with_binding_keys(["booking.#"])
+///     .build()?;
+/// let consumer = Consumer::new(config, Print);
 /// consumer.declare().await?; // the queue now collects events even while nobody consumes
 /// consumer.run().await?;     // returns only on a configuration error
 /// # Ok(()) }
@@ -105,52 +113,19 @@ impl<H> Clone for Consumer<H> {
     }
 }
 
-/// A connection and its consumer, closed in the right order when dropped.
-///
-/// When the consumer's task is aborted, lapin would cancel the dropped
-/// consumer (`basic.cancel`) before the channel closes. The broker would
-/// then hand the queue to the next consumer while this one's unacknowledged
-/// messages were still out, and return them only at the close — behind
-/// later messages, breaking per-stream order. So on drop the connection is
-/// closed first (which returns every unacknowledged message at once) and the
-/// consumer dropped after that.
-struct Live {
-    connection: Option<lapin::Connection>,
-    deliveries: Option<lapin::Consumer>,
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let (Some(connection), deliveries) = (self.connection.take(), self.deliveries.take())
-        else {
-            return;
-        };
-        if !connection.status().connected() {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = connection.close(200, "consumer stopped".into()).await;
-                drop(deliveries);
-            });
-        }
-    }
-}
-
 enum Outcome {
     Handled,
     DeadLettered,
 }
 
 impl<H: Handler> Consumer<H> {
-    /// A consumer feeding `handler`. Fails if a name is longer than AMQP allows.
-    pub fn new(config: ConsumerConfig, handler: H) -> Result<Self, ConsumerError> {
-        topology::validate(&config)?;
-        Ok(Self {
+    /// A consumer feeding `handler`.
+    pub fn new(config: ConsumerConfig, handler: H) -> Self {
+        Self {
             config,
             handler: Arc::new(handler),
             stats: Arc::default(),
-        })
+        }
     }
 
     /// The configuration.
@@ -172,12 +147,10 @@ impl<H: Handler> Consumer<H> {
     /// disconnects. After this the queue collects events even while no
     /// consumer runs.
     pub async fn declare(&self) -> Result<(), ConsumerError> {
-        let connection = connection::connect(&self.config.amqp_url, &self.config.name).await?;
+        let connection = connection::connect(self.config.amqp_url(), self.config.name()).await?;
         let result = async {
             let channel = connection.create_channel().await?;
-            topology::declare(&channel, &self.config)
-                .await
-                .map_err(ConsumerError::Topology)
+            topology::declare(&channel, &self.config).await
         }
         .await;
         connection::close(&connection).await;
@@ -190,23 +163,22 @@ impl<H: Handler> Consumer<H> {
     /// configuration error, such as a queue that exists with other
     /// arguments); later failures are logged and retried.
     pub async fn run(&self) -> Result<Infallible, ConsumerError> {
-        let mut failures = 0u32;
+        let mut delays = self.config.reconnect().delays();
         let mut declared_once = false;
         loop {
             let before = self.stats.handled() + self.stats.dead_lettered();
             let error = self.session(&mut declared_once).await;
             if matches!(error, ConsumerError::Topology(_)) && !declared_once {
-                tracing::error!(queue = %self.config.queue, %error, "consumer stopped");
+                tracing::error!(queue = %self.config.queue(), %error, "consumer stopped");
                 return Err(error);
             }
             if self.stats.handled() + self.stats.dead_lettered() > before {
-                failures = 0;
+                delays = self.config.reconnect().delays();
             }
-            let delay = self.config.reconnect.delay(failures);
-            tracing::warn!(queue = %self.config.queue, %error, ?delay, "consumer reconnecting");
+            let delay = delays.next().unwrap_or(self.config.reconnect().max());
+            tracing::warn!(queue = %self.config.queue(), %error, ?delay, "consumer reconnecting");
             self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(delay).await;
-            failures = failures.saturating_add(1);
         }
     }
 
@@ -230,7 +202,8 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {
-        let connection = match connection::connect(&self.config.amqp_url, &self.config.name).await {
+        let connection = match connection::connect(self.config.amqp_url(), self.config.name()).await
+        {
             Ok(connection) => connection,
             Err(error) => return error.into(),
         };
@@ -261,29 +234,32 @@ impl<H: Handler> Consumer<H> {
         declared_once: &mut bool,
     ) -> Result<Infallible, ConsumerError> {
         let channel = connection.create_channel().await?;
-        topology::declare(&channel, &self.config)
-            .await
-            .map_err(ConsumerError::Topology)?;
+        topology::declare(&channel, &self.config).await?;
         *declared_once = true;
-        let dead_letters = connection.create_channel().await?;
+        let dead_letters = DeadLetters {
+            channel: connection.create_channel().await?,
+            frame_max: usize::try_from(connection.configuration().frame_max())
+                .unwrap_or(usize::MAX),
+        };
         dead_letters
+            .channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
         channel
-            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .basic_qos(self.config.prefetch(), BasicQosOptions::default())
             .await?;
-        let tag = format!("{}-{}", self.config.name, uuid::Uuid::new_v4());
+        let tag = format!("{}-{}", self.config.name(), uuid::Uuid::new_v4());
         let deliveries = slot.insert(
             channel
                 .basic_consume(
-                    topology::short("queue", &self.config.queue)?,
-                    topology::short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into()),
+                    short("queue", self.config.queue())?,
+                    short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into()),
                     BasicConsumeOptions::default(),
                     FieldTable::default(),
                 )
                 .await?,
         );
-        tracing::info!(queue = %self.config.queue, prefetch = self.config.prefetch, "consumer started");
+        tracing::info!(queue = %self.config.queue(), prefetch = self.config.prefetch(), "consumer started");
         while let Some(delivery) = deliveries.next().await {
             let delivery = delivery?;
             self.process(&dead_letters, delivery).await?;
@@ -293,7 +269,7 @@ impl<H: Handler> Consumer<H> {
 
     async fn process(
         &self,
-        dead_letters: &Channel,
+        dead_letters: &DeadLetters,
         delivery: Delivery,
     ) -> Result<(), ConsumerError> {
         let message_id = delivery
@@ -304,7 +280,7 @@ impl<H: Handler> Consumer<H> {
             .unwrap_or_default();
         let span = tracing::info_span!(
             "es_amqp.consume",
-            queue = %self.config.queue,
+            queue = %self.config.queue(),
             event_id = %message_id,
             correlation_id = %wire::correlation_id(&delivery.properties).unwrap_or_default(),
             routing_key = %delivery.routing_key,
@@ -314,7 +290,11 @@ impl<H: Handler> Consumer<H> {
             match wire::decode(&delivery.properties, &delivery.data) {
                 Err(error) => {
                     tracing::warn!(%error, "undecodable message: dead-lettering it");
-                    self.dead_letter(dead_letters, &delivery, &error.to_string(), 0)
+                    let failure = format!(
+                        "undecodable message (message_id {message_id:?}, routing key {:?}): {error}",
+                        delivery.routing_key.as_str()
+                    );
+                    self.dead_letter(dead_letters, &delivery, &failure, 0)
                         .await?;
                     Ok::<_, ConsumerError>(Outcome::DeadLettered)
                 }
@@ -333,85 +313,29 @@ impl<H: Handler> Consumer<H> {
 
     async fn handle(
         &self,
-        dead_letters: &Channel,
+        dead_letters: &DeadLetters,
         delivery: &Delivery,
         event: &RecordedEvent,
     ) -> Result<Outcome, ConsumerError> {
         let mut attempt = 1u32;
+        let mut delays = self.config.retry().delays();
         loop {
             match self.handler.handle(event).await {
                 Ok(()) => return Ok(Outcome::Handled),
-                Err(error) if attempt >= self.config.max_attempts => {
+                Err(error) if attempt >= self.config.max_attempts() => {
                     tracing::error!(%error, attempt, stream_id = %event.stream_id, version = event.version, "handler keeps failing: dead-lettering the event");
                     self.dead_letter(dead_letters, delivery, &error.to_string(), attempt)
                         .await?;
                     return Ok(Outcome::DeadLettered);
                 }
                 Err(error) => {
-                    let delay = self.config.retry.delay(attempt - 1);
+                    let delay = delays.next().unwrap_or(self.config.retry().max());
                     tracing::warn!(%error, attempt, ?delay, stream_id = %event.stream_id, version = event.version, "handler failed; retrying in place");
                     self.stats.retried.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
             }
-        }
-    }
-
-    /// Publishes `delivery` to the dead-letter exchange with the failure in
-    /// its headers and waits for the broker's confirm.
-    async fn dead_letter(
-        &self,
-        channel: &Channel,
-        delivery: &Delivery,
-        failure: &str,
-        attempts: u32,
-    ) -> Result<(), ConsumerError> {
-        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-        let text = |s: &str| AMQPValue::LongString(LongString::from(s));
-        headers.insert(wire::HEADER_FAILURE.into(), text(failure));
-        headers.insert(
-            wire::HEADER_ATTEMPTS.into(),
-            AMQPValue::LongLongInt(i64::from(attempts)),
-        );
-        headers.insert(wire::HEADER_FAILED_QUEUE.into(), text(&self.config.queue));
-        headers.insert(
-            wire::HEADER_ORIGINAL_EXCHANGE.into(),
-            text(delivery.exchange.as_str()),
-        );
-        headers.insert(
-            wire::HEADER_ORIGINAL_ROUTING_KEY.into(),
-            text(delivery.routing_key.as_str()),
-        );
-        headers.insert(
-            wire::HEADER_FAILED_AT.into(),
-            text(&chrono::Utc::now().to_rfc3339()),
-        );
-        let properties = delivery.properties.clone().with_headers(headers);
-        let confirmation = channel
-            .basic_publish(
-                topology::short("dead-letter exchange", &self.config.dead_letter_exchange)?,
-                delivery.routing_key.clone(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    immediate: false,
-                },
-                &delivery.data,
-                properties,
-            )
-            .await?
-            .await?;
-        match confirmation {
-            Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)) => {
-                Err(ConsumerError::DeadLetterUnroutable {
-                    exchange: self.config.dead_letter_exchange.clone(),
-                    reply_text: returned.reply_text.to_string(),
-                })
-            }
-            Confirmation::Nack(None) | Confirmation::NotRequested => Err(
-                ConsumerError::DeadLetterNacked(self.config.dead_letter_exchange.clone()),
-            ),
         }
     }
 }

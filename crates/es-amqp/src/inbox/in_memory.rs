@@ -110,6 +110,7 @@ impl<T> InMemoryIdempotencyStore<T> {
 /// Two transactions recorded the same event concurrently; the later commit
 /// fails and changes nothing (a retry then finds the event recorded).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("event {0} was recorded by a concurrent transaction")]
 pub struct ConcurrentRecord(pub Uuid);
 

@@ -2,8 +2,6 @@
 //! the relay's publish span and on the consumer's handling span, so one
 //! request can be followed from the store through the broker.
 
-mod common;
-
 use std::{
     fmt,
     sync::{
@@ -13,17 +11,14 @@ use std::{
     time::Duration,
 };
 
-use common::{ConsumerSide, Names};
-use es_amqp::Relay;
-use es_core::{
-    EventStore, ExpectedVersion, InMemoryProjectionStore, InMemoryStore, Metadata, NewEvent,
-    StreamId,
-};
+use es_core::{EventStore, ExpectedVersion, Metadata, NewEvent, StreamId};
 use tracing::{
     field::{Field, Visit},
     span, Event, Metadata as TracingMetadata, Subscriber,
 };
 use uuid::Uuid;
+
+use crate::harness::{spawn_consumer, spawn_relay, Harness};
 
 /// Records (span name, correlation_id) of every span created.
 #[derive(Default)]
@@ -72,29 +67,16 @@ async fn the_correlation_id_travels_from_the_append_to_the_consumer() {
     let spans = Arc::new(Spans::default());
     tracing::subscriber::set_global_default(Collector(spans.clone())).expect("one subscriber");
 
-    let names = Names::new("tracing");
-    let store = InMemoryStore::new();
-    let side = ConsumerSide::new();
-    let consumer = side.consumer(names.consumer_config(), None);
-    consumer.declare().await.expect("declare");
-    let relay = Relay::new(
-        store.clone(),
-        InMemoryProjectionStore::<()>::new(),
-        names.relay_config(),
-    );
-    let relay_task = tokio::spawn({
-        let relay = relay.clone();
-        async move { relay.run().await }
-    });
-    let consumer_task = tokio::spawn({
-        let consumer = consumer.clone();
-        async move { consumer.run().await }
-    });
+    let h = Harness::new("tracing");
+    let consumer = h.consumer().await;
+    let relay = h.relay();
+    let _relay_task = spawn_relay(&relay);
+    let _consumer_task = spawn_consumer(&consumer);
 
     let correlation = Uuid::now_v7();
     let event = NewEvent::raw("BookingCreated", serde_json::json!({"slot": "A-1"}))
         .with_metadata(Metadata::default().with_correlation_id(correlation));
-    store
+    h.store
         .append(
             &StreamId::new("booking-1").expect("id"),
             ExpectedVersion::NoStream,
@@ -102,7 +84,7 @@ async fn the_correlation_id_travels_from_the_append_to_the_consumer() {
         )
         .await
         .expect("append");
-    side.wait_for(1, Duration::from_secs(60)).await;
+    h.side.wait_for(1, Duration::from_secs(60)).await;
 
     let seen = spans.seen.lock().expect("lock").clone();
     let with = |name: &str| {
@@ -117,6 +99,4 @@ async fn the_correlation_id_travels_from_the_append_to_the_consumer() {
         with("es_amqp.consume"),
         "consumer span lacks the correlation id: {seen:?}"
     );
-    relay_task.abort();
-    consumer_task.abort();
 }

@@ -5,6 +5,12 @@
 //! `BookingCreated`: `booking.BookingCreated`), lets a consumer bind to one
 //! aggregate type (`booking.#`) or one event type (`*.BookingCreated`). Any
 //! other scheme is a function of the envelope.
+//!
+//! A routing key only chooses queues; it never identifies an event (the
+//! `message_id`, the event id, does), so two events may share a key. What a
+//! key may not do is exceed AMQP's 255 bytes: the relay checks every key
+//! before publishing and treats a longer one as an event it can never
+//! publish (see [`UnpublishablePolicy`](crate::UnpublishablePolicy)).
 
 use std::{fmt, sync::Arc};
 
