@@ -7,7 +7,7 @@
 
 use std::{error::Error as _, time::Duration};
 
-use es_core::{InvalidStreamId, StoreError, StreamId};
+use es_core::{InvalidInput, StoreError, StreamId};
 use es_postgres::PostgresError;
 
 /// Why a command failed.
@@ -58,7 +58,7 @@ pub enum CliError {
     Store(#[from] StoreError),
     /// A stream id was refused.
     #[error("bad stream id: {0}")]
-    StreamId(#[from] InvalidStreamId),
+    StreamId(#[from] InvalidInput),
     /// The stream has no events.
     #[error("stream {0} not found (it has no events)")]
     StreamNotFound(StreamId),
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn wrong_command_lines_exit_2_and_failures_1() {
         assert_eq!(CliError::Usage("no store".into()).exit_code(), 2);
-        assert_eq!(CliError::StreamId(InvalidStreamId::Empty).exit_code(), 2);
+        assert_eq!(CliError::StreamId(InvalidInput::Empty { field: es_core::InputField::StreamId }).exit_code(), 2);
         let missing = CliError::StreamNotFound(StreamId::new("s-1").unwrap());
         assert_eq!(missing.exit_code(), 1);
         let closed = CliError::Output(std::io::ErrorKind::BrokenPipe.into());

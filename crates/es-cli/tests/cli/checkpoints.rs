@@ -112,8 +112,10 @@ async fn relay_status_shows_how_far_the_relay_is_behind() {
     let (exchange, queue) = (&names.exchange, &names.queue);
     let relay_name = unique("relay");
     // A bound queue, so the relay's mandatory publishes are routable.
-    let consumer =
-        Consumer::new(ConsumerConfig::new(amqp_url(), exchange, queue), Accept).expect("consumer");
+    let config = ConsumerConfig::builder(amqp_url(), exchange, queue)
+        .build()
+        .expect("consumer config");
+    let consumer = Consumer::new(config, Accept);
     consumer
         .declare()
         .await
@@ -123,7 +125,9 @@ async fn relay_status_shows_how_far_the_relay_is_behind() {
     let relay = Relay::new(
         pg.store.clone(),
         pg.store.checkpoints(),
-        RelayConfig::new(amqp_url(), &relay_name, exchange),
+        RelayConfig::builder(amqp_url(), &relay_name, exchange)
+            .build()
+            .expect("relay config"),
     );
     let task = tokio::spawn({
         let relay = relay.clone();

@@ -138,11 +138,14 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     let names = BrokerNames::new("dlq");
     let (exchange, queue, dlq) = (&names.exchange, &names.queue, &names.dead_letter_queue);
     let handler = Arc::new(Counting::default());
-    let config = ConsumerConfig::new(amqp_url(), exchange, queue).with_retries(
-        2,
-        Backoff::new(Duration::from_millis(10), Duration::from_millis(20)),
-    );
-    let consumer = Consumer::new(config, handler.clone()).expect("consumer");
+    let config = ConsumerConfig::builder(amqp_url(), exchange, queue)
+        .with_retries(
+            2,
+            Backoff::new(Duration::from_millis(10), Duration::from_millis(20)).expect("backoff"),
+        )
+        .build()
+        .expect("consumer config");
+    let consumer = Consumer::new(config, handler.clone());
     consumer
         .declare()
         .await
@@ -155,7 +158,9 @@ async fn a_poisoned_event_is_listed_then_redriven_once_the_cause_is_fixed() {
     let relay = Relay::new(
         pg.store.clone(),
         pg.store.checkpoints(),
-        RelayConfig::new(amqp_url(), unique("relay"), exchange),
+        RelayConfig::builder(amqp_url(), unique("relay"), exchange)
+            .build()
+            .expect("relay config"),
     );
     let relay_task = tokio::spawn(async move { relay.run().await });
     let consumer_task = tokio::spawn({
