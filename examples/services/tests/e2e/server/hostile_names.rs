@@ -32,6 +32,7 @@ const HOSTILE: &str = "it's \"quoted\"; DROP TABLE es_events; -- $$ \\ % _ ünï
 
 #[test]
 fn hostile_schema_names_are_refused_clearly() {
+    let _servers = crate::support::server::servers_in_use();
     for bad in [
         "es\"; DROP SCHEMA public CASCADE; --",
         "x'y",
@@ -65,6 +66,7 @@ impl Handler for Collect {
 
 #[test]
 fn hostile_values_and_broker_names_round_trip_end_to_end() {
+    let _servers = crate::support::server::servers_in_use();
     let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
     let schema = format!("es_torture_hostile_{suffix}");
     let exchange = format!("torture.{HOSTILE}.{suffix}");

@@ -46,6 +46,7 @@ impl Drop for DropSchema {
 
 #[test]
 fn a_live_subscriber_receives_every_event_despite_a_late_commit() {
+    let _servers = crate::support::server::servers_in_use();
     let per_writer: u64 = if full() { 10_000 } else { 2_500 };
     let schema = format!("es_torture_{}", &Uuid::new_v4().simple().to_string()[..12]);
     let _cleanup = DropSchema(schema.clone());

@@ -1,35 +1,120 @@
-//! Torture scenarios 2 and 3: PostgreSQL restarted during appends, and
-//! RabbitMQ's app stopped and started during the relay, while `booking
-//! serve` and `parking serve` keep running.
+//! PostgreSQL going away during appends, and RabbitMQ going away during the
+//! relay, while `booking serve` and `parking serve` keep running: a CLI
+//! command during the outage fails with one clear line, nothing is
+//! half-written, both services ride it out, and every event is applied
+//! exactly once on both ends.
 //!
-//! These restart the machine's shared servers, so the two tests take turns
-//! (one lock), keep each outage to a few seconds, and a guard starts the
-//! server again on drop even when the test fails.
+//! By default the outage is made by a [`FaultProxy`] between the services
+//! (and the test's own clients) and the server: it refuses new connections
+//! and cuts the open ones, then lets them through again. Nothing outside
+//! the test notices. The same scenarios against a real server restart
+//! (`pg_ctlcluster stop/start`, `rabbitmqctl stop_app/start_app`) take down
+//! every other program's connections too, so they run only when
+//! `ES_TEST_SERVER_RESTARTS=1` is set (CI sets it), one at a time, and with
+//! no other server test of this binary running.
 
 use std::{
     process::Command,
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::{Duration, Instant},
 };
 
-use crate::support::exactly_once::{
-    append_step, converge, count_projector_writes, event_count, event_store, full, plan,
-    prepare_parking, report, runtime, PlannedBooking,
+use es_test_support::FaultProxy;
+
+use crate::support::{
+    exactly_once::{
+        append_step, converge, count_projector_writes, event_count, event_store, full, plan,
+        prepare_parking, report, runtime, PlannedBooking,
+    },
+    server::{free_port, servers_to_restart, ServerEnv},
 };
-use crate::support::server::{free_port, ServerEnv};
 
-/// The outages take turns.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// How long each outage lasts: 3 s by default (the services' pools wait
-/// it out); 12 s with `ES_TORTURE_FULL=1`, longer than the examples' 10 s
-/// connection acquire timeout, so the projector and relay see errors and
-/// must restart themselves.
+/// How long each outage lasts: 3 s by default; 12 s with
+/// `ES_TORTURE_FULL=1`, longer than the examples' 10 s connection acquire
+/// timeout, so the projector and relay see errors and must restart
+/// themselves.
 fn outage_length() -> Duration {
     Duration::from_secs(if full() { 12 } else { 3 })
+}
+
+/// Whether the tests that restart the machine's servers were asked for.
+fn server_restarts_enabled(test: &str) -> bool {
+    let enabled = std::env::var("ES_TEST_SERVER_RESTARTS").is_ok_and(|v| v == "1");
+    if !enabled {
+        eprintln!(
+            "{test}: skipped; it stops and starts the machine's shared server, \
+             so it runs only with ES_TEST_SERVER_RESTARTS=1 (the proxy variant always runs)"
+        );
+    }
+    enabled
+}
+
+/// A way to take a server away from the services and bring it back.
+enum Outage {
+    /// A proxy in front of the server refuses and cuts this test's connections.
+    Proxy(FaultProxy),
+    /// The machine's PostgreSQL cluster is stopped and started.
+    PostgresRestart,
+    /// The machine's RabbitMQ application is stopped and started.
+    RabbitmqRestart,
+}
+
+impl Outage {
+    /// Takes the server away.
+    fn begin(&self) -> OutageGuard<'_> {
+        match self {
+            Outage::Proxy(proxy) => {
+                proxy.refuse_new(true);
+                proxy.cut_all();
+            }
+            Outage::PostgresRestart => assert!(pg_ctl("stop"), "pg_ctlcluster stop failed"),
+            Outage::RabbitmqRestart => {
+                assert!(rabbitmqctl("stop_app"), "rabbitmqctl stop_app failed");
+            }
+        }
+        OutageGuard {
+            outage: self,
+            over: false,
+        }
+    }
+
+    /// Brings the server back; `false` if that failed.
+    fn restore(&self) -> bool {
+        match self {
+            Outage::Proxy(proxy) => {
+                proxy.refuse_new(false);
+                true
+            }
+            Outage::PostgresRestart => pg_ctl("start"),
+            Outage::RabbitmqRestart => rabbitmqctl("start_app"),
+        }
+    }
+}
+
+/// An outage in progress: ended by [`OutageGuard::end`], or on drop when the
+/// test failed first.
+struct OutageGuard<'a> {
+    outage: &'a Outage,
+    over: bool,
+}
+
+impl OutageGuard<'_> {
+    fn end(mut self) {
+        self.over = true;
+        assert!(self.outage.restore(), "the server did not come back");
+    }
+}
+
+impl Drop for OutageGuard<'_> {
+    fn drop(&mut self) {
+        if !self.over {
+            // A failed test: bring the server back whatever happened.
+            let _ = self.outage.restore();
+        }
+    }
 }
 
 fn pg_ctl(action: &str) -> bool {
@@ -51,23 +136,6 @@ fn rabbitmqctl(action: &str) -> bool {
         .stdout(std::process::Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
-}
-
-/// Starts the server again when dropped (a failed test included).
-struct Restore(&'static str);
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        match self.0 {
-            "postgres" => {
-                // `start` fails when it is already running: that is fine.
-                let _ = pg_ctl("start");
-            }
-            _ => {
-                let _ = rabbitmqctl("start_app");
-            }
-        }
-    }
 }
 
 /// A booking event's id is derived from the booking and the step, so a
@@ -97,13 +165,55 @@ async fn append_with_retry(
     }
 }
 
+/// Appends `plan` in windows of 10, retrying failed appends; a third in, it
+/// waits until `outage` is set and then goes on into the outage. Returns the
+/// errors of the failed attempts.
+async fn append_through_outage(
+    store: es_postgres::PostgresStore,
+    plan: Vec<PlannedBooking>,
+    outage: Arc<AtomicBool>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (n, window) in plan.chunks(10).enumerate() {
+        if n == 10 {
+            while !outage.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        for step in 1..=3 {
+            for booking in window.iter().filter(|b| b.steps >= step) {
+                append_with_retry(&store, booking, step, &mut failures).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    failures
+}
+
+#[test]
+fn postgres_outage_during_appends_through_a_proxy() {
+    let mut env = ServerEnv::new();
+    let proxy = env.postgres_through_proxy();
+    postgres_outage_during_appends(env, &Outage::Proxy(proxy), "postgres outage (proxy)");
+}
+
+/// Opt-in (`ES_TEST_SERVER_RESTARTS=1`): the machine's PostgreSQL is
+/// stopped and started.
 #[test]
 fn postgres_restart_during_appends() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !server_restarts_enabled("postgres_restart_during_appends") {
+        return;
+    }
+    let _only_test = servers_to_restart();
+    postgres_outage_during_appends(
+        ServerEnv::new_while_restarting(),
+        &Outage::PostgresRestart,
+        "postgres restart",
+    );
+}
+
+fn postgres_outage_during_appends(env: ServerEnv, outage: &Outage, scenario: &str) {
     let bookings = if full() { 2_000 } else { 300 };
-    let env = ServerEnv::new();
     let rt = runtime();
     env.serve("parking", free_port()).kill();
     let plan = plan(bookings);
@@ -117,34 +227,15 @@ fn postgres_restart_during_appends() {
 
     // Appends run through the outage, retrying each failed one with the
     // same event id.
-    let outage = Arc::new(AtomicBool::new(false));
-    let appending = {
-        let store = store.clone();
-        let plan = plan.clone();
-        let outage = outage.clone();
-        rt.spawn(async move {
-            let mut failures = Vec::new();
-            for (n, window) in plan.chunks(10).enumerate() {
-                if n == 10 {
-                    // A third in: wait for the outage, then go on into it.
-                    while !outage.load(Ordering::SeqCst) {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-                for step in 1..=3 {
-                    for booking in window.iter().filter(|b| b.steps >= step) {
-                        append_with_retry(&store, booking, step, &mut failures).await;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            failures
-        })
-    };
+    let outage_started = Arc::new(AtomicBool::new(false));
+    let appending = rt.spawn(append_through_outage(
+        store.clone(),
+        plan.clone(),
+        outage_started.clone(),
+    ));
     std::thread::sleep(Duration::from_millis(300));
-    let guard = Restore("postgres");
-    assert!(pg_ctl("stop"), "pg_ctlcluster stop failed");
-    outage.store(true, Ordering::SeqCst);
+    let during_outage = outage.begin();
+    outage_started.store(true, Ordering::SeqCst);
     // A command during the outage: one clear error line, exit 1.
     let during = env
         .cli(
@@ -153,8 +244,7 @@ fn postgres_restart_during_appends() {
         )
         .fails(1);
     std::thread::sleep(outage_length().saturating_sub(Duration::from_secs(1)));
-    assert!(pg_ctl("start"), "pg_ctlcluster start failed");
-    drop(guard);
+    during_outage.end();
     eprintln!("a command during the outage: {during}");
     assert!(
         during.contains("PostgreSQL") || during.contains("database"),
@@ -181,8 +271,8 @@ fn postgres_restart_during_appends() {
     });
     let sent = event_count(&plan);
     let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(90)));
-    report("2 postgres restart", sent, "projector", projector);
-    report("2 postgres restart", sent, "parking", parking_end);
+    report(scenario, sent, "projector", projector);
+    report(scenario, sent, "parking", parking_end);
     assert_eq!(projector.applied, sent, "{projector:?}");
     assert_eq!(projector.duplicates, 0, "{projector:?}");
     assert_eq!(parking_end.applied, sent, "{parking_end:?}");
@@ -213,12 +303,29 @@ fn postgres_restart_during_appends() {
 }
 
 #[test]
+fn rabbitmq_outage_during_the_relay_through_a_proxy() {
+    let mut env = ServerEnv::new();
+    let proxy = env.rabbitmq_through_proxy();
+    rabbitmq_outage_during_the_relay(env, &Outage::Proxy(proxy), "rabbitmq outage (proxy)");
+}
+
+/// Opt-in (`ES_TEST_SERVER_RESTARTS=1`): the machine's RabbitMQ application
+/// is stopped and started.
+#[test]
 fn rabbitmq_restart_during_the_relay() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !server_restarts_enabled("rabbitmq_restart_during_the_relay") {
+        return;
+    }
+    let _only_test = servers_to_restart();
+    rabbitmq_outage_during_the_relay(
+        ServerEnv::new_while_restarting(),
+        &Outage::RabbitmqRestart,
+        "rabbitmq restart",
+    );
+}
+
+fn rabbitmq_outage_during_the_relay(env: ServerEnv, outage: &Outage, scenario: &str) {
     let bookings = if full() { 2_000 } else { 300 };
-    let env = ServerEnv::new();
     let rt = runtime();
     env.serve("parking", free_port()).kill();
     let plan = plan(bookings);
@@ -229,42 +336,24 @@ fn rabbitmq_restart_during_the_relay() {
     let store = rt.block_on(event_store(&env));
     let parking = env.serve("parking", free_port());
     let booking = env.serve("booking", free_port());
-    let outage = Arc::new(AtomicBool::new(false));
-    let appending = {
-        let store = store.clone();
-        let plan = plan.clone();
-        let outage = outage.clone();
-        rt.spawn(async move {
-            for (n, window) in plan.chunks(10).enumerate() {
-                if n == 10 {
-                    while !outage.load(Ordering::SeqCst) {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-                for step in 1..=3 {
-                    for booking in window.iter().filter(|b| b.steps >= step) {
-                        append_step(&store, booking, step)
-                            .await
-                            .expect("PostgreSQL stays up");
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let outage_started = Arc::new(AtomicBool::new(false));
+    let appending = rt.spawn(append_through_outage(
+        store.clone(),
+        plan.clone(),
+        outage_started.clone(),
+    ));
     std::thread::sleep(Duration::from_millis(300));
-    let guard = Restore("rabbitmq");
-    assert!(rabbitmqctl("stop_app"), "rabbitmqctl stop_app failed");
-    outage.store(true, Ordering::SeqCst);
+    let during_outage = outage.begin();
+    outage_started.store(true, Ordering::SeqCst);
     std::thread::sleep(outage_length());
-    assert!(rabbitmqctl("start_app"), "rabbitmqctl start_app failed");
-    drop(guard);
-    rt.block_on(appending).expect("the appender finished");
+    during_outage.end();
+    let failures = rt.block_on(appending).expect("the appender finished");
+    assert!(failures.is_empty(), "PostgreSQL stays up: {failures:?}");
 
     let sent = event_count(&plan);
     let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(120)));
-    report("3 rabbitmq restart", sent, "projector", projector);
-    report("3 rabbitmq restart", sent, "parking", parking_end);
+    report(scenario, sent, "projector", projector);
+    report(scenario, sent, "parking", parking_end);
     assert_eq!(projector.applied, sent, "{projector:?}");
     assert_eq!(projector.duplicates, 0, "{projector:?}");
     assert_eq!(parking_end.applied, sent, "{parking_end:?}");

@@ -86,6 +86,7 @@ fn unreachable_servers_do_not_leak_the_password() {
 
 #[test]
 fn refused_passwords_do_not_leak() {
+    let _servers = crate::support::server::servers_in_use();
     // The real servers, wrong credentials: RabbitMQ refuses the login,
     // PostgreSQL refuses the role.
     let mut cmd = command("booking");

@@ -9,8 +9,11 @@ use std::{
     net::{TcpListener, TcpStream},
     path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::{Duration, Instant},
 };
+
+use es_test_support::FaultProxy;
 
 use es_amqp::lapin::{
     options::{ExchangeDeleteOptions, QueueDeleteOptions},
@@ -35,20 +38,38 @@ pub fn amqp_url() -> String {
 
 /// `url` with its database name replaced by `database`.
 fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{database}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
+    let mut url = url::Url::parse(url).expect("DATABASE_URL is a URL");
+    url.set_path(database);
+    url.into()
+}
+
+/// A fault proxy in front of the server `url` points at.
+fn proxy_for(url: &str) -> FaultProxy {
+    let parsed = url::Url::parse(url).expect("a server URL");
+    let host = parsed.host_str().expect("the server URL names a host");
+    let port = parsed
+        .port_or_known_default()
+        .unwrap_or(match parsed.scheme() {
+            "amqp" => 5672,
+            _ => 5432,
+        });
+    FaultProxy::start(&format!("{host}:{port}")).expect("start a fault proxy")
+}
+
+/// Taken shared by every test that uses PostgreSQL or RabbitMQ, and
+/// exclusively by the opt-in tests that restart those servers, so that a
+/// restart never lands in another test of this binary.
+static SERVERS: RwLock<()> = RwLock::new(());
+
+/// Marks the servers in use until dropped (restarts wait for it).
+pub fn servers_in_use() -> RwLockReadGuard<'static, ()> {
+    SERVERS.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits until no other test uses the servers and keeps them to the caller
+/// until dropped, for a test that restarts them.
+pub fn servers_to_restart() -> RwLockWriteGuard<'static, ()> {
+    SERVERS.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A free TCP port on this machine.
@@ -67,6 +88,8 @@ pub struct ServerEnv {
     pub event_store_url: String,
     /// The projector database's URL.
     pub projector_url: String,
+    /// RabbitMQ's URL for the services.
+    pub amqp_url: String,
     /// Parking's database URL (SQLite, in the temp dir).
     pub parking_url: String,
     /// The exchange Booking publishes to.
@@ -75,11 +98,23 @@ pub struct ServerEnv {
     pub queue: String,
     /// Holds logs and Parking's database.
     pub dir: tempfile::TempDir,
+    /// Keeps the opt-in server restarts out while this test runs.
+    _servers: Option<RwLockReadGuard<'static, ()>>,
 }
 
 impl ServerEnv {
     /// Creates the databases; queue and exchange appear when the services declare them.
     pub fn new() -> Self {
+        Self::create(Some(servers_in_use()))
+    }
+
+    /// Like [`ServerEnv::new`], for a test that holds
+    /// [`servers_to_restart`] already.
+    pub fn new_while_restarting() -> Self {
+        Self::create(None)
+    }
+
+    fn create(servers: Option<RwLockReadGuard<'static, ()>>) -> Self {
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -105,13 +140,32 @@ impl ServerEnv {
         ServerEnv {
             event_store_url: with_database(&admin_url(), &databases[0]),
             projector_url: with_database(&admin_url(), &databases[1]),
+            amqp_url: amqp_url(),
             parking_url,
             exchange: format!("es-example-{suffix}"),
             queue: format!("es-example-parking-{suffix}"),
             databases,
             runtime,
             dir,
+            _servers: servers,
         }
+    }
+
+    /// Routes every later connection to PostgreSQL (the services' and the
+    /// test's own, made from these URLs) through a fault proxy, and returns it.
+    pub fn postgres_through_proxy(&mut self) -> FaultProxy {
+        let proxy = proxy_for(&self.event_store_url);
+        self.event_store_url = proxy.redirect(&self.event_store_url).expect("redirect");
+        self.projector_url = proxy.redirect(&self.projector_url).expect("redirect");
+        proxy
+    }
+
+    /// Routes the services' later connections to RabbitMQ through a fault
+    /// proxy, and returns it.
+    pub fn rabbitmq_through_proxy(&mut self) -> FaultProxy {
+        let proxy = proxy_for(&self.amqp_url);
+        self.amqp_url = proxy.redirect(&self.amqp_url).expect("redirect");
+        proxy
     }
 
     fn configure(&self, command: &mut Command) {
@@ -119,7 +173,7 @@ impl ServerEnv {
             .env("EVENT_STORE_DATABASE_URL", &self.event_store_url)
             .env("PROJECTOR_DATABASE_URL", &self.projector_url)
             .env("PARKING_DATABASE_URL", &self.parking_url)
-            .env("AMQP_URL", amqp_url())
+            .env("AMQP_URL", &self.amqp_url)
             .env("BOOKING_EXCHANGE", &self.exchange)
             .env("PARKING_QUEUE", &self.queue)
             // Server mode must not touch the embedded files.
