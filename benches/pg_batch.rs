@@ -1,4 +1,4 @@
-//! P2: one 100-event append against a raw single-statement 100-row insert.
+//! One 100-event append against a raw single-statement 100-row insert.
 //!
 //! One iteration = 100 events appended to a fresh stream in one
 //! `EventStore::append` (one statement, one round trip). The baseline in the
@@ -13,7 +13,7 @@ use es_core::{EventStore, ExpectedVersion, Metadata, StreamId};
 use es_postgres::sqlx;
 use uuid::Uuid;
 
-const GROUP: &str = "p2_pg_append_100";
+const GROUP: &str = "pg_append_100";
 const BATCH: usize = 100;
 
 fn bench(c: &mut Criterion) {

@@ -1,4 +1,4 @@
-//! P3: 8 concurrent writers against raw 8-client inserts.
+//! 8 concurrent writers against raw 8-client inserts.
 //!
 //! One iteration = 8 tasks, each appending 10 single-event batches to its own
 //! stream with an exact expected version (80 appends, 80 commits), through a
@@ -13,7 +13,7 @@ use es_core::{EventStore, ExpectedVersion, StreamId};
 use es_postgres::PostgresStore;
 use uuid::Uuid;
 
-const GROUP: &str = "p3_pg_8_writers";
+const GROUP: &str = "pg_8_writers";
 const WRITERS: usize = 8;
 const APPENDS: usize = 10;
 
@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
     );
     pg_support::interleaved(
         &runtime,
-        "p3_pg_8_writers (ours vs raw inserts serialised by one global lock)",
+        "pg_8_writers (ours vs raw inserts serialised by one global lock)",
         20,
         (WRITERS * APPENDS) as f64,
         "",

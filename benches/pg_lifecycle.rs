@@ -1,4 +1,4 @@
-//! P1: PostgreSQL command throughput on a Booking-like lifecycle, one client.
+//! PostgreSQL command throughput on a Booking-like lifecycle, one client.
 //!
 //! One iteration = one booking created, reserved and completed through the
 //! repository: three commands, three commits (the create also reads the new
@@ -14,7 +14,7 @@ use es_core::Repository;
 use support::lifecycle::{Lifecycle, Step};
 use uuid::Uuid;
 
-const GROUP: &str = "p1_pg_lifecycle";
+const GROUP: &str = "pg_lifecycle";
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

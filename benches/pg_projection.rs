@@ -1,4 +1,4 @@
-//! P5: projection catch-up into PostgreSQL from a 100,000-event log.
+//! Projection catch-up into PostgreSQL from a 100,000-event log.
 //!
 //! Setup (once per run, in a schema of its own, dropped at the end): 33,334
 //! Booking-like streams (created, reserved, completed; the last one only
@@ -41,7 +41,7 @@ use es_core::{
 use es_postgres::{sqlx, PostgresCheckpoints, PostgresStore, PostgresTransaction};
 use sqlx::Row;
 
-const GROUP: &str = "p5_pg_projection";
+const GROUP: &str = "pg_projection";
 /// Events in the log.
 const EVENTS: usize = 100_000;
 /// Events per projection transaction (= rows per raw page).

@@ -1,4 +1,4 @@
-//! P4: loading a 1,000-event aggregate, with and without a snapshot.
+//! Loading a 1,000-event aggregate, with and without a snapshot.
 //!
 //! The same stream of 1,000 events is loaded through two repositories (cache
 //! off): one replays all 1,000 events, the other reads the snapshot taken at
@@ -17,7 +17,7 @@ use es_postgres::{sqlx, PostgresStore};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-const GROUP: &str = "p4_pg_load_1000";
+const GROUP: &str = "pg_load_1000";
 const EVENTS: u64 = 1000;
 const LONG: u64 = 10_000;
 const GOAL_MS: f64 = 2.0;

@@ -23,7 +23,7 @@ pub fn mean_ns(group: &str, function: &str) -> Option<f64> {
 }
 
 /// Prints `ours` against `baseline` as throughput and ratio, e.g.
-/// `RATIO p8_sqlite_lifecycle: ours 2,345 events/s, raw 2,500 events/s, 0.94x (goal >= 0.9x)`.
+/// `RATIO sqlite_lifecycle: ours 2,345 events/s, raw 2,500 events/s, 0.94x (goal >= 0.9x)`.
 /// `per_iteration` is the number of events (or messages) one iteration handles.
 pub fn report(group: &str, ours: &str, baseline: &str, per_iteration: f64, goal: &str) {
     match (mean_ns(group, ours), mean_ns(group, baseline)) {

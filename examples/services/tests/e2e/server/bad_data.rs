@@ -1,4 +1,4 @@
-//! Torture scenario 5: bad data amid good. Booking's log holds an event
+//! Bad data amid good. Booking's log holds an event
 //! whose payload no longer decodes and an event of a type nobody knows;
 //! Parking's queue receives a message whose body is not JSON and one
 //! missing a header. Each yields a clear error (logged, or recorded in
@@ -7,11 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::exactly_once::{
-    append_plan, converge, count_projector_writes, event_count, event_store, parking_pool, plan,
-    prepare_parking, report, runtime,
+use crate::support::{
+    booking_plan::{append_plan, event_count},
+    exactly_once::{converge, parking_pool, prepare, report},
+    server::{amqp_url, free_port, ServerEnv},
 };
-use crate::support::server::{amqp_url, free_port, ServerEnv};
 use es_amqp::{
     lapin::{
         options::{BasicGetOptions, BasicPublishOptions},
@@ -27,14 +27,8 @@ use uuid::Uuid;
 #[test]
 fn bad_events_and_messages_are_reported_and_the_rest_goes_through() {
     let env = ServerEnv::new();
-    let rt = runtime();
-    env.serve("parking", free_port()).kill();
-    let plan = plan(60);
-    rt.block_on(async {
-        prepare_parking(&env, &plan).await;
-        count_projector_writes(&env).await;
-    });
-    let store = rt.block_on(event_store(&env));
+    let prepared = prepare(&env, 60);
+    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
     let parking = env.serve("parking", free_port());
     let booking = env.serve("booking", free_port());
 
@@ -119,8 +113,8 @@ fn bad_events_and_messages_are_reported_and_the_rest_goes_through() {
     // Every good booking lands exactly once on both ends.
     let sent = event_count(&plan);
     let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(90)));
-    report("5 bad data", sent, "projector", projector);
-    report("5 bad data", sent, "parking (good events)", parking_end);
+    report("bad data", sent, "projector", projector);
+    report("bad data", sent, "parking (good events)", parking_end);
     assert_eq!((projector.applied, projector.duplicates), (sent, 0));
 
     // Parking recorded the two bad events with their reasons.
@@ -194,7 +188,7 @@ fn bad_events_and_messages_are_reported_and_the_rest_goes_through() {
         "{dead:?}"
     );
     report(
-        "5 bad data",
+        "bad data",
         4,
         "bad: 2 skipped with reason, 2 dead-lettered",
         crate::support::exactly_once::Tally {

@@ -1,4 +1,4 @@
-//! Torture scenario 6: hostile identifiers and values. Schema names with
+//! Hostile identifiers and values. Schema names with
 //! quotes, semicolons or unicode are refused with a clear error; exchange,
 //! queue and relay names with them work (AMQP names are opaque strings and
 //! the relay's name is a bound SQL parameter); stream ids, event types and
@@ -11,7 +11,8 @@ use std::{
 };
 
 use crate::support::{
-    exactly_once::{report, runtime, Tally},
+    booking_plan::runtime,
+    exactly_once::{report, Tally},
     server::{admin_url, amqp_url},
 };
 use es_amqp::{
@@ -164,7 +165,7 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
             duplicates,
             lost: (sent.len() - seen.len()) as u64,
         };
-        report("6 hostile values", sent.len() as u64, "consumer", tally);
+        report("hostile values", sent.len() as u64, "consumer", tally);
         tally
     });
 

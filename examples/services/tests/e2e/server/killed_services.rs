@@ -1,34 +1,26 @@
-//! Torture scenario 1: `booking serve` (projector + relay) and `parking
-//! serve` (consumer) are SIGKILLed at random points while bookings go
-//! through, and restarted each time. At the end every booking row and every
+//! `booking serve` (projector + relay) and `parking serve` (consumer) are
+//! SIGKILLed at random points while bookings go through, and restarted each time. At the end every booking row and every
 //! slot status is right, and counting triggers show each event applied
 //! exactly once on both ends.
 //!
-//! The counts: 2,000 bookings (3,999 events: a third only created,
+//! Default counts: 2,000 bookings (3,999 events: a third only created,
 //! a third reserved, a third completed), 5 kill rounds, each killing
 //! Booking, Parking or both. `ES_TORTURE_FULL=1` runs 5,000 bookings.
 
 use std::time::Duration;
 
-use crate::support::exactly_once::{
-    append_plan, converge, count_projector_writes, event_count, event_store, full, plan,
-    prepare_parking, report, runtime, Rng,
+use crate::support::{
+    booking_plan::{append_plan, full, Rng},
+    exactly_once::{converge, prepare},
+    server::{free_port, ServerEnv},
 };
-use crate::support::server::{free_port, ServerEnv};
 
 #[test]
 fn killed_services_lose_nothing_and_apply_nothing_twice() {
     let bookings = if full() { 5_000 } else { 2_000 };
     let env = ServerEnv::new();
-    let rt = runtime();
-    // A first start creates Parking's tables and declares its queue.
-    env.serve("parking", free_port()).kill();
-    let plan = plan(bookings);
-    rt.block_on(async {
-        prepare_parking(&env, &plan).await;
-        count_projector_writes(&env).await;
-    });
-    let store = rt.block_on(event_store(&env));
+    let prepared = prepare(&env, bookings);
+    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
 
     let mut parking = Some(env.serve("parking", free_port()));
     let mut booking = Some(env.serve("booking", free_port()));
@@ -61,20 +53,14 @@ fn killed_services_lose_nothing_and_apply_nothing_twice() {
     eprintln!("kills: {kills:?}");
     rt.block_on(appending).expect("the appender finished");
 
-    let sent = event_count(&plan);
-    let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(120)));
+    let (projector, parking_end) =
+        prepared.assert_exactly_once(&env, "killed services", Duration::from_secs(120));
     // Let anything still in flight land, then count again.
     std::thread::sleep(Duration::from_millis(500));
     let (projector_after, parking_after) =
-        rt.block_on(converge(&env, &plan, Duration::from_secs(5)));
+        rt.block_on(converge(&env, plan, Duration::from_secs(5)));
     assert_eq!(projector, projector_after, "the projector kept writing");
     assert_eq!(parking_end, parking_after, "Parking kept writing");
-    report("1 kills", sent, "projector", projector);
-    report("1 kills", sent, "parking", parking_end);
-    assert_eq!(projector.applied, sent, "{projector:?}");
-    assert_eq!(projector.duplicates, 0, "{projector:?}");
-    assert_eq!(parking_end.applied, sent, "{parking_end:?}");
-    assert_eq!(parking_end.duplicates, 0, "{parking_end:?}");
     drop(booking);
     drop(parking);
 }

@@ -1,12 +1,12 @@
-//! Torture scenario 4: late commits at scale. 8 writers append one event at
-//! a time to their own streams while, mid-run, one more transaction takes
+//! Late commits at scale: 8 writers append one event at a time to their own
+//! streams while, mid-run, one more transaction takes
 //! its place in the log and is held open for a second as the others commit.
 //! A live subscriber (started before the first append) must receive every
 //! event exactly once, in global position order, each stream in version
 //! order.
 //!
 //! Default: 8 x 2,500 appends (15 s in a debug build on the shared 2-core
-//! machine). `ES_TORTURE_FULL=1`: the 8 x 10,000 (41 s there).
+//! machine). `ES_TORTURE_FULL=1`: 8 x 10,000 (41 s there).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -14,7 +14,8 @@ use std::{
 };
 
 use crate::support::{
-    exactly_once::{full, report, runtime, Tally},
+    booking_plan::{full, runtime},
+    exactly_once::{report, Tally},
     server::admin_url,
 };
 use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId, Subscription};
@@ -156,7 +157,7 @@ fn a_live_subscriber_receives_every_event_despite_a_late_commit() {
             started.elapsed()
         );
         report(
-            "4 late commits",
+            "late commits",
             total,
             "subscriber",
             Tally {

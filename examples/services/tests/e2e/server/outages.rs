@@ -25,10 +25,8 @@ use std::{
 use es_test_support::FaultProxy;
 
 use crate::support::{
-    exactly_once::{
-        append_step, converge, count_projector_writes, event_count, event_store, full, plan,
-        prepare_parking, report, runtime, PlannedBooking,
-    },
+    booking_plan::{append_step, full, PlannedBooking},
+    exactly_once::prepare,
     server::{free_port, servers_to_restart, ServerEnv},
 };
 
@@ -214,14 +212,8 @@ fn postgres_restart_during_appends() {
 
 fn postgres_outage_during_appends(env: ServerEnv, outage: &Outage, scenario: &str) {
     let bookings = if full() { 2_000 } else { 300 };
-    let rt = runtime();
-    env.serve("parking", free_port()).kill();
-    let plan = plan(bookings);
-    rt.block_on(async {
-        prepare_parking(&env, &plan).await;
-        count_projector_writes(&env).await;
-    });
-    let store = rt.block_on(event_store(&env));
+    let prepared = prepare(&env, bookings);
+    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
     let parking = env.serve("parking", free_port());
     let booking = env.serve("booking", free_port());
 
@@ -262,21 +254,14 @@ fn postgres_outage_during_appends(env: ServerEnv, outage: &Outage, scenario: &st
 
     // Nothing half-written: every stream holds exactly its planned events.
     rt.block_on(async {
-        for booking in &plan {
-            let version = es_core::EventStore::stream_version(&store, &booking.stream())
+        for booking in plan {
+            let version = es_core::EventStore::stream_version(store, &booking.stream())
                 .await
                 .expect("stream version");
             assert_eq!(version, booking.steps, "booking {}", booking.id);
         }
     });
-    let sent = event_count(&plan);
-    let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(90)));
-    report(scenario, sent, "projector", projector);
-    report(scenario, sent, "parking", parking_end);
-    assert_eq!(projector.applied, sent, "{projector:?}");
-    assert_eq!(projector.duplicates, 0, "{projector:?}");
-    assert_eq!(parking_end.applied, sent, "{parking_end:?}");
-    assert_eq!(parking_end.duplicates, 0, "{parking_end:?}");
+    prepared.assert_exactly_once(&env, scenario, Duration::from_secs(90));
     // Both services rode it out on their own.
     let log = booking.log();
     eprintln!(
@@ -326,14 +311,8 @@ fn rabbitmq_restart_during_the_relay() {
 
 fn rabbitmq_outage_during_the_relay(env: ServerEnv, outage: &Outage, scenario: &str) {
     let bookings = if full() { 2_000 } else { 300 };
-    let rt = runtime();
-    env.serve("parking", free_port()).kill();
-    let plan = plan(bookings);
-    rt.block_on(async {
-        prepare_parking(&env, &plan).await;
-        count_projector_writes(&env).await;
-    });
-    let store = rt.block_on(event_store(&env));
+    let prepared = prepare(&env, bookings);
+    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
     let parking = env.serve("parking", free_port());
     let booking = env.serve("booking", free_port());
     let outage_started = Arc::new(AtomicBool::new(false));
@@ -350,14 +329,7 @@ fn rabbitmq_outage_during_the_relay(env: ServerEnv, outage: &Outage, scenario: &
     let failures = rt.block_on(appending).expect("the appender finished");
     assert!(failures.is_empty(), "PostgreSQL stays up: {failures:?}");
 
-    let sent = event_count(&plan);
-    let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(120)));
-    report(scenario, sent, "projector", projector);
-    report(scenario, sent, "parking", parking_end);
-    assert_eq!(projector.applied, sent, "{projector:?}");
-    assert_eq!(projector.duplicates, 0, "{projector:?}");
-    assert_eq!(parking_end.applied, sent, "{parking_end:?}");
-    assert_eq!(parking_end.duplicates, 0, "{parking_end:?}");
+    prepared.assert_exactly_once(&env, scenario, Duration::from_secs(120));
     eprintln!(
         "booking serve: {} relay reconnects; parking serve: {} consumer reconnects",
         booking.log().matches("relay reconnecting").count(),

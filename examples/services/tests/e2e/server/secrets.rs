@@ -1,4 +1,4 @@
-//! Torture scenario 7: connection URLs with passwords never appear in logs,
+//! Connection URLs with passwords never appear in logs,
 //! errors, `Debug` output or `--help`.
 //!
 //! The binaries run with password-bearing URLs to servers that are not

@@ -1,4 +1,4 @@
-//! Torture scenario 8: SIGTERM and Ctrl-C (SIGINT) on `serve` while events
+//! SIGTERM and Ctrl-C (SIGINT) on `serve` while events
 //! are in flight. Each service exits 0 within a bound; after a restart both
 //! ends hold every event exactly once, so nothing was acknowledged (by
 //! Parking to RabbitMQ, or by the relay's checkpoint) that was not
@@ -6,24 +6,18 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::exactly_once::{
-    append_plan_paced, converge, count_projector_writes, event_count, event_store, full, plan,
-    prepare_parking, report, runtime,
+use crate::support::{
+    booking_plan::{append_plan_paced, full},
+    exactly_once::prepare,
+    server::{free_port, ServerEnv},
 };
-use crate::support::server::{free_port, ServerEnv};
 
 #[test]
 fn serve_stops_cleanly_mid_stream_and_loses_nothing() {
     let bookings = if full() { 2_000 } else { 400 };
     let env = ServerEnv::new();
-    let rt = runtime();
-    env.serve("parking", free_port()).kill();
-    let plan = plan(bookings);
-    rt.block_on(async {
-        prepare_parking(&env, &plan).await;
-        count_projector_writes(&env).await;
-    });
-    let store = rt.block_on(event_store(&env));
+    let prepared = prepare(&env, bookings);
+    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
     let appending = {
         let store = store.clone();
         let plan = plan.clone();
@@ -61,12 +55,5 @@ fn serve_stops_cleanly_mid_stream_and_loses_nothing() {
 
     let _parking = env.serve("parking", free_port());
     let _booking = env.serve("booking", free_port());
-    let sent = event_count(&plan);
-    let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(120)));
-    report("8 shutdown", sent, "projector", projector);
-    report("8 shutdown", sent, "parking", parking_end);
-    assert_eq!(projector.applied, sent, "{projector:?}");
-    assert_eq!(projector.duplicates, 0, "{projector:?}");
-    assert_eq!(parking_end.applied, sent, "{parking_end:?}");
-    assert_eq!(parking_end.duplicates, 0, "{parking_end:?}");
+    prepared.assert_exactly_once(&env, "shutdown signals", Duration::from_secs(120));
 }

@@ -1,5 +1,5 @@
-//! Shared pieces of the torture suite (issue 7): a plan of bookings written
-//! straight into Booking's event store, triggers that count every committed
+//! Exactly-once accounting for the server-mode fault tests: a plan of
+//! bookings written straight into Booking's event store, triggers that count every committed
 //! application of an event in the projector database (PostgreSQL) and in
 //! Parking's database (SQLite), and the check that both ends hold exactly
 //! the plan's outcome with every event applied once.
@@ -14,159 +14,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use es_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
-use es_example_services::common::booking_event::BookingEvent;
 use es_postgres::PostgresStore;
 use sqlx::{Connection, Row};
 use uuid::Uuid;
 
-use super::server::ServerEnv;
-
-/// Whether the issue's full counts were asked for (`ES_TORTURE_FULL=1`).
-pub fn full() -> bool {
-    std::env::var("ES_TORTURE_FULL").is_ok_and(|v| v == "1")
-}
-
-/// A multi-threaded runtime for the test's own database work.
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-/// A small pseudo-random generator (xorshift), seeded from a random UUID
-/// and printed so that a failing run can be told apart.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator with a random seed.
-    pub fn new() -> Self {
-        let seed = (Uuid::new_v4().as_u128() as u64) | 1;
-        eprintln!("torture seed: {seed}");
-        Rng(seed)
-    }
-
-    /// The next number in `0..bound`.
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound.max(1)
-    }
-}
-
-/// One booking of the plan: its id, its slot and how far it goes
-/// (1: created, 2: reserved, 3: completed).
-#[derive(Debug, Clone, Copy)]
-pub struct PlannedBooking {
-    /// The booking id.
-    pub id: Uuid,
-    /// Its own parking slot.
-    pub slot: Uuid,
-    /// How many events it gets.
-    pub steps: u64,
-}
-
-impl PlannedBooking {
-    /// The booking projection's status at the end.
-    pub fn final_status(&self) -> &'static str {
-        match self.steps {
-            1 => "created",
-            2 => "reserved",
-            _ => "completed",
-        }
-    }
-
-    /// The slot's status at the end.
-    pub fn final_slot_status(&self) -> &'static str {
-        match self.steps {
-            1 => "blocked",
-            _ => "reserved",
-        }
-    }
-
-    /// Its events, in order.
-    pub fn events(&self) -> Vec<BookingEvent> {
-        let mut events = vec![BookingEvent::BookingCreated {
-            parking_slot_ref_no: self.slot,
-        }];
-        if self.steps >= 2 {
-            events.push(BookingEvent::BookingReserved);
-        }
-        if self.steps >= 3 {
-            events.push(BookingEvent::BookingCompleted);
-        }
-        events
-    }
-
-    /// Its stream.
-    pub fn stream(&self) -> StreamId {
-        StreamId::new(format!("booking-{}", self.id)).expect("a valid stream id")
-    }
-}
-
-/// `count` bookings, each on its own slot, going 1, 2 or 3 steps.
-pub fn plan(count: usize) -> Vec<PlannedBooking> {
-    (0..count)
-        .map(|n| PlannedBooking {
-            id: Uuid::now_v7(),
-            slot: Uuid::new_v4(),
-            steps: (n % 3) as u64 + 1,
-        })
-        .collect()
-}
-
-/// The number of events in `plan`.
-pub fn event_count(plan: &[PlannedBooking]) -> u64 {
-    plan.iter().map(|b| b.steps).sum()
-}
-
-/// Appends one step of a booking (step 1 creates it).
-pub async fn append_step(
-    store: &PostgresStore,
-    booking: &PlannedBooking,
-    step: u64,
-) -> Result<(), es_core::StoreError> {
-    let event = &booking.events()[(step - 1) as usize];
-    // The same id on every attempt: a retried append is idempotent.
-    let id = uuid::Uuid::from_u128(booking.id.as_u128() ^ u128::from(step));
-    let new = NewEvent::from_domain(event)
-        .expect("booking events encode")
-        .with_id(id);
-    store
-        .append(
-            &booking.stream(),
-            ExpectedVersion::Exact(step - 1),
-            vec![new],
-        )
-        .await
-        .map(|_| ())
-}
-
-/// Appends the whole plan step by step, interleaving bookings the way
-/// concurrent users would: all creations in a window, then reservations...
-pub async fn append_plan(store: &PostgresStore, plan: &[PlannedBooking]) {
-    for window in plan.chunks(100) {
-        for step in 1..=3 {
-            for booking in window.iter().filter(|b| b.steps >= step) {
-                append_step(store, booking, step)
-                    .await
-                    .expect("append a booking event");
-            }
-        }
-    }
-}
-
-/// Like [`append_plan`], in windows of 10 bookings with `pause` after each,
-/// so that the stream lasts while faults are injected.
-pub async fn append_plan_paced(store: &PostgresStore, plan: &[PlannedBooking], pause: Duration) {
-    for window in plan.chunks(10) {
-        append_plan(store, window).await;
-        tokio::time::sleep(pause).await;
-    }
-}
+use super::{
+    booking_plan::{event_count, plan, runtime, PlannedBooking},
+    server::{free_port, ServerEnv},
+};
 
 /// Creates the projector's `bookings` table (the service's own schema) with
 /// a trigger logging every row written into `torture_applied`.
@@ -415,4 +270,52 @@ pub fn report(scenario: &str, sent: u64, end: &str, tally: Tally) {
         "TORTURE | {scenario} | {end} | sent {sent} | applied {} | duplicates {} | lost {}",
         tally.applied, tally.duplicates, tally.lost
     );
+}
+
+/// Where a server-mode fault test starts: Parking's tables and queue
+/// declared by a first `parking serve`, the plan's slots in place, the
+/// counting triggers installed on both ends, and the test's own client.
+pub struct Prepared {
+    /// The runtime of the test's own database work.
+    pub rt: tokio::runtime::Runtime,
+    /// The bookings to send.
+    pub plan: Vec<PlannedBooking>,
+    /// The test's own event store client.
+    pub store: PostgresStore,
+}
+
+/// Prepares `env` for a plan of `bookings` (no service left running).
+pub fn prepare(env: &ServerEnv, bookings: usize) -> Prepared {
+    let rt = runtime();
+    env.serve("parking", free_port()).kill();
+    let plan = plan(bookings);
+    rt.block_on(async {
+        prepare_parking(env, &plan).await;
+        count_projector_writes(env).await;
+    });
+    let store = rt.block_on(event_store(env));
+    Prepared { rt, plan, store }
+}
+
+impl Prepared {
+    /// Waits (up to `patience`) until both ends hold the plan's outcome,
+    /// reports their tallies under `scenario`, and asserts that each applied
+    /// every event exactly once; returns the tallies (projector, Parking).
+    #[track_caller]
+    pub fn assert_exactly_once(
+        &self,
+        env: &ServerEnv,
+        scenario: &str,
+        patience: Duration,
+    ) -> (Tally, Tally) {
+        let sent = event_count(&self.plan);
+        let (projector, parking) = self.rt.block_on(converge(env, &self.plan, patience));
+        report(scenario, sent, "projector", projector);
+        report(scenario, sent, "parking", parking);
+        assert_eq!(projector.applied, sent, "{projector:?}");
+        assert_eq!(projector.duplicates, 0, "{projector:?}");
+        assert_eq!(parking.applied, sent, "{parking:?}");
+        assert_eq!(parking.duplicates, 0, "{parking:?}");
+        (projector, parking)
+    }
 }

@@ -4,6 +4,7 @@
 //! passes their paths as `CARGO_BIN_EXE_<name>`, so the tests run exactly
 //! the `booking`, `parking` and `demo` that this build produced.
 
+pub mod booking_plan;
 pub mod exactly_once;
 pub mod server;
 
