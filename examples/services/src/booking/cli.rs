@@ -187,7 +187,7 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
 async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAppError> {
     if let Command::Serve(args) = &cli.command {
         // Fail before touching the databases if the broker is not there.
-        serve::check_broker(&args.amqp_url).await?;
+        serve::check_broker(&args.broker.amqp_url).await?;
     }
     let store = PostgresStore::connect_with(
         PostgresConfig::new(event_store_url).with_acquire_timeout(CONNECT_TIMEOUT),

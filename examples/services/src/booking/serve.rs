@@ -15,7 +15,7 @@ use es_core::{ProjectionError, RecordedEvent};
 use es_postgres::{PostgresCheckpoints, PostgresStore};
 
 use super::service::BookingService;
-use crate::common::{health, shutdown};
+use crate::common::{broker_args::BrokerArgs, health, shutdown};
 
 /// The relay's name: the key of its checkpoint in the event store database.
 pub const RELAY_NAME: &str = "booking-relay";
@@ -29,12 +29,9 @@ const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 /// What `serve` listens and publishes to.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672/%2f.
-    #[arg(long, env = "AMQP_URL", hide_env_values = true)]
-    pub amqp_url: String,
-    /// The topic exchange booking events are published to.
-    #[arg(long, env = "BOOKING_EXCHANGE", default_value = "BOOKING_TX_EVENT")]
-    pub exchange: String,
+    /// The broker and the exchange to publish to.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     /// The port of GET /health.
     #[arg(long, env = "BOOKING_HTTP_PORT", default_value_t = 8000)]
     pub port: u16,
@@ -88,10 +85,10 @@ pub async fn serve(
     let relay = Relay::new(
         store.clone(),
         store.checkpoints(),
-        RelayConfig::new(&args.amqp_url, RELAY_NAME, &args.exchange)
+        RelayConfig::new(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
             .with_routing_key(routing_key()),
     );
-    tracing::info!(port = args.port, exchange = %args.exchange, "booking serve: projector, relay and /health running");
+    tracing::info!(port = args.port, exchange = %args.broker.exchange, "booking serve: projector, relay and /health running");
     tokio::select! {
         error = projector_until_stopped(service) => Err(ServeError::Projector(error)),
         error = relay_until_fatal(&relay) => Err(ServeError::Relay(error)),

@@ -2,6 +2,7 @@
 //! and `serve` scaffolding around each service's own code.
 
 pub mod booking_event;
+pub mod broker_args;
 pub mod cli_exit;
 pub mod data_dir;
 pub mod health;

@@ -10,17 +10,14 @@
 use es_amqp::{Consumer, ConsumerConfig, ConsumerError, IdempotentHandler, SqliteIdempotencyStore};
 
 use super::booking_follower::{BookingFollower, BOOKING_FOLLOWER};
-use crate::common::{health, shutdown};
+use crate::common::{broker_args::BrokerArgs, health, shutdown};
 
 /// What `serve` consumes and listens on.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672/%2f.
-    #[arg(long, env = "AMQP_URL", hide_env_values = true)]
-    pub amqp_url: String,
-    /// The topic exchange Booking publishes to.
-    #[arg(long, env = "BOOKING_EXCHANGE", default_value = "BOOKING_TX_EVENT")]
-    pub exchange: String,
+    /// The broker and Booking's exchange.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     /// Parking's durable queue of booking events.
     #[arg(long, env = "PARKING_QUEUE", default_value = "parking.booking_events")]
     pub queue: String,
@@ -60,7 +57,7 @@ pub enum ServeError {
 pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), ServeError> {
     let processed = SqliteIdempotencyStore::new(pool);
     processed.migrate().await.map_err(ServeError::Database)?;
-    let config = ConsumerConfig::new(&args.amqp_url, &args.exchange, &args.queue)
+    let config = ConsumerConfig::new(&args.broker.amqp_url, &args.broker.exchange, &args.queue)
         .with_binding_keys(["booking.#"]);
     let consumer = Consumer::new(
         config,

@@ -36,7 +36,7 @@ fn bad_events_and_messages_are_reported_and_the_rest_goes_through() {
     let unknown = StreamId::new(format!("booking-{}", Uuid::new_v4())).expect("stream");
     let (half, rest) = plan.split_at(plan.len() / 2);
     let bad_event = rt.block_on(async {
-        append_plan(&store, half).await;
+        append_plan(store, half).await;
         store
             .append(
                 &undecodable,
@@ -106,13 +106,13 @@ fn bad_events_and_messages_are_reported_and_the_rest_goes_through() {
             .expect("confirm");
         let _ = connection.close(200, "done".into()).await;
 
-        append_plan(&store, rest).await;
+        append_plan(store, rest).await;
         bad_event
     });
 
     // Every good booking lands exactly once on both ends.
-    let sent = event_count(&plan);
-    let (projector, parking_end) = rt.block_on(converge(&env, &plan, Duration::from_secs(90)));
+    let sent = event_count(plan);
+    let (projector, parking_end) = rt.block_on(converge(&env, plan, Duration::from_secs(90)));
     report("bad data", sent, "projector", projector);
     report("bad data", sent, "parking (good events)", parking_end);
     assert_eq!((projector.applied, projector.duplicates), (sent, 0));

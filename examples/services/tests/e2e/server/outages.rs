@@ -26,8 +26,8 @@ use es_test_support::FaultProxy;
 
 use crate::support::{
     booking_plan::{append_step, full, PlannedBooking},
-    exactly_once::prepare,
-    server::{free_port, servers_to_restart, ServerEnv},
+    exactly_once::{prepare, Prepared},
+    server::{free_port, servers_to_restart, ServerEnv, Service},
 };
 
 /// How long each outage lasts: 3 s by default; 12 s with
@@ -211,48 +211,33 @@ fn postgres_restart_during_appends() {
 }
 
 fn postgres_outage_during_appends(env: ServerEnv, outage: &Outage, scenario: &str) {
-    let bookings = if full() { 2_000 } else { 300 };
-    let prepared = prepare(&env, bookings);
-    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
-    let parking = env.serve("parking", free_port());
-    let booking = env.serve("booking", free_port());
-
-    // Appends run through the outage, retrying each failed one with the
-    // same event id.
-    let outage_started = Arc::new(AtomicBool::new(false));
-    let appending = rt.spawn(append_through_outage(
-        store.clone(),
-        plan.clone(),
-        outage_started.clone(),
-    ));
-    std::thread::sleep(Duration::from_millis(300));
-    let during_outage = outage.begin();
-    outage_started.store(true, Ordering::SeqCst);
-    // A command during the outage: one clear error line, exit 1.
-    let during = env
-        .cli(
-            "booking",
-            &["create_booking_request", &uuid::Uuid::new_v4().to_string()],
-        )
-        .fails(1);
-    std::thread::sleep(outage_length().saturating_sub(Duration::from_secs(1)));
-    during_outage.end();
+    let mut during = String::new();
+    let run = run_through_outage(&env, outage, || {
+        // A command during the outage: one clear error line, exit 1.
+        during = env
+            .cli(
+                "booking",
+                &["create_booking_request", &uuid::Uuid::new_v4().to_string()],
+            )
+            .fails(1);
+        std::thread::sleep(outage_length().saturating_sub(Duration::from_secs(1)));
+    });
     eprintln!("a command during the outage: {during}");
     assert!(
         during.contains("PostgreSQL") || during.contains("database"),
         "{during}"
     );
-    let failures = rt.block_on(appending).expect("the appender finished");
     eprintln!(
         "{} appends failed during the outage; first: {:?}",
-        failures.len(),
-        failures.first()
+        run.failures.len(),
+        run.failures.first()
     );
     // An append in flight either fails (the error above, then a retry with
     // the same event id) or waits for a connection through the outage; the
     // CLI command above is the one that must fail, and did.
 
     // Nothing half-written: every stream holds exactly its planned events.
+    let Prepared { rt, plan, store } = &run.prepared;
     rt.block_on(async {
         for booking in plan {
             let version = es_core::EventStore::stream_version(store, &booking.stream())
@@ -261,9 +246,9 @@ fn postgres_outage_during_appends(env: ServerEnv, outage: &Outage, scenario: &st
             assert_eq!(version, booking.steps, "booking {}", booking.id);
         }
     });
-    prepared.assert_exactly_once(&env, scenario, Duration::from_secs(90));
-    // Both services rode it out on their own.
-    let log = booking.log();
+    run.prepared
+        .assert_exactly_once(&env, scenario, Duration::from_secs(90));
+    let log = run.booking.log();
     eprintln!(
         "booking serve: {} projector restarts, {} relay reconnects",
         log.matches("the booking projector failed").count(),
@@ -275,16 +260,7 @@ fn postgres_outage_during_appends(env: ServerEnv, outage: &Outage, scenario: &st
     {
         eprintln!("  booking serve: {line}");
     }
-    assert!(
-        booking.health().is_some(),
-        "booking serve died: {}",
-        booking.log()
-    );
-    assert!(
-        parking.health().is_some(),
-        "parking serve died: {}",
-        parking.log()
-    );
+    run.assert_services_rode_it_out();
 }
 
 #[test]
@@ -310,39 +286,72 @@ fn rabbitmq_restart_during_the_relay() {
 }
 
 fn rabbitmq_outage_during_the_relay(env: ServerEnv, outage: &Outage, scenario: &str) {
+    let run = run_through_outage(&env, outage, || std::thread::sleep(outage_length()));
+    assert!(
+        run.failures.is_empty(),
+        "PostgreSQL stays up: {:?}",
+        run.failures
+    );
+    run.prepared
+        .assert_exactly_once(&env, scenario, Duration::from_secs(120));
+    eprintln!(
+        "booking serve: {} relay reconnects; parking serve: {} consumer reconnects",
+        run.booking.log().matches("relay reconnecting").count(),
+        run.parking.log().matches("reconnect").count()
+    );
+    run.assert_services_rode_it_out();
+}
+
+/// What a run through an outage leaves for its checks.
+struct OutageRun {
+    prepared: Prepared,
+    /// The appender's failed attempts.
+    failures: Vec<String>,
+    booking: Service,
+    parking: Service,
+}
+
+impl OutageRun {
+    /// Both services rode the outage out on their own.
+    #[track_caller]
+    fn assert_services_rode_it_out(&self) {
+        for (name, service) in [("booking", &self.booking), ("parking", &self.parking)] {
+            assert!(
+                service.health().is_some(),
+                "{name} serve died: {}",
+                service.log()
+            );
+        }
+    }
+}
+
+/// Starts both services on a prepared `env` and appends the plan; a third
+/// in, `outage` begins, `in_outage` runs, and the outage ends. Returns once
+/// every append went through (failed ones retried with the same event id).
+fn run_through_outage(env: &ServerEnv, outage: &Outage, in_outage: impl FnOnce()) -> OutageRun {
     let bookings = if full() { 2_000 } else { 300 };
-    let prepared = prepare(&env, bookings);
-    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
+    let prepared = prepare(env, bookings);
     let parking = env.serve("parking", free_port());
     let booking = env.serve("booking", free_port());
     let outage_started = Arc::new(AtomicBool::new(false));
-    let appending = rt.spawn(append_through_outage(
-        store.clone(),
-        plan.clone(),
+    let appending = prepared.rt.spawn(append_through_outage(
+        prepared.store.clone(),
+        prepared.plan.clone(),
         outage_started.clone(),
     ));
     std::thread::sleep(Duration::from_millis(300));
     let during_outage = outage.begin();
     outage_started.store(true, Ordering::SeqCst);
-    std::thread::sleep(outage_length());
+    in_outage();
     during_outage.end();
-    let failures = rt.block_on(appending).expect("the appender finished");
-    assert!(failures.is_empty(), "PostgreSQL stays up: {failures:?}");
-
-    prepared.assert_exactly_once(&env, scenario, Duration::from_secs(120));
-    eprintln!(
-        "booking serve: {} relay reconnects; parking serve: {} consumer reconnects",
-        booking.log().matches("relay reconnecting").count(),
-        parking.log().matches("reconnect").count()
-    );
-    assert!(
-        booking.health().is_some(),
-        "booking serve died: {}",
-        booking.log()
-    );
-    assert!(
-        parking.health().is_some(),
-        "parking serve died: {}",
-        parking.log()
-    );
+    let failures = prepared
+        .rt
+        .block_on(appending)
+        .expect("the appender finished");
+    OutageRun {
+        prepared,
+        failures,
+        booking,
+        parking,
+    }
 }
