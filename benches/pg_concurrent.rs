@@ -8,7 +8,9 @@
 mod pg_support;
 mod support;
 
-use criterion::{criterion_group, Criterion, Throughput};
+use std::time::Duration;
+
+use criterion::{criterion_group, Criterion};
 use es_core::{EventStore, ExpectedVersion, StreamId};
 use es_postgres::PostgresStore;
 use uuid::Uuid;
@@ -53,11 +55,8 @@ fn bench(c: &mut Criterion) {
     let baseline = || raw_writers(&raw, &raw_sql, &payload);
     let serialized = || raw_writers(&raw, &serialized_sql, &payload);
 
-    let mut group = c.benchmark_group(GROUP);
-    group.throughput(Throughput::Elements((WRITERS * APPENDS) as u64));
-    group.sample_size(10);
-    group.warm_up_time(std::time::Duration::from_secs(1));
-    group.measurement_time(std::time::Duration::from_secs(5));
+    let mut group =
+        support::short_group(c, GROUP, (WRITERS * APPENDS) as u64, Duration::from_secs(5));
     group.bench_function("store", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();

@@ -9,7 +9,9 @@
 mod pg_support;
 mod support;
 
-use criterion::{criterion_group, Criterion, Throughput};
+use std::time::Duration;
+
+use criterion::{criterion_group, Criterion};
 use es_core::Repository;
 use support::lifecycle::{Lifecycle, Step};
 use uuid::Uuid;
@@ -41,11 +43,7 @@ fn bench(c: &mut Criterion) {
         }
     };
 
-    let mut group = c.benchmark_group(GROUP);
-    group.throughput(Throughput::Elements(3));
-    group.sample_size(10);
-    group.warm_up_time(std::time::Duration::from_secs(1));
-    group.measurement_time(std::time::Duration::from_secs(4));
+    let mut group = support::short_group(c, GROUP, 3, Duration::from_secs(4));
     group.bench_function("repository", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();

@@ -6,5 +6,6 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    es_example_services::common::service_main::main::<es_example_services::parking::cli::Cli>().await
+    es_example_services::common::service_main::main::<es_example_services::parking::cli::Cli>()
+        .await
 }
