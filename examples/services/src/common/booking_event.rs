@@ -2,8 +2,8 @@
 //! two services.
 //!
 //! Booking writes these to its event store; Parking reads them from Booking's
-//! log (embedded mode) or from RabbitMQ (server mode). Both sides compile this
-//! one file, so they cannot disagree on names or payloads. Each variant's name
+//! log (embedded mode) or from RabbitMQ (server mode). Both sides use this
+//! one type, so they cannot disagree on names or payloads. Each variant's name
 //! is its stored event type, and each event carries only what it changed: the
 //! slot on `BookingCreated`, nothing else on the status changes.
 

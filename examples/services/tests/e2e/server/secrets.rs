@@ -22,6 +22,14 @@ fn assert_hidden(what: &str, run: &Run) {
     }
 }
 
+/// `program` with `vars` set and logging at `trace`.
+fn traced(program: &str, vars: &[(&str, &String)]) -> std::process::Command {
+    let mut cmd = command(program);
+    cmd.envs(vars.iter().map(|(name, value)| (*name, value.as_str())))
+        .env("RUST_LOG", "trace");
+    cmd
+}
+
 fn all_secret_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
     cmd.env(
         "EVENT_STORE_DATABASE_URL",
@@ -89,42 +97,35 @@ fn refused_passwords_do_not_leak() {
     let _servers = crate::support::server::servers_in_use();
     // The real servers, wrong credentials: RabbitMQ refuses the login,
     // PostgreSQL refuses the role.
-    let mut cmd = command("booking");
-    cmd.env(
-        "EVENT_STORE_DATABASE_URL",
-        format!("postgres://no_such_role_torture:{SECRET}@127.0.0.1:5432/test"),
-    )
-    .env("RUST_LOG", "trace");
-    let shown = run(cmd.arg("get_booking_list"));
+    let refused_role = format!("postgres://no_such_role_torture:{SECRET}@127.0.0.1:5432/test");
+    let refused_login = format!("amqp://guest:{SECRET}@127.0.0.1:5672/%2f");
+    let shown = run(
+        traced("booking", &[("EVENT_STORE_DATABASE_URL", &refused_role)]).arg("get_booking_list"),
+    );
     assert_eq!(shown.code, Some(1), "{shown:?}");
     assert_hidden("booking, PostgreSQL refuses", &shown);
 
-    let mut cmd = command("booking");
-    cmd.env(
-        "EVENT_STORE_DATABASE_URL",
-        format!("postgres://no_such_role_torture:{SECRET}@127.0.0.1:5432/test"),
+    let shown = run(traced(
+        "booking",
+        &[
+            ("EVENT_STORE_DATABASE_URL", &refused_role),
+            ("AMQP_URL", &refused_login),
+        ],
     )
-    .env(
-        "AMQP_URL",
-        format!("amqp://guest:{SECRET}@127.0.0.1:5672/%2f"),
-    )
-    .env("RUST_LOG", "trace");
-    let shown = run(cmd.args(["serve", "--port", &free_port().to_string()]));
+    .args(["serve", "--port", &free_port().to_string()]));
     assert_eq!(shown.code, Some(1), "{shown:?}");
     assert_hidden("booking serve, RabbitMQ refuses", &shown);
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut cmd = command("parking");
-    cmd.env(
-        "PARKING_DATABASE_URL",
-        format!("sqlite:{}", dir.path().join("p.db").display()),
+    let parking_db = format!("sqlite:{}", dir.path().join("p.db").display());
+    let shown = run(traced(
+        "parking",
+        &[
+            ("PARKING_DATABASE_URL", &parking_db),
+            ("AMQP_URL", &refused_login),
+        ],
     )
-    .env(
-        "AMQP_URL",
-        format!("amqp://guest:{SECRET}@127.0.0.1:5672/%2f"),
-    )
-    .env("RUST_LOG", "trace");
-    let shown = run(cmd.args(["serve", "--port", &free_port().to_string()]));
+    .args(["serve", "--port", &free_port().to_string()]));
     assert_eq!(shown.code, Some(1), "{shown:?}");
     assert_hidden("parking serve, RabbitMQ refuses", &shown);
 }
