@@ -1,4 +1,4 @@
-//! A1: relay throughput against raw lapin, and consume throughput.
+//! Relay throughput against raw lapin, and consume throughput.
 //!
 //! One iteration of `relay` = a [`Relay`] publishing 10,000 stored events
 //! (from a fresh checkpoint) until the broker confirmed all of them —
@@ -9,7 +9,7 @@
 //! 1,000. Both publish to the same topic exchange, routed into one durable
 //! quorum queue that is purged after each iteration.
 //!
-//! The `a1_amqp_consume` group times draining 10,000 queued messages:
+//! The `amqp_consume` group times draining 10,000 queued messages:
 //! `consumer` is a [`Consumer`] with an [`IdempotentHandler`] on the
 //! in-memory store (decode, record, apply, ack each); `raw_consume` is raw
 //! lapin with the same prefetch acking each message.
@@ -47,8 +47,8 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-const PUBLISH_GROUP: &str = "a1_amqp_publish";
-const CONSUME_GROUP: &str = "a1_amqp_consume";
+const PUBLISH_GROUP: &str = "amqp_publish";
+const CONSUME_GROUP: &str = "amqp_consume";
 const MESSAGES: usize = 10_000;
 const PREFETCH: u16 = 200;
 
