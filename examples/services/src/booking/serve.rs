@@ -85,8 +85,10 @@ pub async fn serve(
     let relay = Relay::new(
         store.clone(),
         store.checkpoints(),
-        RelayConfig::new(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
-            .with_routing_key(routing_key()),
+        RelayConfig::builder(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
+            .with_routing_key(routing_key())
+            .build()
+            .map_err(|error| ServeError::Relay(RelayError::Config(error)))?,
     );
     tracing::info!(port = args.port, exchange = %args.broker.exchange, "booking serve: projector, relay and /health running");
     tokio::select! {

@@ -49,6 +49,16 @@ pub enum BookingServiceError {
         /// The booking.
         id: Uuid,
     },
+    /// The command failed in a way the repository may add in later versions.
+    #[error("cannot {action} booking {id}: {reason}")]
+    Failed {
+        /// `reserve`, `complete`, …
+        action: &'static str,
+        /// The booking.
+        id: Uuid,
+        /// What the repository said.
+        reason: String,
+    },
     /// No booking has this id.
     #[error("no booking {0}")]
     NotFound(Uuid),
@@ -139,7 +149,7 @@ where
 
     /// `get_booking_events`: `(version, event)` pairs from the event store.
     pub async fn history(&self, id: Uuid) -> Result<Vec<(u64, BookingEvent)>, BookingServiceError> {
-        let stream_id = Repository::<Booking, S>::stream_id(id);
+        let stream_id = Repository::<Booking, S>::stream_id(id).map_err(StoreError::from)?;
         let recorded: Vec<_> = self
             .repository
             .store()
@@ -176,6 +186,12 @@ where
                 }
                 ExecuteError::Conflict { .. } => BookingServiceError::Conflict { action, id },
                 ExecuteError::Store(error) => BookingServiceError::Store(error),
+                ExecuteError::InvalidId(error) => BookingServiceError::Store(error.into()),
+                other => BookingServiceError::Failed {
+                    action,
+                    id,
+                    reason: other.to_string(),
+                },
             })?;
         match executed.outcome.last_position {
             Some(position) => self.project_up_to(position).await,

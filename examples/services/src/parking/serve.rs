@@ -57,16 +57,17 @@ pub enum ServeError {
 pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), ServeError> {
     let processed = SqliteIdempotencyStore::new(pool);
     processed.migrate().await.map_err(ServeError::Database)?;
-    let config = ConsumerConfig::new(&args.broker.amqp_url, &args.broker.exchange, &args.queue)
-        .with_binding_keys(["booking.#"]);
+    let config = ConsumerConfig::builder(&args.broker.amqp_url, &args.broker.exchange, &args.queue)
+        .with_binding_keys(["booking.#"])
+        .build()
+        .map_err(|error| ServeError::Declare {
+            queue: args.queue.clone(),
+            source: ConsumerError::Config(error),
+        })?;
     let consumer = Consumer::new(
         config,
         IdempotentHandler::new(BOOKING_FOLLOWER, processed, BookingFollower),
-    )
-    .map_err(|source| ServeError::Declare {
-        queue: args.queue.clone(),
-        source,
-    })?;
+    );
     consumer
         .declare()
         .await
