@@ -38,13 +38,15 @@
 //! // The consumer's queue exists (and collects) before anything is published.
 //! let state = InMemoryIdempotencyStore::<u64>::new();
 //! let consumer = Consumer::new(
-//!     ConsumerConfig::new(url, "BOOKING_TX_EVENT", "parking.bookings").with_binding_keys(["booking.#"]),
+//!     ConsumerConfig::builder(url, "BOOKING_TX_EVENT", "parking.bookings")
+//!         .with_binding_keys(["booking.#"])
+//!         .build()?,
 //!     IdempotentHandler::new("parking", state.clone(), Slots),
-//! )?;
+//! );
 //! consumer.declare().await?;
 //!
 //! let relay = Relay::new(store.clone(), InMemoryProjectionStore::<()>::new(),
-//!     RelayConfig::new(url, "booking-relay", "BOOKING_TX_EVENT"));
+//!     RelayConfig::builder(url, "booking-relay", "BOOKING_TX_EVENT").build()?);
 //! tokio::spawn(async move { relay.run().await });
 //! tokio::spawn(async move { consumer.run().await });
 //!
@@ -56,51 +58,67 @@
 //!
 //! See [`wire`] for the message format, [`Consumer`] for the ordering and
 //! retry guarantees, and the `sqlite` / `postgres` features for
-//! [`IdempotencyStore`]s on those databases.
+//! [`IdempotencyStore`]s on those databases. The workspace's
+//! `docs/architecture.md` places this crate among the others.
+//!
+//! # Module map
+//!
+//! * `relay/` — the [`Relay`]: its [`RelayConfig`] builder, checkpoint,
+//!   [`RoutingKey`], one connection's publishing session, the checks that
+//!   refuse or park an event the broker can never take
+//!   ([`UnpublishablePolicy`]) and [`RelayError`].
+//! * `consumer/` — the [`Consumer`]: its [`ConsumerConfig`] builder,
+//!   [`Handler`], queue topology, dead-lettering, [`ConsumerStats`] and
+//!   [`ConsumerError`].
+//! * `inbox/` — exactly-once handling: [`IdempotencyStore`],
+//!   [`IdempotentHandler`], the in-memory store and the SQLite / PostgreSQL
+//!   stores.
+//! * [`wire`] — the message format, both ways.
+//! * Shared: [`Backoff`] (the one backoff policy), [`ConfigError`] (what
+//!   the builders refuse), [`redact_url`] (the one URL redaction), the
+//!   connection and exchange helpers.
 
 #![warn(missing_docs)]
 
 mod backoff;
-mod checkpoint;
+mod config_error;
 mod connection;
 mod consumer;
-mod consumer_config;
-mod consumer_stats;
-mod error;
-mod handler;
-mod idempotency;
-mod in_memory_idempotency;
-#[cfg(feature = "postgres")]
-mod postgres_idempotency;
+mod exchange;
+mod inbox;
 mod redact;
 mod relay;
-mod relay_config;
-mod routing;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod sql_idempotency;
-#[cfg(feature = "sqlite")]
-mod sqlite_idempotency;
-mod topology;
 pub mod wire;
 
 pub use backoff::Backoff;
-pub use checkpoint::{CheckpointError, RelayCheckpoint};
-pub use consumer::Consumer;
-pub use consumer_config::ConsumerConfig;
-pub use consumer_stats::ConsumerStats;
-pub use error::{ConsumerError, RelayError, WireError};
-pub use handler::Handler;
-pub use idempotency::{IdempotencyStore, IdempotentHandler, Recorded, TransactionalHandler};
-pub use in_memory_idempotency::{ConcurrentRecord, InMemoryIdempotencyStore, InMemoryTransaction};
+pub use config_error::{ConfigError, SHORT_STRING_MAX};
+pub use consumer::{
+    config::{ConsumerConfig, ConsumerConfigBuilder},
+    error::ConsumerError,
+    handler::Handler,
+    stats::ConsumerStats,
+    topology::QueueType,
+    Consumer,
+};
 #[cfg(feature = "postgres")]
-pub use postgres_idempotency::PostgresIdempotencyStore;
-pub use redact::redact_url;
-pub use relay::Relay;
-pub use relay_config::RelayConfig;
-pub use routing::RoutingKey;
+pub use inbox::postgres::PostgresIdempotencyStore;
 #[cfg(feature = "sqlite")]
-pub use sqlite_idempotency::SqliteIdempotencyStore;
-pub use topology::QueueType;
+pub use inbox::sqlite::SqliteIdempotencyStore;
+pub use inbox::{
+    idempotent_handler::IdempotentHandler,
+    in_memory::{ConcurrentRecord, InMemoryIdempotencyStore, InMemoryTransaction},
+    IdempotencyStore, Recorded, TransactionalHandler,
+};
+pub use redact::redact_url;
+pub use relay::{
+    checkpoint::{CheckpointError, RelayCheckpoint},
+    config::{RelayConfig, RelayConfigBuilder, DEFAULT_MAX_MESSAGE_SIZE},
+    error::RelayError,
+    routing_key::RoutingKey,
+    unpublishable::{Unpublishable, UnpublishablePolicy, HEADER_UNPUBLISHABLE, PARKED_ROUTING_KEY},
+    Relay,
+};
+pub use wire::WireError;
 
 /// Re-exported so users name the same lapin version.
 pub use lapin;

@@ -1,8 +1,17 @@
 //! Keeping broker passwords out of logs, errors and `Debug` output: an AMQP
 //! URL carries its credentials in the user info (`amqp://user:secret@host`),
-//! and configurations that hold one print it redacted.
+//! and configurations that hold one print it redacted. This is the crate's
+//! one redaction; it parses with the `url` crate.
+
+use url::Url;
+
+/// What replaces a password.
+const MASK: &str = "***";
 
 /// `url` with the password of its user info replaced by `***`.
+///
+/// A string that does not parse as a URL but holds an `@` (so it may hold
+/// credentials) is masked whole.
 ///
 /// ```
 /// use es_amqp::redact_url;
@@ -10,17 +19,17 @@
 /// assert_eq!(redact_url("amqp://127.0.0.1/%2f"), "amqp://127.0.0.1/%2f");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let rest = &url[authority_start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    // The last '@' of the authority ends the user info (a password may hold '@' unescaped).
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &rest[..at];
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{}{user}:***{}", &url[..authority_start], &rest[at..]),
-        None => url.to_owned(),
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some(MASK)).is_ok() {
+                parsed.to_string()
+            } else {
+                MASK.to_owned()
+            }
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) if url.contains('@') => MASK.to_owned(),
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -49,5 +58,10 @@ mod tests {
         for url in ["amqp://127.0.0.1/%2f", "amqp://guest@host/x", "not a url"] {
             assert_eq!(redact_url(url), url);
         }
+    }
+
+    #[test]
+    fn unparsable_strings_with_credentials_are_masked() {
+        assert_eq!(redact_url("amqp://u:hunter2@[bad"), "***");
     }
 }

@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use crate::{ExpectedVersion, StreamId};
+use crate::{ExpectedVersion, InvalidInput, Position, StreamId};
 
 /// A boxed error from a backend or a user callback.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -47,11 +47,12 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    /// The input was refused before reaching the store.
+    /// The input broke a [limit](crate::limits) and was refused before
+    /// reaching the store; nothing was written.
     #[error("invalid input: {0}")]
-    InvalidInput(String),
+    InvalidInput(#[from] InvalidInput),
     /// The backend (database, network) failed. The append may be retried: an
-    /// append is idempotent by event id.
+    /// append is idempotent by event id. The only transient error.
     #[error("event store backend error: {0}")]
     Backend(#[source] BoxError),
 }
@@ -60,6 +61,18 @@ impl StoreError {
     /// Wraps a backend error.
     pub fn backend(error: impl Into<BoxError>) -> Self {
         StoreError::Backend(error.into())
+    }
+
+    /// Whether sending the same request again may succeed.
+    ///
+    /// True only for [`Backend`](StoreError::Backend) (an unreachable
+    /// database, a dropped connection). Data errors ([`Decode`](StoreError::Decode),
+    /// [`Encode`](StoreError::Encode), [`InvalidInput`](StoreError::InvalidInput),
+    /// [`DuplicateEventId`](StoreError::DuplicateEventId)) are never transient:
+    /// retrying them fails the same way. A [`Conflict`](StoreError::Conflict)
+    /// is not transient either: decide again on fresh state instead.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Backend(_))
     }
 
     /// Whether this is an optimistic-concurrency conflict.
@@ -92,8 +105,14 @@ pub enum DecodeFailure {
     Envelope(String),
 }
 
-/// A stored event could not be decoded. Names the stream, version and type.
+/// A stored event could not be decoded. Names the stream, version and type,
+/// and (when the store knows it) the event's place in the global log, which
+/// lets a [`Subscription`](crate::Subscription) skip it under
+/// [`UndecodablePolicy::Skip`](crate::UndecodablePolicy::Skip).
+///
+/// Never transient: reading the same event again fails the same way.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("cannot decode event {event_type} (schema v{schema_version}) at {stream_id} version {version}: {failure}")]
 pub struct DecodeError {
     /// The event's stream.
@@ -104,7 +123,36 @@ pub struct DecodeError {
     pub event_type: String,
     /// The stored schema version.
     pub schema_version: u32,
+    /// The event's position in the global log, when known.
+    pub position: Option<Position>,
     /// What went wrong.
     #[source]
     pub failure: DecodeFailure,
+}
+
+impl DecodeError {
+    /// An error about the event at `version` of `stream_id`.
+    pub fn new(
+        stream_id: StreamId,
+        version: u64,
+        event_type: impl Into<String>,
+        schema_version: u32,
+        failure: DecodeFailure,
+    ) -> Self {
+        Self {
+            stream_id,
+            version,
+            event_type: event_type.into(),
+            schema_version,
+            position: None,
+            failure,
+        }
+    }
+
+    /// Records the event's global position (stores know it when reading the log).
+    #[must_use]
+    pub fn with_position(mut self, position: Position) -> Self {
+        self.position = Some(position);
+        self
+    }
 }

@@ -117,12 +117,14 @@ impl NewEvent {
     }
 
     /// Replaces the metadata.
+    #[must_use]
     pub fn with_metadata(mut self, metadata: Metadata) -> Self {
         self.metadata = metadata;
         self
     }
 
     /// Replaces the event id.
+    #[must_use]
     pub fn with_id(mut self, event_id: Uuid) -> Self {
         self.event_id = event_id;
         self

@@ -1,7 +1,8 @@
 //! The event store contract.
 //!
 //! Every backend (in-memory, SQLite, PostgreSQL) implements [`EventStore`] and
-//! keeps the guarantees of the project's DESIGN.md; the conformance suite in
+//! keeps the guarantees listed on it (the project's `docs/architecture.md`
+//! explains why they are what they are); the conformance suite in
 //! [`testing`](crate::testing) checks each one. Code above this trait (the
 //! repository, subscriptions, projections, the RabbitMQ relay) never needs to
 //! know which backend it runs on.
@@ -37,6 +38,16 @@ pub struct AppendOutcome {
 /// * [`read_all`](EventStore::read_all) pages through the global log in
 ///   position order and never skips an event that commits late: once a page
 ///   has returned position `p`, no event with a position `<= p` can appear later.
+/// * Every store accepts and refuses the same input: `append` calls
+///   [`validate_append`](crate::validate_append) first, so a value over a
+///   [limit](crate::limits) (or holding NUL) is a
+///   [`StoreError::InvalidInput`] with nothing written, and a value at a
+///   limit reads back verbatim.
+/// * Values read back exactly as written, numbers included: every finite
+///   `f64` and every `u64`/`i64` comes back as an equal
+///   [`serde_json::Value`] (negative zero may come back as zero).
+/// * A stored event that cannot be decoded is a [`StoreError::Decode`]
+///   naming its stream, version, type and (from `read_all`) position.
 /// * [`append_notifications`](EventStore::append_notifications) wakes
 ///   subscribers; [`Subscription`](crate::Subscription) builds catch-up-then-live
 ///   on these two.

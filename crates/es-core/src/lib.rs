@@ -5,7 +5,28 @@
 //! commands with optimistic concurrency, catch-up-then-live
 //! [`Subscription`]s, exactly-once [`ProjectionRunner`]s, snapshots,
 //! upcasting, and a complete [`InMemoryStore`]. Backends live in their own
-//! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`.
+//! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`. The
+//! project's `docs/architecture.md` explains how the pieces fit.
+//!
+//! ## Map of the modules
+//!
+//! * Writing: [`Aggregate`] decides, [`DomainEvent`] names and encodes,
+//!   [`NewEvent`] carries an event with its [`Metadata`] to the store;
+//!   [`StreamId`] names the stream and [`ExpectedVersion`] guards it.
+//! * The contract: [`EventStore`] (`event_store.rs`), its errors
+//!   ([`StoreError`], [`DecodeError`], [`InvalidInput`]), and what it hands
+//!   back ([`RecordedEvent`], [`ReplayEvent`], [`Position`], [`AppendOutcome`]).
+//! * Rules every backend shares: [`limits`] and [`validate_append`]
+//!   (`validation.rs`), [`previous_append`] (`idempotent_append.rs`: is a
+//!   batch an exact re-send?), [`check_expected_version`] and
+//!   [`check_checkpoint`] (`projection/checkpoint_rule.rs`).
+//! * Using a store: [`Repository`] (`repository/`: load, decide, append,
+//!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
+//!   schema versions, [`Subscription`] to follow the global log, and
+//!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
+//!   read models; [`UndecodablePolicy`] says what readers do with bad data.
+//! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
+//! * `testing` (feature): the conformance suite and a given/when/then kit.
 //!
 //! ```
 //! use es_core::{Aggregate, DomainEvent, ExecuteError, InMemoryStore, Repository};
@@ -71,7 +92,9 @@
 //! Every store keeps the guarantees listed on [`EventStore`]: optimistic
 //! concurrency, idempotent and atomic appends, per-stream order, a global log
 //! that never skips a late commit, catch-up-then-live subscriptions,
-//! exactly-once projections, and clear errors for bad stored data. The
+//! exactly-once projections, clear errors for bad stored data, the same
+//! input limits everywhere, and values (numbers included) that read back
+//! exactly as written. The
 //! `testing` feature ships the conformance suite that checks them
 //! (`conformance_tests!`) and a given/when/then kit for aggregates.
 
@@ -82,7 +105,11 @@ mod error;
 mod event;
 mod event_store;
 mod expected_version;
+mod idempotent_append;
 mod in_memory;
+mod invalid_input;
+mod lease;
+pub mod limits;
 mod metadata;
 mod position;
 mod projection;
@@ -92,7 +119,9 @@ mod repository;
 mod snapshot;
 mod stream_id;
 mod subscription;
+mod undecodable_policy;
 mod upcasters;
+mod validation;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -102,19 +131,30 @@ pub use error::{BoxError, DecodeError, DecodeFailure, StoreError};
 pub use event::{DomainEvent, NewEvent};
 pub use event_store::{check_expected_version, AppendOutcome, EventStore};
 pub use expected_version::ExpectedVersion;
+pub use idempotent_append::{previous_append, RecordedId};
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
+pub use invalid_input::{InputField, InvalidInput};
+pub use lease::{
+    check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
+    LeaderExit, Lease, LeaseError, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore, Renewal, Role,
+    DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL, MAX_LEASE_NAME_LEN,
+};
 pub use metadata::Metadata;
 pub use position::Position;
-pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
+pub use projection::{
+    check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
+};
 pub use recorded_event::RecordedEvent;
 pub use replay_event::ReplayEvent;
 pub use repository::{
     ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,
 };
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
-pub use stream_id::{InvalidStreamId, StreamId, MAX_STREAM_ID_LEN};
+pub use stream_id::StreamId;
 pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
+pub use undecodable_policy::UndecodablePolicy;
 pub use upcasters::Upcasters;
+pub use validation::validate_append;
 
 /// Re-exported so backends and users name the same versions.
 pub use async_trait::async_trait;

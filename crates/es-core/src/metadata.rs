@@ -38,12 +38,14 @@ pub struct Metadata {
 
 impl Metadata {
     /// Sets the correlation id.
+    #[must_use]
     pub fn with_correlation_id(mut self, id: Uuid) -> Self {
         self.correlation_id = Some(id);
         self
     }
 
     /// Sets the causation id.
+    #[must_use]
     pub fn with_causation_id(mut self, id: Uuid) -> Self {
         self.causation_id = Some(id);
         self

@@ -54,12 +54,13 @@ impl RecordedEvent {
 
     /// A [`DecodeError`] about this event.
     pub fn decode_error(&self, failure: DecodeFailure) -> DecodeError {
-        DecodeError {
-            stream_id: self.stream_id.clone(),
-            version: self.version,
-            event_type: self.event_type.clone(),
-            schema_version: self.schema_version,
+        DecodeError::new(
+            self.stream_id.clone(),
+            self.version,
+            self.event_type.clone(),
+            self.schema_version,
             failure,
-        }
+        )
+        .with_position(self.position)
     }
 }

@@ -35,12 +35,14 @@ impl ReplayEvent {
         stream_id: &StreamId,
         upcasters: &Upcasters,
     ) -> Result<E, DecodeError> {
-        let error = |event_type: String, failure| DecodeError {
-            stream_id: stream_id.clone(),
-            version: self.version,
-            event_type,
-            schema_version: self.schema_version,
-            failure,
+        let error = |event_type: String, failure| {
+            DecodeError::new(
+                stream_id.clone(),
+                self.version,
+                event_type,
+                self.schema_version,
+                failure,
+            )
         };
         let payload = match upcasters.upcast(&self.event_type, self.schema_version, self.payload) {
             Ok(payload) => payload,

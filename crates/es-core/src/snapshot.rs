@@ -31,6 +31,7 @@ pub trait SnapshotStore: Send + Sync {
 
 /// When the repository takes a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SnapshotPolicy {
     /// Never.
     #[default]

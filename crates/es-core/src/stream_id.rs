@@ -2,74 +2,81 @@
 //!
 //! Every event belongs to exactly one stream, and an aggregate instance owns one
 //! stream. A stream id is an opaque, non-empty string; stores keep it verbatim
-//! (quotes, unicode and long ids included), so it is a newtype rather than a bare
+//! (quotes, unicode and ids up to the limit included), so it is a newtype rather than a bare
 //! `String` to keep it from being mixed up with event types or payloads.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The longest stream id a store must accept, in bytes.
-pub const MAX_STREAM_ID_LEN: usize = 4096;
+use crate::{
+    limits::{MAX_CATEGORY_BYTES, MAX_STREAM_ID_BYTES},
+    validation::{check_name, check_stream_id},
+    InputField, InvalidInput,
+};
 
 /// The id of one event stream, such as `booking-0190b6c2-...`.
+///
+/// Limits (see [`limits`](crate::limits)): 1 to
+/// [`MAX_STREAM_ID_BYTES`] bytes, no NUL, and a category (the part before the
+/// first `-`, or the whole id without one) of at most [`MAX_CATEGORY_BYTES`].
+/// Nothing is ever normalised: a refused id is an error, never a silently
+/// different stream.
 ///
 /// ```
 /// use es_core::StreamId;
 /// let id = StreamId::new("booking-42").unwrap();
 /// assert_eq!(id.as_str(), "booking-42");
-/// assert_eq!(StreamId::for_aggregate("booking", "42"), id);
+/// assert_eq!(StreamId::for_aggregate("booking", "42").unwrap(), id);
+/// assert_eq!((id.category(), id.aggregate_id()), ("booking", "42"));
 /// assert!(StreamId::new("").is_err());
+/// assert!(StreamId::for_aggregate("booking", "a\0b").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct StreamId(String);
 
-/// Why a string was refused as a [`StreamId`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidStreamId {
-    /// The id was empty.
-    #[error("a stream id must not be empty")]
-    Empty,
-    /// The id was longer than [`MAX_STREAM_ID_LEN`] bytes.
-    #[error("a stream id must be at most {MAX_STREAM_ID_LEN} bytes, got {0}")]
-    TooLong(usize),
-    /// The id contained a NUL character, which databases cannot store in text.
-    #[error("a stream id must not contain NUL characters")]
-    Nul,
-}
-
 impl StreamId {
     /// Checks and wraps a stream id.
-    pub fn new(id: impl Into<String>) -> Result<Self, InvalidStreamId> {
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidInput> {
         let id = id.into();
-        if id.is_empty() {
-            Err(InvalidStreamId::Empty)
-        } else if id.len() > MAX_STREAM_ID_LEN {
-            Err(InvalidStreamId::TooLong(id.len()))
-        } else if id.contains('\0') {
-            Err(InvalidStreamId::Nul)
-        } else {
-            Ok(Self(id))
-        }
+        check_stream_id(&id)?;
+        Ok(Self(id))
     }
 
     /// The stream of one aggregate instance: `"{aggregate_type}-{id}"`.
     ///
-    /// An aggregate type is a short static name, so this is always a valid id
-    /// unless `id` itself contains NUL or is huge, in which case the NUL-free,
-    /// truncated remainder still names a distinct stream deterministically.
-    pub fn for_aggregate(aggregate_type: &str, id: impl fmt::Display) -> Self {
-        let mut s = format!("{aggregate_type}-{id}");
-        s.retain(|c| c != '\0');
-        if s.len() > MAX_STREAM_ID_LEN {
-            let mut cut = MAX_STREAM_ID_LEN;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
+    /// Injective: distinct `(aggregate_type, id)` pairs give distinct stream
+    /// ids, and [`category`](Self::category) and
+    /// [`aggregate_id`](Self::aggregate_id) give back exactly what was passed.
+    /// So the aggregate type must be 1 to [`MAX_CATEGORY_BYTES`] bytes without
+    /// `-` or NUL, and the id must have no NUL and keep the whole within
+    /// [`MAX_STREAM_ID_BYTES`]; anything else is refused, never trimmed.
+    pub fn for_aggregate(
+        aggregate_type: &str,
+        id: impl fmt::Display,
+    ) -> Result<Self, InvalidInput> {
+        check_name(InputField::Category, aggregate_type, MAX_CATEGORY_BYTES)?;
+        if aggregate_type.contains('-') {
+            return Err(InvalidInput::ForbiddenCharacter {
+                field: InputField::Category,
+                character: '-',
+            });
         }
-        Self(s)
+        let whole = format!("{aggregate_type}-{id}");
+        if whole[aggregate_type.len() + 1..].contains('\0') {
+            return Err(InvalidInput::Nul {
+                field: InputField::AggregateId,
+            });
+        }
+        if whole.len() > MAX_STREAM_ID_BYTES {
+            return Err(InvalidInput::TooLong {
+                field: InputField::StreamId,
+                len: whole.len(),
+                max: MAX_STREAM_ID_BYTES,
+            });
+        }
+        Ok(Self(whole))
     }
 
     /// The id as a string slice.
@@ -96,14 +103,14 @@ impl fmt::Display for StreamId {
 }
 
 impl TryFrom<String> for StreamId {
-    type Error = InvalidStreamId;
+    type Error = InvalidInput;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::new(value)
     }
 }
 
 impl TryFrom<&str> for StreamId {
-    type Error = InvalidStreamId;
+    type Error = InvalidInput;
     fn try_from(value: &str) -> Result<Self, Self::Error> {
         Self::new(value)
     }

@@ -5,13 +5,16 @@
 //! slow poll as a safety net). History and live events come through the same
 //! gap-safe read, so there is no hand-over between two mechanisms where an
 //! event could be lost or delivered twice.
+//!
+//! A stored event that cannot be decoded stops the subscription with the
+//! error, or is skipped, as its [`UndecodablePolicy`] says.
 
 use std::{collections::VecDeque, time::Duration};
 
 use futures::stream::{self, Stream};
 use tokio::sync::watch;
 
-use crate::{EventStore, Position, RecordedEvent, StoreError};
+use crate::{EventStore, Position, RecordedEvent, StoreError, UndecodablePolicy};
 
 /// The default number of events read per page.
 pub const DEFAULT_PAGE_SIZE: usize = 500;
@@ -42,6 +45,7 @@ pub struct Subscription<S> {
     buffer: VecDeque<RecordedEvent>,
     page_size: usize,
     poll_interval: Duration,
+    undecodable: UndecodablePolicy,
     wake: watch::Receiver<()>,
 }
 
@@ -55,19 +59,30 @@ impl<S: EventStore> Subscription<S> {
             buffer: VecDeque::new(),
             page_size: DEFAULT_PAGE_SIZE,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            undecodable: UndecodablePolicy::default(),
             wake,
         }
     }
 
     /// Sets the page size (at least 1).
+    #[must_use]
     pub fn with_page_size(mut self, page_size: usize) -> Self {
         self.page_size = page_size.max(1);
         self
     }
 
     /// Sets the safety-net poll interval.
+    #[must_use]
     pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
         self.poll_interval = poll_interval;
+        self
+    }
+
+    /// What to do with a stored event that cannot be decoded (default:
+    /// [`UndecodablePolicy::Stop`]).
+    #[must_use]
+    pub fn with_undecodable_policy(mut self, policy: UndecodablePolicy) -> Self {
+        self.undecodable = policy;
         self
     }
 
@@ -119,9 +134,68 @@ impl<S: EventStore> Subscription<S> {
         // Mark the signal seen *before* reading, so an append that commits
         // after this read wakes the next wait.
         self.wake.borrow_and_update();
-        let page = self.store.read_all(self.position, self.page_size).await?;
-        self.buffer.extend(page);
-        Ok(())
+        loop {
+            let error = match self.store.read_all(self.position, self.page_size).await {
+                Ok(page) => {
+                    self.buffer.extend(page);
+                    return Ok(());
+                }
+                Err(error) => error,
+            };
+            let Some(bad) = self.undecodable_position(&error) else {
+                return Err(error);
+            };
+            // Hand out the events before the bad one first, under either policy.
+            let before = self.read_before(bad).await?;
+            if !before.is_empty() {
+                self.buffer.extend(before);
+                return Ok(());
+            }
+            if self.undecodable == UndecodablePolicy::Stop {
+                return Err(error);
+            }
+            if let StoreError::Decode(decode) = &error {
+                tracing::error!(
+                    stream_id = %decode.stream_id,
+                    version = decode.version,
+                    event_type = %decode.event_type,
+                    position = %bad,
+                    %error,
+                    "skipping a stored event that cannot be decoded"
+                );
+            }
+            self.position = bad;
+        }
+    }
+
+    /// Where the undecodable event that `error` is about lies, if it is one
+    /// ahead of this subscription.
+    fn undecodable_position(&self, error: &StoreError) -> Option<Position> {
+        match error {
+            StoreError::Decode(decode) => decode.position.filter(|p| *p > self.position),
+            _ => None,
+        }
+    }
+
+    /// The events between this subscription's position and `bad`, read one
+    /// at a time (a page containing `bad` fails as a whole).
+    async fn read_before(&self, bad: Position) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut before = Vec::new();
+        let mut after = self.position;
+        while before.len() < self.page_size {
+            match self.store.read_all(after, 1).await {
+                Ok(page) => match page.into_iter().next() {
+                    Some(event) if event.position < bad => {
+                        after = event.position;
+                        before.push(event);
+                    }
+                    _ => break,
+                },
+                Err(StoreError::Decode(decode)) if decode.position == Some(bad) => break,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(before)
     }
 
     /// This subscription as a never-ending [`Stream`].

@@ -47,6 +47,7 @@ impl Upcasters {
 
     /// Registers the step from `from_version` to `from_version + 1` of
     /// `event_type`, as a function from the old payload type to the new one.
+    #[must_use]
     pub fn register<Old, New, F>(mut self, event_type: &str, from_version: u32, step: F) -> Self
     where
         Old: DeserializeOwned,

@@ -39,6 +39,7 @@ pub const DEFAULT_NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
 /// assert!(config.clone().with_schema("x; DROP TABLE y").is_err());
 /// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct PostgresConfig {
     url: String,
     schema: SchemaName,
@@ -49,6 +50,7 @@ pub struct PostgresConfig {
 
 impl PostgresConfig {
     /// Settings for `url`, schema `es`, [`DEFAULT_POOL_SIZE`] connections.
+    #[must_use]
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -69,18 +71,21 @@ impl PostgresConfig {
     }
 
     /// Uses an already validated schema name.
+    #[must_use]
     pub fn with_schema_name(mut self, schema: SchemaName) -> Self {
         self.schema = schema;
         self
     }
 
     /// The maximum number of pooled connections (at least 1).
+    #[must_use]
     pub fn with_pool_size(mut self, pool_size: u32) -> Self {
         self.pool_size = pool_size.max(1);
         self
     }
 
     /// How long acquiring a connection may take before an operation fails.
+    #[must_use]
     pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
         self
@@ -92,10 +97,10 @@ impl PostgresConfig {
     /// After a quiet spell the first append notifies at once; appends within
     /// the interval after a `NOTIFY` share the next one, sent when the
     /// interval ends. Each `NOTIFY` is a transaction of its own, so without
-    /// this limit a busy store spent about a fifth of its CPU on them (8
-    /// writers on 2 cores). Subscribers in the same process are woken at
-    /// every append regardless. `Duration::ZERO` notifies as often as one
-    /// `NOTIFY` at a time allows.
+    /// this limit a busy store spends much of its CPU on them. Subscribers
+    /// in the same process are woken at every append regardless.
+    /// `Duration::ZERO` notifies as often as one `NOTIFY` at a time allows.
+    #[must_use]
     pub fn with_notify_interval(mut self, interval: Duration) -> Self {
         self.notify_interval = interval;
         self

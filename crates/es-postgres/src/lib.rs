@@ -4,7 +4,20 @@
 //! [`es_core::CheckpointStore`] on PostgreSQL through sqlx: one append
 //! statement per batch, a global log that never skips a late commit, live
 //! subscriptions woken by `LISTEN/NOTIFY`, and projections whose checkpoint
-//! commits with their rows in any database.
+//! commits with their rows in any database. `docs/architecture.md` explains
+//! how it fits with the other crates.
+//!
+//! Modules:
+//! * `config`: [`PostgresConfig`], the URL (redacted when shown), schema,
+//!   pool size and notify interval;
+//! * `schema_name`: [`SchemaName`], the one piece of text put into SQL;
+//! * `store`: [`PostgresStore`], split into connecting, appending, reading,
+//!   decoding rows and snapshots;
+//! * `statements`: the SQL of one schema, formatted once;
+//! * `migrations` (and `migrations/*.sql`): the embedded per-schema runner;
+//! * `append_notifications`: waking subscribers here and in other processes;
+//! * `postgres_checkpoints`: [`PostgresCheckpoints`] for projections;
+//! * `error`: [`PostgresError`], failures before the store is usable.
 //!
 //! ```
 //! use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId, Subscription};
@@ -78,16 +91,13 @@
 //! [`es_core::Position`]`{ commit: txid, sequence }`, ordered by both, and a
 //! subscriber checkpoints that pair.
 //!
-//! We chose this over the alternatives in DESIGN.md:
+//! We chose this over the alternatives described in `docs/architecture.md`:
 //!
 //! * serialising appends behind one lock held to commit gives dense positions
 //!   but lets only one append commit at a time; with `synchronous_commit = on`
 //!   that caps the whole store at one WAL flush per append. With transaction
-//!   ids, concurrent appends share group commits. Measured side by side
-//!   (`cargo bench --bench pg_concurrent`, 8 writers, 2-core machine): this
-//!   store ran 2.2-2.7x faster than the same single-row inserts serialised by
-//!   one `pg_advisory_xact_lock`, and 0.84-0.87x the unserialised raw
-//!   8-client insert rate.
+//!   ids, concurrent appends share group commits (the `pg_concurrent`
+//!   benchmark compares the two).
 //! * wait-on-gap with timeouts loses events when a transaction outlives the
 //!   timeout; we do not use it.
 //!
@@ -138,29 +148,46 @@
 //! [`es_core::Repository::with_snapshots`]; loading reads the snapshot and
 //! then only the stream's tail.
 //!
-//! ## Limits
+//! ## Stored JSON and limits
 //!
-//! Stream ids are indexed; PostgreSQL's b-tree limit (about 2.7 KB per entry
-//! after compression) caps them below es-core's 4 KiB maximum in practice.
+//! Payloads, metadata and snapshot states are stored as `json`, the exact
+//! text serde_json wrote (`jsonb` would re-normalise numbers: the float
+//! `1e16` came back as an integer, `-0.0` as `0`), so every value reads back
+//! as the [`serde_json::Value`] that was appended. (A schema created by an
+//! older version had `jsonb` columns: [`PostgresStore::migrate`] changes
+//! them, rewriting the tables under an exclusive lock; rows written before
+//! keep the text `jsonb` had normalised them to.) Every append first runs
+//! [`es_core::validate_append`]: input PostgreSQL cannot store (NUL in any
+//! text, a stream id over [`es_core::limits::MAX_STREAM_ID_BYTES`], which
+//! keeps it within the unique index's row limit even for random text) is a
+//! typed [`es_core::StoreError::InvalidInput`], never a retryable backend
+//! error. A stored event that cannot be decoded (say, from a restored
+//! database) is a [`es_core::StoreError::Decode`] naming its stream, version
+//! and type.
 
 #![warn(missing_docs)]
 
 mod append_notifications;
 mod config;
 mod error;
+mod lease;
 mod migrations;
 mod postgres_checkpoints;
-mod postgres_store;
 mod schema_name;
 mod statements;
+mod store;
 
 pub use config::{
     redact_url, PostgresConfig, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_NOTIFY_INTERVAL, DEFAULT_POOL_SIZE,
 };
 pub use error::PostgresError;
+pub use lease::{
+    PostgresLeaseConfig, PostgresLeases, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_LEASE_CONNECT_TIMEOUT, DEFAULT_LEASE_NAMESPACE,
+};
 pub use postgres_checkpoints::{PostgresCheckpoints, PostgresTransaction};
-pub use postgres_store::{PostgresStore, HELD_BACK_WAIT};
 pub use schema_name::{InvalidSchemaName, SchemaName, MAX_SCHEMA_NAME_LEN};
+pub use store::{PostgresStore, HELD_BACK_WAIT};
 
 /// The sqlx version this crate is built on, for writing projections.
 pub use sqlx;

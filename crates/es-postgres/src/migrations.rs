@@ -36,6 +36,10 @@ pub(crate) const EVENT_STORE: Component = Component {
             version: 2,
             sql: include_str!("../migrations/event_store/0002_drop_streams.sql"),
         },
+        Migration {
+            version: 3,
+            sql: include_str!("../migrations/event_store/0003_json_text.sql"),
+        },
     ],
 };
 

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use es_core::{CheckpointStore, Position, ProjectionError};
+use es_core::{check_checkpoint, CheckpointStore, Position, ProjectionError};
 use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use crate::{
@@ -155,11 +155,12 @@ impl CheckpointStore for PostgresCheckpoints {
         if moved == 0 {
             let actual = self.stored(&mut tx, projection).await?;
             tx.rollback().await.map_err(ProjectionError::backend)?;
-            return Err(ProjectionError::CheckpointMoved {
-                projection: projection.to_owned(),
-                expected: previous,
-                actual,
-            });
+            check_checkpoint(projection, previous, actual)?;
+            // The row holds `previous` again by now, yet the update matched
+            // nothing: another runner moved it in between. Transient.
+            return Err(ProjectionError::backend(format!(
+                "the checkpoint of {projection} changed during the commit; try again"
+            )));
         }
         tx.commit().await.map_err(ProjectionError::backend)
     }

@@ -22,6 +22,7 @@ pub struct SchemaName(String);
 
 /// Why a string was refused as a [`SchemaName`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvalidSchemaName {
     /// The name was empty.
     #[error("a schema name must not be empty")]

@@ -74,7 +74,9 @@ enum After {
 }
 
 /// The append of a batch: `$3..$7` are arrays (ids, types, schema versions,
-/// payloads, metadata). Returns one row `(version, txid, first sequence,
+/// payloads, metadata). Payloads and metadata arrive as the JSON text
+/// serde_json wrote and are stored as `json`, which keeps that text exactly
+/// (`jsonb` would re-normalise numbers). Returns one row `(version, txid, first sequence,
 /// last sequence)` if the events were written, no row if the
 /// expected-version check refused them.
 fn append_batch(q: &str, after: After) -> String {
@@ -84,9 +86,9 @@ fn append_batch(q: &str, after: After) -> String {
             INSERT INTO {q}.es_events \
                 (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
             SELECT pg_current_xact_id()::text::bigint, e.event_id, $1, base.version + e.ord, \
-                   e.event_type, e.schema_version, e.payload, e.metadata \
+                   e.event_type, e.schema_version, e.payload::json, e.metadata::json \
             FROM {base}, \
-                 unnest($3::uuid[], $4::text[], $5::int4[], $6::jsonb[], $7::jsonb[]) \
+                 unnest($3::uuid[], $4::text[], $5::int4[], $6::text[], $7::text[]) \
                  WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, ord) \
             ORDER BY e.ord \
             RETURNING sequence, version \
@@ -107,7 +109,7 @@ fn append_one(q: &str, after: After) -> String {
         "INSERT INTO {q}.es_events \
             (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
          SELECT pg_current_xact_id()::text::bigint, $3::uuid, $1, base.version + 1, \
-                $4::text, $5::int4, $6::jsonb, $7::jsonb \
+                $4::text, $5::int4, $6::text::json, $7::text::json \
          FROM {base} \
          RETURNING version, txid, sequence, sequence"
     )
@@ -150,7 +152,7 @@ impl Statements {
                 "SELECT version, state FROM {q}.es_snapshots WHERE stream_id = $1"
             ),
             save_snapshot: format!(
-                "INSERT INTO {q}.es_snapshots AS s (stream_id, version, state) VALUES ($1, $2, $3) \
+                "INSERT INTO {q}.es_snapshots AS s (stream_id, version, state) VALUES ($1, $2, $3::text::json) \
                  ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state \
                  WHERE excluded.version > s.version"
             ),

@@ -4,6 +4,21 @@
 //! server. WAL mode, embedded migrations applied on open, writers serialised
 //! so the global log is in commit order, snapshots, and projection
 //! checkpoints committed in the projection's own transaction.
+//! `docs/architecture.md` explains how it fits with the other crates.
+//!
+//! Modules:
+//! * `connection`: opening a file or memory database (WAL, busy timeout) and
+//!   the embedded migrations (`migrations/*.sql`);
+//! * `store`: [`SqliteStore`], split into appending, reading and decoding
+//!   rows, and snapshots;
+//! * `sqlite_checkpoints`: [`SqliteCheckpoints`] for projections;
+//! * `error`: [`SqliteError`], failures of opening and migrating.
+//!
+//! Every append first runs [`es_core::validate_append`], so SQLite refuses
+//! exactly what the other stores refuse. Payloads, metadata and snapshot
+//! states are kept as the JSON text serde_json wrote and parsed back with
+//! it, so values read back exactly; a stored event that cannot be decoded is
+//! a [`es_core::StoreError::Decode`] naming its stream, version and type.
 //!
 //! ```
 //! use es_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
@@ -31,13 +46,15 @@
 
 mod connection;
 mod error;
+mod lease;
 mod sqlite_checkpoints;
-mod sqlite_store;
+mod store;
 
 pub use connection::{migrate, BUSY_TIMEOUT};
 pub use error::SqliteError;
+pub use lease::{SqliteLeases, DEFAULT_LEASE_TTL};
 pub use sqlite_checkpoints::{SqliteCheckpoints, SqliteTransaction};
-pub use sqlite_store::SqliteStore;
+pub use store::SqliteStore;
 
 /// The sqlx version this crate is built on, for writing projections.
 pub use sqlx;

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use es_core::{CheckpointStore, Position, ProjectionError};
+use es_core::{check_checkpoint, CheckpointStore, Position, ProjectionError};
 use sqlx::{Row, Sqlite, SqlitePool};
 
 use crate::{connection, SqliteError};
@@ -98,13 +98,7 @@ impl CheckpointStore for SqliteCheckpoints {
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
         let actual = stored(&mut tx, projection).await?;
-        if actual != previous {
-            return Err(ProjectionError::CheckpointMoved {
-                projection: projection.to_owned(),
-                expected: previous,
-                actual,
-            });
-        }
+        check_checkpoint(projection, previous, actual)?;
         sqlx::query(
             "INSERT INTO es_checkpoints (projection, commit_key, sequence) VALUES (?, ?, ?) \
              ON CONFLICT (projection) DO UPDATE SET commit_key = excluded.commit_key, \

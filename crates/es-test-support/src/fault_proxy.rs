@@ -14,12 +14,11 @@
 
 use std::{
     fmt,
-    net::{SocketAddr, TcpListener as StdTcpListener},
+    net::SocketAddr,
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
-    thread,
     time::Duration,
 };
 
@@ -29,42 +28,10 @@ use tokio::{
         tcp::{OwnedReadHalf, OwnedWriteHalf},
         TcpListener, TcpStream,
     },
-    sync::{oneshot, watch},
+    sync::watch,
 };
 
-/// Why a proxy could not be started or a URL not redirected.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ProxyError {
-    /// Binding the local listener or starting the proxy's thread failed.
-    Io(std::io::Error),
-    /// The URL given to [`FaultProxy::redirect`] does not parse or has no host.
-    Url(String),
-}
-
-impl fmt::Display for ProxyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProxyError::Io(e) => write!(f, "fault proxy: {e}"),
-            ProxyError::Url(why) => write!(f, "fault proxy: cannot redirect URL: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ProxyError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ProxyError::Io(e) => Some(e),
-            ProxyError::Url(_) => None,
-        }
-    }
-}
-
-impl From<std::io::Error> for ProxyError {
-    fn from(e: std::io::Error) -> Self {
-        ProxyError::Io(e)
-    }
-}
+use crate::{background::Background, ProxyError};
 
 /// The switches a test flips, shared with the proxy's thread.
 struct Control {
@@ -98,8 +65,7 @@ struct Control {
 pub struct FaultProxy {
     addr: SocketAddr,
     control: Arc<Control>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+    _server: Background,
 }
 
 impl fmt::Debug for FaultProxy {
@@ -118,9 +84,6 @@ impl FaultProxy {
     /// The upstream is connected per client connection, when the client
     /// connects; an unreachable upstream closes that client connection.
     pub fn start(upstream: &str) -> Result<Self, ProxyError> {
-        let listener = StdTcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let control = Arc::new(Control {
             cut: watch::channel(0).0,
             hold: watch::channel(false).0,
@@ -129,30 +92,15 @@ impl FaultProxy {
             open: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
         });
-        let (shutdown, stopped) = oneshot::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let upstream = upstream.to_owned();
         let shared = control.clone();
-        let thread = thread::Builder::new()
-            .name(format!("fault-proxy-{}", addr.port()))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    tokio::select! {
-                        () = accept_loop(listener, upstream, shared) => {}
-                        _ = stopped => {}
-                    }
-                });
-            })?;
+        let (server, port) = Background::spawn("fault-proxy", move |listener| {
+            accept_loop(listener, upstream, shared)
+        })?;
         Ok(Self {
-            addr,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
             control,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _server: server,
         })
     }
 
@@ -170,17 +118,7 @@ impl FaultProxy {
     /// built from it connects through the proxy. Works for `postgres://`,
     /// `amqp://`, `amqps://` and any URL with an authority.
     pub fn redirect(&self, url: &str) -> Result<String, ProxyError> {
-        let mut parsed = url::Url::parse(url).map_err(|e| ProxyError::Url(e.to_string()))?;
-        if parsed.host().is_none() {
-            return Err(ProxyError::Url("the URL has no host".into()));
-        }
-        parsed
-            .set_host(Some("127.0.0.1"))
-            .map_err(|e| ProxyError::Url(e.to_string()))?;
-        parsed
-            .set_port(Some(self.port()))
-            .map_err(|()| ProxyError::Url("the URL cannot carry a port".into()))?;
-        Ok(parsed.into())
+        crate::redirect::redirect(url, self.port())
     }
 
     /// Resets every connection open now, in both directions. Connections made
@@ -219,17 +157,6 @@ impl FaultProxy {
     /// Connections accepted since the proxy started, refused ones included.
     pub fn accepted_connections(&self) -> u64 {
         self.control.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -309,7 +236,8 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, control: &Control
 #[cfg(test)]
 mod tests {
     use std::io::{ErrorKind, Read, Write};
-    use std::net::TcpStream as StdTcpStream;
+    use std::net::{TcpListener as StdTcpListener, TcpStream as StdTcpStream};
+    use std::thread;
     use std::time::Instant;
 
     use super::*;

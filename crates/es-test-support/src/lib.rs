@@ -27,10 +27,27 @@
 //! proxy.cut_all(); // every open connection is closed, in both directions
 //! ```
 //!
-//! Layout: [`fault_proxy`] holds the proxy and its controls; nothing else.
+//! For TLS, a [`TlsProxy`] terminates TLS in front of the plain server, so a
+//! test proves a client's TLS set-up without reconfiguring the server.
+//!
+//! Layout: [`fault_proxy`] (the fault-injecting proxy and its controls),
+//! [`tls_proxy`] (the TLS-terminating proxy), [`child_roster`] (copies of the
+//! test executable run as child processes that report their role),
+//! [`lease_scenarios`] (the multi-process scenarios every lease store's tests
+//! run), `background` (the thread and runtime each proxy serves from),
+//! `redirect` (pointing a URL at a proxy), `error` ([`ProxyError`]).
 
 #![warn(missing_docs)]
 
+mod background;
+pub mod child_roster;
+mod error;
 pub mod fault_proxy;
+pub mod lease_scenarios;
+mod redirect;
+pub mod tls_proxy;
 
-pub use fault_proxy::{FaultProxy, ProxyError};
+pub use child_roster::Roster;
+pub use error::ProxyError;
+pub use fault_proxy::FaultProxy;
+pub use tls_proxy::{TlsMode, TlsProxy};

@@ -1,0 +1,111 @@
+//! Why a relay or consumer configuration was refused.
+//!
+//! The configurations are built by builders that check every value when
+//! [`build`](crate::RelayConfigBuilder::build) is called, so a
+//! [`RelayConfig`](crate::RelayConfig) or [`ConsumerConfig`](crate::ConsumerConfig)
+//! that exists is one the relay or consumer can use. This is the one error
+//! those checks return, naming the field and the limit it broke.
+
+use std::time::Duration;
+
+/// The longest AMQP short string (exchange, queue and consumer names,
+/// routing and binding keys): 255 bytes.
+pub const SHORT_STRING_MAX: usize = 255;
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The broker URL does not parse as an AMQP URL.
+    #[error("invalid AMQP URL {url}: {reason}")]
+    InvalidUrl {
+        /// The URL, its password redacted.
+        url: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A name or key is longer than an AMQP short string allows.
+    #[error("{field} is {len} bytes long; AMQP allows at most {limit} bytes")]
+    TooLong {
+        /// Which value.
+        field: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit ([`SHORT_STRING_MAX`]).
+        limit: usize,
+    },
+    /// A name that must not be empty is.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// Which value.
+        field: &'static str,
+    },
+    /// A count is below its minimum.
+    #[error("{field} must be at least {min}, got {value}")]
+    TooSmall {
+        /// Which value.
+        field: &'static str,
+        /// The value given.
+        value: u64,
+        /// The smallest accepted value.
+        min: u64,
+    },
+    /// A backoff whose first delay is longer than its longest.
+    #[error("backoff starts at {initial:?}, above its maximum {max:?}")]
+    BackoffInverted {
+        /// The first delay.
+        initial: Duration,
+        /// The longest delay.
+        max: Duration,
+    },
+}
+
+/// Checks `value` fits an AMQP short string (and, if `required`, is not empty).
+pub(crate) fn short_string(
+    field: &'static str,
+    value: &str,
+    required: bool,
+) -> Result<(), ConfigError> {
+    if required && value.is_empty() {
+        return Err(ConfigError::Empty { field });
+    }
+    if value.len() > SHORT_STRING_MAX {
+        return Err(ConfigError::TooLong {
+            field,
+            len: value.len(),
+            limit: SHORT_STRING_MAX,
+        });
+    }
+    Ok(())
+}
+
+/// Checks `value` is at least `min`.
+pub(crate) fn at_least(field: &'static str, value: u64, min: u64) -> Result<(), ConfigError> {
+    if value < min {
+        return Err(ConfigError::TooSmall { field, value, min });
+    }
+    Ok(())
+}
+
+/// Checks `url` parses as an AMQP URL (lapin's parser: the one that connects).
+pub(crate) fn amqp_url(url: &str) -> Result<(), ConfigError> {
+    url.parse::<lapin::uri::AMQPUri>()
+        .map(drop)
+        .map_err(|reason| ConfigError::InvalidUrl {
+            url: crate::redact_url(url),
+            reason: crate::redact_url(&reason),
+        })
+}
+
+/// `value` as an AMQP short string, or [`ConfigError::TooLong`].
+pub(crate) fn short(
+    field: &'static str,
+    value: &str,
+) -> Result<lapin::types::ShortString, ConfigError> {
+    short_string(field, value, false)?;
+    lapin::types::ShortString::try_new(value).map_err(|_| ConfigError::TooLong {
+        field,
+        len: value.len(),
+        limit: SHORT_STRING_MAX,
+    })
+}

@@ -1,0 +1,341 @@
+//! The consumer: events from a durable queue, acknowledged after the work.
+//!
+//! It declares its topology on every (re)connect (see [`topology`]
+//! for the queue it declares), takes up to [`ConsumerConfig::prefetch`]
+//! unacknowledged messages at a time and hands them to the
+//! [`Handler`] **one at a time, in queue order**. A message is acknowledged
+//! only after the handler returned `Ok` (its work is committed). A lost
+//! connection means the broker redelivers every unacknowledged message, and
+//! the consumer reconnects with backoff on its own.
+//!
+//! # Ordering, retries and dead letters
+//!
+//! The relay publishes the global log in order on one channel, so the queue
+//! holds each stream's events in version order (plus, after a relay
+//! reconnect, republished duplicates of events already sent). With a single
+//! active consumer per queue (the default) and sequential handling:
+//!
+//! * A failing handler is retried **in place** — the message keeps its place
+//!   and nothing behind it is handled meanwhile — up to
+//!   [`ConsumerConfig::max_attempts`] times with [`ConsumerConfig::retry`]
+//!   backoff. A retry therefore never lets a later event of the same stream
+//!   overtake an earlier one. (Retrying by nack-and-requeue would let the
+//!   prefetched messages behind it through first.)
+//! * After the last attempt the message is published, with publisher
+//!   confirms, to the dead-letter exchange with the failure recorded in
+//!   [`HEADER_FAILURE`](crate::wire::HEADER_FAILURE) and
+//!   [`HEADER_ATTEMPTS`](crate::wire::HEADER_ATTEMPTS), and only then
+//!   acknowledged; the messages behind it keep flowing. From then on the
+//!   stream has a gap for this handler: the next event of that stream is
+//!   handled even though an earlier one was not. An
+//!   [`IdempotentHandler`](crate::IdempotentHandler) passes the stream's
+//!   last applied version to the handler so it can notice (and refuse, so it
+//!   is dead-lettered too, or accept) such a gap.
+//! * A message that cannot be decoded (not JSON, missing or malformed `es-*`
+//!   headers, no event id) is dead-lettered at once: retrying cannot help.
+//! * A message that crashes the whole process is redelivered on restart; on
+//!   quorum queues [`ConsumerConfig::delivery_limit`] (default 20) makes the
+//!   broker dead-letter it after that many deliveries instead of looping.
+//! * Redelivered and republished messages reach the handler again: the
+//!   handler must be idempotent (see [`IdempotentHandler`](crate::IdempotentHandler)).
+//!
+//! # Throughput
+//!
+//! One queue is handled one message at a time, so its throughput is bounded
+//! by the handler's latency (a database transaction per event). To go
+//! further, split the events over several queues by binding key (for
+//! example by aggregate type): each queue keeps its own order.
+
+pub(crate) mod config;
+mod dead_letter;
+pub(crate) mod error;
+pub(crate) mod handler;
+mod live;
+pub(crate) mod stats;
+pub(crate) mod topology;
+
+use std::{
+    convert::Infallible,
+    sync::{atomic::Ordering, Arc},
+};
+
+use es_core::RecordedEvent;
+use futures::StreamExt;
+use lapin::{
+    message::Delivery,
+    options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
+    types::FieldTable,
+};
+use tracing::Instrument;
+
+use self::{dead_letter::DeadLetters, live::Live};
+use crate::{
+    config_error::short, connection, wire, ConsumerConfig, ConsumerError, ConsumerStats, Handler,
+};
+
+/// Consumes events from a durable queue into a [`Handler`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), es_amqp::ConsumerError> {
+/// use es_amqp::{Consumer, ConsumerConfig, Handler};
+/// use es_core::{async_trait, BoxError, RecordedEvent};
+///
+/// struct Print;
+/// #[async_trait]
+/// impl Handler for Print {
+///     async fn handle(&self, event: &RecordedEvent) -> Result<(), BoxError> {
+///         println!("{} {}", event.stream_id, event.event_type);
+///         Ok(())
+///     }
+/// }
+///
+/// let config = ConsumerConfig::builder("amqp://guest:guest@127.0.0.1:5672/%2f", "BOOKING_TX_EVENT", "parking.booking-events")
+///     .with_binding_keys(["booking.#"])
+///     .build()?;
+/// let consumer = Consumer::new(config, Print);
+/// consumer.declare().await?; // the queue now collects events even while nobody consumes
+/// consumer.run().await?;     // returns only on a configuration error
+/// # Ok(()) }
+/// ```
+pub struct Consumer<H> {
+    config: ConsumerConfig,
+    handler: Arc<H>,
+    stats: Arc<ConsumerStats>,
+}
+
+impl<H> Clone for Consumer<H> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            handler: self.handler.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+enum Outcome {
+    Handled,
+    DeadLettered,
+}
+
+impl<H: Handler> Consumer<H> {
+    /// A consumer feeding `handler`.
+    pub fn new(config: ConsumerConfig, handler: H) -> Self {
+        Self {
+            config,
+            handler: Arc::new(handler),
+            stats: Arc::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// What this consumer (and its clones) did so far.
+    pub fn stats(&self) -> &ConsumerStats {
+        &self.stats
+    }
+
+    /// Declares the exchange, queue, bindings and dead-letter queue, then
+    /// disconnects. After this the queue collects events even while no
+    /// consumer runs.
+    pub async fn declare(&self) -> Result<(), ConsumerError> {
+        let connection = connection::connect(self.config.amqp_url(), self.config.name()).await?;
+        let result = async {
+            let channel = connection.create_channel().await?;
+            topology::declare(&channel, &self.config).await
+        }
+        .await;
+        connection::close(&connection).await;
+        result
+    }
+
+    /// Consumes forever, reconnecting with backoff after any failure.
+    ///
+    /// Returns only if the very first topology declaration fails (a
+    /// configuration error, such as a queue that exists with other
+    /// arguments); later failures are logged and retried.
+    pub async fn run(&self) -> Result<Infallible, ConsumerError> {
+        let mut delays = self.config.reconnect().delays();
+        let mut declared_once = false;
+        loop {
+            let before = self.stats.handled() + self.stats.dead_lettered();
+            let error = self.session(&mut declared_once).await;
+            if matches!(error, ConsumerError::Topology(_)) && !declared_once {
+                tracing::error!(queue = %self.config.queue(), %error, "consumer stopped");
+                return Err(error);
+            }
+            if self.stats.handled() + self.stats.dead_lettered() > before {
+                delays = self.config.reconnect().delays();
+            }
+            let delay = delays.next().unwrap_or(self.config.reconnect().max());
+            tracing::warn!(queue = %self.config.queue(), %error, ?delay, "consumer reconnecting");
+            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Like [`run`](Self::run), but returns `Ok` once `shutdown` completes.
+    ///
+    /// The message being handled at that moment is not acknowledged: the
+    /// broker redelivers it (and everything prefetched) to the next consumer,
+    /// ahead of later messages; an idempotent handler skips it if its work
+    /// had committed.
+    pub async fn run_until(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ConsumerError> {
+        tokio::select! {
+            result = self.run() => match result {
+                Ok(never) => match never {},
+                Err(error) => Err(error),
+            },
+            () = shutdown => Ok(()),
+        }
+    }
+
+    async fn session(&self, declared_once: &mut bool) -> ConsumerError {
+        let connection = match connection::connect(self.config.amqp_url(), self.config.name()).await
+        {
+            Ok(connection) => connection,
+            Err(error) => return error.into(),
+        };
+        let mut live = Live {
+            connection: Some(connection),
+            deliveries: None,
+        };
+        let error = match live.connection.as_ref() {
+            Some(connection) => match self
+                .consume(connection, &mut live.deliveries, declared_once)
+                .await
+            {
+                Ok(never) => match never {},
+                Err(error) => error,
+            },
+            None => ConsumerError::Cancelled,
+        };
+        if let Some(connection) = &live.connection {
+            connection::close(connection).await;
+        }
+        error
+    }
+
+    async fn consume(
+        &self,
+        connection: &lapin::Connection,
+        slot: &mut Option<lapin::Consumer>,
+        declared_once: &mut bool,
+    ) -> Result<Infallible, ConsumerError> {
+        let channel = connection.create_channel().await?;
+        topology::declare(&channel, &self.config).await?;
+        *declared_once = true;
+        let dead_letters = DeadLetters {
+            channel: connection.create_channel().await?,
+            frame_max: usize::try_from(connection.configuration().frame_max())
+                .unwrap_or(usize::MAX),
+        };
+        dead_letters
+            .channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        channel
+            .basic_qos(self.config.prefetch(), BasicQosOptions::default())
+            .await?;
+        let tag = format!("{}-{}", self.config.name(), uuid::Uuid::new_v4());
+        let deliveries = slot.insert(
+            channel
+                .basic_consume(
+                    short("queue", self.config.queue())?,
+                    short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into()),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?,
+        );
+        tracing::info!(queue = %self.config.queue(), prefetch = self.config.prefetch(), "consumer started");
+        while let Some(delivery) = deliveries.next().await {
+            let delivery = delivery?;
+            self.process(&dead_letters, delivery).await?;
+        }
+        Err(ConsumerError::Cancelled)
+    }
+
+    async fn process(
+        &self,
+        dead_letters: &DeadLetters,
+        delivery: Delivery,
+    ) -> Result<(), ConsumerError> {
+        let message_id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "es_amqp.consume",
+            queue = %self.config.queue(),
+            event_id = %message_id,
+            correlation_id = %wire::correlation_id(&delivery.properties).unwrap_or_default(),
+            routing_key = %delivery.routing_key,
+            redelivered = delivery.redelivered,
+        );
+        let outcome = async {
+            match wire::decode(&delivery.properties, &delivery.data) {
+                Err(error) => {
+                    tracing::warn!(%error, "undecodable message: dead-lettering it");
+                    let failure = format!(
+                        "undecodable message (message_id {message_id:?}, routing key {:?}): {error}",
+                        delivery.routing_key.as_str()
+                    );
+                    self.dead_letter(dead_letters, &delivery, &failure, 0)
+                        .await?;
+                    Ok::<_, ConsumerError>(Outcome::DeadLettered)
+                }
+                Ok(event) => self.handle(dead_letters, &delivery, &event).await,
+            }
+        }
+        .instrument(span)
+        .await?;
+        delivery.acker.ack(BasicAckOptions::default()).await?;
+        match outcome {
+            Outcome::Handled => self.stats.handled.fetch_add(1, Ordering::Relaxed),
+            Outcome::DeadLettered => self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed),
+        };
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        dead_letters: &DeadLetters,
+        delivery: &Delivery,
+        event: &RecordedEvent,
+    ) -> Result<Outcome, ConsumerError> {
+        let mut attempt = 1u32;
+        let mut delays = self.config.retry().delays();
+        loop {
+            match self.handler.handle(event).await {
+                Ok(()) => return Ok(Outcome::Handled),
+                Err(error) if attempt >= self.config.max_attempts() => {
+                    tracing::error!(%error, attempt, stream_id = %event.stream_id, version = event.version, "handler keeps failing: dead-lettering the event");
+                    self.dead_letter(dead_letters, delivery, &error.to_string(), attempt)
+                        .await?;
+                    return Ok(Outcome::DeadLettered);
+                }
+                Err(error) => {
+                    let delay = delays.next().unwrap_or(self.config.retry().max());
+                    tracing::warn!(%error, attempt, ?delay, stream_id = %event.stream_id, version = event.version, "handler failed; retrying in place");
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}

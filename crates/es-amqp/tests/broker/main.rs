@@ -1,0 +1,16 @@
+//! The broker tests: one test binary against the real RabbitMQ (and, for the
+//! inbox stores, SQLite and PostgreSQL), each test in its own exchange and
+//! queues. Faults are injected through a proxy in front of the broker, never
+//! on the broker itself.
+
+mod dead_letter;
+mod faults;
+mod harness;
+mod inbox_postgres;
+mod inbox_scenario;
+mod inbox_sqlite;
+mod relay_consumer;
+mod relay_edges;
+mod retry_order;
+mod tracing_correlation;
+mod unroutable;

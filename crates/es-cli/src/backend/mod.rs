@@ -1,0 +1,186 @@
+//! The stores `es` can inspect, behind one small enum.
+//!
+//! Commands talk to a [`Backend`]: reads through es-core's `EventStore`
+//! contract (which it implements by delegation, so `Subscription` works on
+//! it), and listings, lag and checkpoint moves through each backend's own
+//! SQL against the store's tables.
+
+mod log_reads;
+pub mod model;
+mod postgres;
+mod rows;
+mod sqlite;
+mod store_url;
+
+use std::time::Duration;
+
+use es_core::{
+    async_trait, AppendOutcome, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
+    ReplayEvent, StoreError, StreamId,
+};
+use futures::stream::BoxStream;
+use tokio::sync::watch;
+
+pub use postgres::{Horizon, PostgresBackend};
+
+use crate::{cli::GlobalArgs, error::CliError};
+use model::{Backlog, Checkpoint, Head, StreamFilter, StreamSummary};
+use sqlite::SqliteBackend;
+use store_url::StoreUrl;
+
+/// A connected event store.
+#[derive(Clone)]
+pub enum Backend {
+    /// PostgreSQL (es-postgres).
+    Postgres(PostgresBackend),
+    /// SQLite (es-sqlite).
+    Sqlite(SqliteBackend),
+}
+
+/// Calls the same method on whichever backend this is.
+macro_rules! dispatch {
+    ($self:ident, $backend:ident => $call:expr) => {
+        match $self {
+            Backend::Postgres($backend) => $call,
+            Backend::Sqlite($backend) => $call,
+        }
+    };
+}
+
+impl Backend {
+    /// Connects to the store named by `--store` / `ES_STORE_URL`.
+    pub async fn connect(global: &GlobalArgs) -> Result<Self, CliError> {
+        let url = global.store.as_deref().ok_or_else(|| {
+            CliError::Usage("no store given: pass --store URL or set ES_STORE_URL".into())
+        })?;
+        let timeout: Duration = global.connect_timeout;
+        match StoreUrl::parse(url)? {
+            StoreUrl::Postgres(url) => Ok(Backend::Postgres(
+                PostgresBackend::connect(&url, global.schema.as_deref(), timeout).await?,
+            )),
+            StoreUrl::Sqlite { url, path } => {
+                if global.schema.is_some() {
+                    return Err(CliError::Usage(
+                        "--schema applies to PostgreSQL stores only; a SQLite store is one file"
+                            .into(),
+                    ));
+                }
+                Ok(Backend::Sqlite(
+                    SqliteBackend::open(&url, &path, timeout).await?,
+                ))
+            }
+        }
+    }
+
+    /// The kind of store, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Backend::Postgres(_) => "a PostgreSQL store",
+            Backend::Sqlite(_) => "a SQLite store",
+        }
+    }
+
+    /// A page of streams.
+    pub async fn streams(&self, filter: &StreamFilter) -> Result<Vec<StreamSummary>, CliError> {
+        dispatch!(self, b => b.streams(filter).await)
+    }
+
+    /// Every checkpoint (projections and relays share the table), by name.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
+        dispatch!(self, b => b.checkpoints().await)
+    }
+
+    /// How many events lie after `after`, and when the first was recorded.
+    pub async fn backlog(&self, after: Position) -> Result<Backlog, CliError> {
+        dispatch!(self, b => b.backlog(after).await)
+    }
+
+    /// The last event of the log, if any.
+    pub async fn head(&self) -> Result<Option<Head>, CliError> {
+        dispatch!(self, b => b.head().await)
+    }
+
+    /// Moves checkpoint `name` to `to`, returning where it was, or an error
+    /// naming the known checkpoints if there is none of that name.
+    pub async fn move_checkpoint(&self, name: &str, to: Position) -> Result<Position, CliError> {
+        match dispatch!(self, b => b.move_checkpoint(name, to).await)? {
+            Some(previous) => Ok(previous),
+            None => Err(self.unknown_checkpoint(name).await),
+        }
+    }
+
+    /// The stored checkpoint `name`, or an error naming the known ones.
+    pub async fn checkpoint(&self, name: &str) -> Result<Checkpoint, CliError> {
+        let all = self.checkpoints().await?;
+        all.iter()
+            .find(|c| c.name == name)
+            .cloned()
+            .ok_or_else(|| unknown(name, &all))
+    }
+
+    async fn unknown_checkpoint(&self, name: &str) -> CliError {
+        match self.checkpoints().await {
+            Ok(all) => unknown(name, &all),
+            Err(error) => error,
+        }
+    }
+}
+
+fn unknown(name: &str, all: &[Checkpoint]) -> CliError {
+    let known = if all.is_empty() {
+        "none".to_owned()
+    } else {
+        all.iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    CliError::UnknownCheckpoint {
+        name: name.to_owned(),
+        known,
+    }
+}
+
+#[async_trait]
+impl EventStore for Backend {
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        dispatch!(self, b => b.store().append(stream_id, expected, events).await)
+    }
+
+    fn read_stream<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<RecordedEvent, StoreError>> {
+        dispatch!(self, b => b.store().read_stream(stream_id, from_version))
+    }
+
+    fn replay_stream<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<ReplayEvent, StoreError>> {
+        dispatch!(self, b => b.store().replay_stream(stream_id, from_version))
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self, b => b.store().read_all(after, limit).await)
+    }
+
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError> {
+        dispatch!(self, b => b.store().stream_version(stream_id).await)
+    }
+
+    fn append_notifications(&self) -> watch::Receiver<()> {
+        dispatch!(self, b => b.store().append_notifications())
+    }
+}

@@ -1,0 +1,95 @@
+//! The command line: global flags and the subcommand tree.
+//!
+//! Each subcommand's own flags live beside its implementation in
+//! `commands/`; this module only assembles them, so `es --help` reads as
+//! the list of what the tool can do.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::{
+    dead_letters::DeadLettersCommand, events::EventsArgs, horizon::HorizonArgs,
+    projection_reset::ProjectionResetArgs, projections::ProjectionsArgs,
+    relay_status::RelayStatusArgs, streams::StreamsArgs, tail::TailArgs,
+};
+
+/// Inspect an es-* event store, its projections and relay, and its RabbitMQ dead letters.
+#[derive(Debug, Parser)]
+#[command(name = "es", version, propagate_version = true)]
+pub struct Cli {
+    /// Where to connect and how to print.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The event store: postgres://USER:PASSWORD@HOST:PORT/DB or sqlite:PATH.
+    #[arg(long, env = "ES_STORE_URL", global = true, hide_env_values = true)]
+    pub store: Option<String>,
+    /// The PostgreSQL schema of the store (default: the store's default, `es`).
+    #[arg(long, global = true)]
+    pub schema: Option<String>,
+    /// The RabbitMQ broker, for dead-letter commands: amqp://USER:PASSWORD@HOST:PORT/VHOST.
+    #[arg(long, env = "AMQP_URL", global = true, hide_env_values = true)]
+    pub amqp_url: Option<String>,
+    /// Print JSON for scripts (one document per command; JSON lines for `tail`).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// How long connecting to the store or broker may take, in seconds.
+    #[arg(long, global = true, default_value = "10", value_parser = parse_seconds)]
+    pub connect_timeout: Duration,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List streams with their version and last write time (paged by stream id).
+    Streams(StreamsArgs),
+    /// Show one stream's history with metadata.
+    Events(EventsArgs),
+    /// Follow the global log live, until Ctrl-C or --count events.
+    Tail(TailArgs),
+    /// List every checkpoint with its lag behind the head of the log.
+    Projections(ProjectionsArgs),
+    /// Act on one projection.
+    #[command(subcommand)]
+    Projection(ProjectionCommand),
+    /// Inspect the RabbitMQ relay.
+    #[command(subcommand)]
+    Relay(RelayCommand),
+    /// Inspect and move the messages of a consumer's dead-letter queue.
+    #[command(subcommand)]
+    DeadLetters(DeadLettersCommand),
+    /// PostgreSQL: the transactions holding back the gap-safe reader.
+    Horizon(HorizonArgs),
+}
+
+/// `es projection ...`
+#[derive(Debug, Subcommand)]
+pub enum ProjectionCommand {
+    /// Move a projection's checkpoint back (to the start by default).
+    Reset(ProjectionResetArgs),
+}
+
+/// `es relay ...`
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// The relay's checkpoint against the head of the log.
+    Status(RelayStatusArgs),
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("bad timeout {text:?}: expected a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("bad timeout {text:?}: expected a positive number of seconds"))
+}

@@ -1,0 +1,44 @@
+//! Leases: at most one instance works on a name; the others wait as standbys.
+//!
+//! Services run more than one instance, if only during a rolling deploy, and
+//! some workers must run alone: the outbox relay, each projection runner. A
+//! [`LeaseStore`] grants a name to one holder at a time; the [`Lease`] it
+//! returns is renewed in the background (see [`LeaseKeeper`], [`Renewal`])
+//! and reports when it is lost. [`Leader`] is the loop every instance runs:
+//! standby until it takes the lease, leader while it holds it, back to
+//! standby when it loses it, with its [`Role`] on a `watch` channel.
+//!
+//! Backends: `es_postgres::PostgresLeases` (advisory locks on a dedicated
+//! connection), `es_sqlite::SqliteLeases` (a row with an expiry), and
+//! [`InMemoryLeases`] here for tests.
+//!
+//! A lease narrows, but cannot close, the window in which two instances both
+//! believe they lead (a paused holder learns of its loss only at its next
+//! renewal). Writers keep their fencing token: the checkpoint compare-and-set
+//! of [`CheckpointStore::commit`](crate::CheckpointStore::commit).
+
+mod error;
+mod in_memory;
+mod keeper;
+mod leader;
+mod leader_config;
+#[allow(clippy::module_inception)]
+mod lease;
+mod lease_store;
+mod names;
+mod role;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{LeaseError, LeaseLost};
+pub use in_memory::InMemoryLeases;
+pub use keeper::{LeaseKeeper, Renewal};
+pub use leader::{run_as_leader, Leader, LeaderExit};
+pub use leader_config::{
+    LeaderConfig, DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL,
+};
+pub use lease::{Lease, LeaseInfo};
+pub use lease_store::LeaseStore;
+pub use names::{check_lease_holder, check_lease_name, MAX_LEASE_NAME_LEN};
+pub use role::Role;

@@ -1,0 +1,205 @@
+//! The runner: one transaction per batch, checkpoint included, catch-up,
+//! live following, rebuilds and read-your-writes.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::watch;
+
+use crate::{
+    CheckpointStore, EventStore, Position, Projection, ProjectionError, RecordedEvent,
+    Subscription, UndecodablePolicy,
+};
+
+/// Feeds a projection from the event log, one transaction per batch.
+///
+/// Clone it freely: clones share the checkpoint watch.
+pub struct ProjectionRunner<S, C, P> {
+    store: S,
+    checkpoints: Arc<C>,
+    projection: Arc<P>,
+    batch_size: usize,
+    poll_interval: Duration,
+    undecodable: UndecodablePolicy,
+    progress: Arc<watch::Sender<Position>>,
+}
+
+impl<S: Clone, C, P> Clone for ProjectionRunner<S, C, P> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            checkpoints: self.checkpoints.clone(),
+            projection: self.projection.clone(),
+            batch_size: self.batch_size,
+            poll_interval: self.poll_interval,
+            undecodable: self.undecodable,
+            progress: self.progress.clone(),
+        }
+    }
+}
+
+impl<S, C, P> ProjectionRunner<S, C, P>
+where
+    S: EventStore + Clone,
+    C: CheckpointStore,
+    P: Projection<C::Transaction>,
+{
+    /// A runner for `projection`, reading `store`, committing into `checkpoints`.
+    pub fn new(store: S, checkpoints: C, projection: P) -> Self {
+        Self {
+            store,
+            checkpoints: Arc::new(checkpoints),
+            projection: Arc::new(projection),
+            batch_size: crate::subscription::DEFAULT_PAGE_SIZE,
+            poll_interval: crate::subscription::DEFAULT_POLL_INTERVAL,
+            undecodable: UndecodablePolicy::default(),
+            progress: Arc::new(watch::channel(Position::START).0),
+        }
+    }
+
+    /// Events per transaction (at least 1).
+    #[must_use]
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The safety-net poll interval of [`run`](Self::run).
+    #[must_use]
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.poll_interval = poll_interval;
+        self
+    }
+
+    /// What to do with a stored event that cannot be decoded (default:
+    /// [`UndecodablePolicy::Stop`]: the runner returns the error and the
+    /// checkpoint stays before the event). Under
+    /// [`UndecodablePolicy::Skip`] the checkpoint moves past it.
+    #[must_use]
+    pub fn with_undecodable_policy(mut self, policy: UndecodablePolicy) -> Self {
+        self.undecodable = policy;
+        self
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// The checkpoint store.
+    pub fn checkpoints(&self) -> &C {
+        &self.checkpoints
+    }
+
+    /// Applies everything committed so far; returns the new checkpoint.
+    pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
+        let mut subscription = self.subscription().await?;
+        while self.step(&mut subscription).await? {}
+        Ok(subscription.position())
+    }
+
+    /// Catches up, then follows the log live. Returns only on error.
+    pub async fn run(&self) -> Result<(), ProjectionError> {
+        let mut subscription = self.subscription().await?;
+        loop {
+            if !self.step(&mut subscription).await? {
+                subscription.wait().await;
+            }
+        }
+    }
+
+    /// Applies the next batch; `false` when there was nothing to apply. When
+    /// another runner moved the checkpoint, starts again from where it is.
+    async fn step(&self, subscription: &mut Subscription<S>) -> Result<bool, ProjectionError> {
+        let from = subscription.position();
+        let batch = subscription.next_batch().await?;
+        let to = subscription.position();
+        if to == from {
+            return Ok(false);
+        }
+        match self.apply_batch(from, to, &batch).await {
+            Err(ProjectionError::CheckpointMoved { .. }) => {
+                *subscription = self.subscription().await?;
+                Ok(true)
+            }
+            other => other.map(|()| true),
+        }
+    }
+
+    /// Resets the projection and its checkpoint in one transaction, then
+    /// applies the whole log again.
+    pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
+        let mut tx = self.checkpoints.begin().await?;
+        self.projection
+            .reset(&mut tx)
+            .await
+            .map_err(ProjectionError::Backend)?;
+        let previous = self
+            .checkpoints
+            .load_checkpoint(self.projection.name())
+            .await?;
+        self.checkpoints
+            .commit(tx, self.projection.name(), previous, Position::START)
+            .await?;
+        self.progress.send_replace(Position::START);
+        self.catch_up().await
+    }
+
+    /// The committed checkpoint, as last seen by this runner.
+    pub fn progress(&self) -> watch::Receiver<Position> {
+        self.progress.subscribe()
+    }
+
+    /// Waits until this runner has committed `position` (read-your-writes).
+    pub async fn wait_for(&self, position: Position) -> Result<(), ProjectionError> {
+        let mut progress = self.progress.subscribe();
+        progress
+            .wait_for(|reached| *reached >= position)
+            .await
+            .map(|_| ())
+            .map_err(|_| ProjectionError::Stopped)
+    }
+
+    async fn subscription(&self) -> Result<Subscription<S>, ProjectionError> {
+        let checkpoint = self
+            .checkpoints
+            .load_checkpoint(self.projection.name())
+            .await?;
+        self.progress.send_if_modified(|p| {
+            let advanced = *p < checkpoint;
+            if advanced {
+                *p = checkpoint;
+            }
+            advanced
+        });
+        Ok(Subscription::new(self.store.clone(), checkpoint)
+            .with_page_size(self.batch_size)
+            .with_poll_interval(self.poll_interval)
+            .with_undecodable_policy(self.undecodable))
+    }
+
+    /// Applies `batch` and moves the checkpoint from `from` to `to` in one
+    /// transaction. `to` is the batch's last position, or beyond it when the
+    /// subscription skipped an undecodable event (then `batch` may be empty).
+    async fn apply_batch(
+        &self,
+        from: Position,
+        to: Position,
+        batch: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut tx = self.checkpoints.begin().await?;
+        if !batch.is_empty() {
+            self.projection.apply_batch(&mut tx, batch).await?;
+        }
+        self.checkpoints
+            .commit(tx, self.projection.name(), from, to)
+            .await?;
+        self.progress.send_if_modified(|p| {
+            let advanced = *p < to;
+            if advanced {
+                *p = to;
+            }
+            advanced
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,244 @@
+//! The repository: load an aggregate, run a command, append its events.
+//!
+//! This is where optimistic concurrency meets the domain. A command is decided
+//! from the state at version `v` and appended with `ExpectedVersion::Exact(v)`;
+//! if someone else appended first, the store refuses and the caller gets
+//! [`ExecuteError::Conflict`] (or an opt-in [`RetryPolicy`] decides again).
+//!
+//! Warm aggregates cost one round trip: the repository keeps a bounded cache of
+//! recently used states with their versions, decides from the cached state and
+//! appends. A stale cache entry cannot do harm: the append's version check
+//! refuses it, and the repository then reloads and decides again once before
+//! reporting anything.
+
+mod append;
+mod execute_error;
+mod load;
+mod loaded;
+mod retry_policy;
+mod state_cache;
+
+use std::{fmt, sync::Arc};
+
+use crate::{
+    Aggregate, EventStore, InvalidInput, Metadata, SnapshotPolicy, SnapshotStore, StoreError,
+    StreamId, Upcasters,
+};
+
+pub use execute_error::ExecuteError;
+pub use loaded::{Executed, Loaded};
+pub use retry_policy::RetryPolicy;
+use state_cache::StateCache;
+pub use state_cache::DEFAULT_CACHE_CAPACITY;
+
+/// Loads aggregates from an [`EventStore`] and executes commands on them.
+///
+/// See the crate docs for a complete example.
+pub struct Repository<A: Aggregate, S> {
+    store: S,
+    snapshots: Option<(Arc<dyn SnapshotStore>, SnapshotPolicy)>,
+    upcasters: Upcasters,
+    retry: RetryPolicy,
+    cache: StateCache<A>,
+    assume_new_on_miss: bool,
+}
+
+/// Where the state a command is decided from came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The warm-state cache (may be stale).
+    Cache,
+    /// Not cached: guessed to be a new aggregate (checked by `NoStream`).
+    Guess,
+    /// Loaded from the store just now.
+    Store,
+}
+
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
+    /// A repository over `store`, with a warm-state cache of
+    /// [`DEFAULT_CACHE_CAPACITY`] aggregates, no snapshots and no retries.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            snapshots: None,
+            upcasters: Upcasters::new(),
+            retry: RetryPolicy::none(),
+            cache: StateCache::new(DEFAULT_CACHE_CAPACITY),
+            assume_new_on_miss: true,
+        }
+    }
+
+    /// Whether a command on an aggregate that is not in the cache is first
+    /// tried as if the aggregate were new (default: yes).
+    ///
+    /// The guess costs nothing when right (creating an aggregate is then a
+    /// single append, checked by [`ExpectedVersion::NoStream`](crate::ExpectedVersion::NoStream)) and one
+    /// refused append when wrong, and only for commands that the new state
+    /// accepts (a command the new state refuses loads the stream straight
+    /// away). Turn it off if most commands on uncached aggregates are
+    /// accepted by the default state, for example upserts.
+    #[must_use]
+    pub fn with_assume_new_on_miss(mut self, assume_new: bool) -> Self {
+        self.assume_new_on_miss = assume_new;
+        self
+    }
+
+    /// Takes snapshots into `snapshots` according to `policy`, and loads from them.
+    #[must_use]
+    pub fn with_snapshots(
+        mut self,
+        snapshots: impl SnapshotStore + 'static,
+        policy: SnapshotPolicy,
+    ) -> Self {
+        self.snapshots = Some((Arc::new(snapshots), policy));
+        self
+    }
+
+    /// Upcasts old event schema versions on load.
+    #[must_use]
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+
+    /// Decides again on conflicts, up to the policy's attempts.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Keeps up to `capacity` aggregates warm; `0` turns the cache off.
+    #[must_use]
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = StateCache::new(capacity);
+        self
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The stream of aggregate `id`: `"{A::TYPE}-{id}"`, or why `id` (or
+    /// `A::TYPE`) cannot name one. Never normalised: see
+    /// [`StreamId::for_aggregate`].
+    pub fn stream_id(id: impl fmt::Display) -> Result<StreamId, InvalidInput> {
+        StreamId::for_aggregate(A::TYPE, id)
+    }
+
+    /// Loads the current state of aggregate `id` (snapshot + tail). A new
+    /// aggregate has version `0` and the default state.
+    ///
+    /// An id that cannot name a stream is [`StoreError::InvalidInput`].
+    pub async fn load(&self, id: impl fmt::Display) -> Result<Loaded<A>, StoreError> {
+        let stream_id = Self::stream_id(id)?;
+        let loaded = self.load_stream(&stream_id).await?;
+        self.cache.remember(&stream_id, &loaded);
+        Ok(loaded)
+    }
+
+    /// Executes `command` on aggregate `id` with empty metadata.
+    pub async fn execute(
+        &self,
+        id: impl fmt::Display,
+        command: A::Command,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>>
+    where
+        A::Command: Clone,
+    {
+        self.execute_with(id, command, Metadata::default()).await
+    }
+
+    /// Executes `command` on aggregate `id`; every event gets `metadata`.
+    pub async fn execute_with(
+        &self,
+        id: impl fmt::Display,
+        command: A::Command,
+        metadata: Metadata,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>>
+    where
+        A::Command: Clone,
+    {
+        let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
+        let mut attempt = 1;
+        // Where the state we decide from comes from. A conflict on a cached
+        // state or on the "new aggregate" guess only means we guessed wrong:
+        // load and decide again, without counting it as the caller's conflict.
+        let mut next = match self.cache.get(&stream_id) {
+            Some(loaded) => Some((loaded, Source::Cache)),
+            None if self.assume_new_on_miss => Some((
+                Loaded {
+                    state: A::State::default(),
+                    version: 0,
+                },
+                Source::Guess,
+            )),
+            None => None,
+        };
+        loop {
+            let (loaded, source) = match next.take() {
+                Some(found) => found,
+                None => (self.load_stream(&stream_id).await?, Source::Store),
+            };
+            let events = match A::handle(&loaded.state, command.clone()) {
+                Ok(events) if source == Source::Guess && events.is_empty() => continue,
+                Ok(events) => events,
+                // The guess may simply be wrong: decide again on the real state.
+                Err(_) if source == Source::Guess => continue,
+                Err(rejected) => return Err(ExecuteError::Rejected(rejected)),
+            };
+            match self
+                .append_decided(&stream_id, loaded, events, &metadata)
+                .await
+            {
+                Err(ExecuteError::Conflict { .. }) if source != Source::Store => {
+                    self.cache.forget(&stream_id);
+                }
+                Err(ExecuteError::Conflict { .. }) if attempt < self.retry.max_attempts => {
+                    self.cache.forget(&stream_id);
+                    tokio::time::sleep(self.retry.backoff * attempt).await;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    if matches!(error, ExecuteError::Conflict { .. }) {
+                        self.cache.forget(&stream_id);
+                    }
+                    return Err(error);
+                }
+                Ok(executed) => return Ok(executed),
+            }
+        }
+    }
+
+    /// Executes `command` only if aggregate `id` is exactly at `version`
+    /// (for example the version a client last saw). Never retries: any other
+    /// version is an [`ExecuteError::Conflict`].
+    pub async fn execute_at(
+        &self,
+        id: impl fmt::Display,
+        version: u64,
+        command: A::Command,
+        metadata: Metadata,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
+        let loaded = match self.cache.get(&stream_id) {
+            Some(loaded) if loaded.version == version => loaded,
+            _ => self.load_stream(&stream_id).await?,
+        };
+        if loaded.version != version {
+            return Err(ExecuteError::Conflict {
+                stream_id,
+                expected: version,
+                actual: loaded.version,
+            });
+        }
+        let result = self
+            .decide_and_append(&stream_id, loaded, command, &metadata)
+            .await;
+        if matches!(result, Err(ExecuteError::Conflict { .. })) {
+            self.cache.forget(&stream_id);
+        }
+        result
+    }
+}

@@ -1,0 +1,129 @@
+//! The conformance suite: every guarantee of the event store contract, as
+//! checks generic over any store.
+//!
+//! Each check takes a fresh, empty store and panics (it is test code) when the
+//! store breaks the guarantee it is named after; one file per guarantee
+//! group. Backends do not call them one by one; they use
+//! [`conformance_tests!`](crate::conformance_tests), which makes one `#[test]`
+//! per check, named after the guarantee:
+//!
+//! ```ignore
+//! es_core::conformance_tests!(
+//!     store: async { my_backend::Store::connect_fresh().await.unwrap() },
+//!     projection: |store: my_backend::Store| async move { (store.checkpoints(), MyCounter) },
+//! );
+//! ```
+//!
+//! | test | check | file |
+//! |---|---|---|
+//! | `optimistic_concurrency_one_writer_wins` | [`optimistic_concurrency`] | `optimistic_concurrency.rs` |
+//! | `resending_a_batch_writes_it_once` | [`idempotent_append`] | `idempotent_append.rs` |
+//! | `a_batch_is_written_whole_or_not_at_all` | [`atomic_batch`] | `atomic_batch.rs` |
+//! | `streams_read_back_in_version_order` | [`per_stream_order`] | `stream_order.rs` |
+//! | `the_global_log_never_skips_a_late_commit` | [`global_log_never_skips`] | `global_log.rs` |
+//! | `subscriptions_catch_up_then_follow_live` | [`catch_up_then_live`] | `catch_up.rs` |
+//! | `projections_apply_each_event_exactly_once` | [`projection_exactly_once`] | `projections.rs` |
+//! | `bad_stored_data_is_a_clear_error` | [`bad_stored_data_is_a_clear_error`] | `bad_stored_data.rs` |
+//! | `hostile_values_round_trip_verbatim` | [`values_round_trip_verbatim`] | `round_trip.rs` |
+//! | `numbers_round_trip_exactly` | [`numbers_round_trip_exactly`] | `round_trip.rs` |
+//! | `over_limit_input_is_refused_and_nothing_written` | [`over_limit_input_is_refused_and_nothing_written`] | `input_limits.rs` |
+//! | `at_limit_input_is_accepted_and_read_back_verbatim` | [`at_limit_input_is_accepted_and_read_back_verbatim`] | `input_limits.rs` |
+
+mod atomic_batch;
+mod bad_stored_data;
+mod catch_up;
+mod counter;
+mod global_log;
+mod idempotent_append;
+mod input_limits;
+mod optimistic_concurrency;
+mod projections;
+mod round_trip;
+mod stream_order;
+mod support;
+
+pub use atomic_batch::atomic_batch;
+pub use bad_stored_data::bad_stored_data_is_a_clear_error;
+pub use catch_up::catch_up_then_live;
+pub use counter::{Counter, CounterCommand, CounterEvent, NegativeIncrement};
+pub use global_log::global_log_never_skips;
+pub use idempotent_append::idempotent_append;
+pub use input_limits::{
+    at_limit_input_is_accepted_and_read_back_verbatim,
+    over_limit_input_is_refused_and_nothing_written,
+};
+pub use optimistic_concurrency::optimistic_concurrency;
+pub use projections::{projection_exactly_once, CountingProjection};
+pub use round_trip::{numbers_round_trip_exactly, values_round_trip_verbatim};
+pub use stream_order::per_stream_order;
+
+/// Runs the whole conformance suite against a backend, one `#[test]` per
+/// guarantee, named after it.
+///
+/// `store:` is an expression evaluating to a future of a fresh, empty store
+/// (it is evaluated once per test). The optional `projection:` is a closure
+/// taking a clone of that store and returning a future of
+/// `(checkpoint_store, counting_projection)` for the exactly-once projection check.
+#[macro_export]
+macro_rules! conformance_tests {
+    (store: $store:expr $(,)?) => {
+        $crate::conformance_tests!(@store $store);
+    };
+    (store: $store:expr, projection: $projection:expr $(,)?) => {
+        $crate::conformance_tests!(@store $store);
+        #[test]
+        fn projections_apply_each_event_exactly_once() {
+            $crate::testing::run(async {
+                let store = $store.await;
+                let (checkpoints, projection) = ($projection)(store.clone()).await;
+                $crate::testing::conformance::projection_exactly_once(store, checkpoints, projection).await
+            })
+        }
+    };
+    (@store $store:expr) => {
+        #[test]
+        fn optimistic_concurrency_one_writer_wins() {
+            $crate::testing::run(async { $crate::testing::conformance::optimistic_concurrency($store.await).await })
+        }
+        #[test]
+        fn resending_a_batch_writes_it_once() {
+            $crate::testing::run(async { $crate::testing::conformance::idempotent_append($store.await).await })
+        }
+        #[test]
+        fn a_batch_is_written_whole_or_not_at_all() {
+            $crate::testing::run(async { $crate::testing::conformance::atomic_batch($store.await).await })
+        }
+        #[test]
+        fn streams_read_back_in_version_order() {
+            $crate::testing::run(async { $crate::testing::conformance::per_stream_order($store.await).await })
+        }
+        #[test]
+        fn the_global_log_never_skips_a_late_commit() {
+            $crate::testing::run(async { $crate::testing::conformance::global_log_never_skips($store.await).await })
+        }
+        #[test]
+        fn subscriptions_catch_up_then_follow_live() {
+            $crate::testing::run(async { $crate::testing::conformance::catch_up_then_live($store.await).await })
+        }
+        #[test]
+        fn bad_stored_data_is_a_clear_error() {
+            $crate::testing::run(async { $crate::testing::conformance::bad_stored_data_is_a_clear_error($store.await).await })
+        }
+        #[test]
+        fn hostile_values_round_trip_verbatim() {
+            $crate::testing::run(async { $crate::testing::conformance::values_round_trip_verbatim($store.await).await })
+        }
+        #[test]
+        fn numbers_round_trip_exactly() {
+            $crate::testing::run(async { $crate::testing::conformance::numbers_round_trip_exactly($store.await).await })
+        }
+        #[test]
+        fn over_limit_input_is_refused_and_nothing_written() {
+            $crate::testing::run(async { $crate::testing::conformance::over_limit_input_is_refused_and_nothing_written($store.await).await })
+        }
+        #[test]
+        fn at_limit_input_is_accepted_and_read_back_verbatim() {
+            $crate::testing::run(async { $crate::testing::conformance::at_limit_input_is_accepted_and_read_back_verbatim($store.await).await })
+        }
+    };
+}

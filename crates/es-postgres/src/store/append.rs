@@ -1,0 +1,271 @@
+//! Appending: the one-statement append, and telling a conflict, a clash
+//! of event ids and a re-send of a committed batch apart when it fails.
+
+use es_core::{
+    check_expected_version, limits::MAX_SCHEMA_VERSION, validate_append, AppendOutcome,
+    ExpectedVersion, InputField, InvalidInput, NewEvent, Position, RecordedId, StoreError,
+    StreamId,
+};
+use sqlx::{Connection, PgConnection, Postgres, Row};
+use uuid::Uuid;
+
+use super::{decode::stand_in_stream_id, to_i64, PostgresStore};
+
+/// How often an append with a stated expected version whose classification
+/// raced with another writer is attempted again before it gives up.
+const APPEND_ATTEMPTS: usize = 3;
+
+/// The same for appends after the current version (`Any`, `StreamExists`):
+/// each failed attempt means another writer appended to the stream (progress
+/// was made), so these try longer.
+const APPEND_CURRENT_ATTEMPTS: usize = 64;
+
+/// One batch as the columns of the append statement. Payloads and metadata
+/// are the JSON text serde_json writes: the `json` columns keep it verbatim.
+struct Columns {
+    ids: Vec<Uuid>,
+    types: Vec<String>,
+    schema_versions: Vec<i32>,
+    payloads: Vec<String>,
+    metadata: Vec<String>,
+}
+
+impl Columns {
+    /// Takes the batch apart, writing payloads and metadata as JSON text.
+    fn new(events: Vec<NewEvent>) -> Result<Self, StoreError> {
+        let mut columns = Columns {
+            ids: Vec::with_capacity(events.len()),
+            types: Vec::with_capacity(events.len()),
+            schema_versions: Vec::with_capacity(events.len()),
+            payloads: Vec::with_capacity(events.len()),
+            metadata: Vec::with_capacity(events.len()),
+        };
+        for event in events.into_iter() {
+            let encode = |source| StoreError::Encode {
+                event_type: event.event_type.clone(),
+                source,
+            };
+            let payload = serde_json::to_string(&event.payload).map_err(encode)?;
+            let metadata = serde_json::to_string(&event.metadata).map_err(encode)?;
+            // validate_append kept it within MAX_SCHEMA_VERSION = i32::MAX.
+            let schema_version =
+                i32::try_from(event.schema_version).map_err(|_| InvalidInput::TooLarge {
+                    field: InputField::SchemaVersion,
+                    value: u64::from(event.schema_version),
+                    max: u64::from(MAX_SCHEMA_VERSION),
+                })?;
+            columns.ids.push(event.event_id);
+            columns.types.push(event.event_type);
+            columns.schema_versions.push(schema_version);
+            columns.payloads.push(payload);
+            columns.metadata.push(metadata);
+        }
+        Ok(columns)
+    }
+
+    /// The only event of a batch of one, as the single-event statement binds it.
+    #[allow(clippy::type_complexity)]
+    fn single(&self) -> Option<(&Uuid, &String, &i32, &String, &String)> {
+        match (
+            &self.ids[..],
+            &self.types[..],
+            &self.schema_versions[..],
+            &self.payloads[..],
+            &self.metadata[..],
+        ) {
+            ([id], [event_type], [schema_version], [payload], [metadata]) => {
+                Some((id, event_type, schema_version, payload, metadata))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Appends inside a transaction (or on a connection) that the caller
+    /// controls, to commit events atomically with other writes of the same
+    /// database. The append runs in a savepoint, so a refused append leaves
+    /// the caller's transaction usable. Call
+    /// [`notify_appended`](Self::notify_appended) after committing to wake
+    /// subscribers at once (otherwise their safety-net poll finds the events).
+    pub async fn append_in(
+        &self,
+        conn: &mut PgConnection,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.append_on(conn, stream_id, expected, events, true)
+            .await
+    }
+
+    pub(super) async fn append_on(
+        &self,
+        conn: &mut PgConnection,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        savepoint: bool,
+    ) -> Result<AppendOutcome, StoreError> {
+        validate_append(stream_id, &events)?;
+        if events.is_empty() {
+            let current = self.version_on(&mut *conn, stream_id).await?;
+            check_expected_version(stream_id, expected, current)?;
+            return Ok(AppendOutcome {
+                version: current,
+                first_position: None,
+                last_position: None,
+            });
+        }
+        let columns = Columns::new(events)?;
+        let attempts = match expected {
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => APPEND_CURRENT_ATTEMPTS,
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(_) => APPEND_ATTEMPTS,
+        };
+        for _ in 0..attempts {
+            let written = if savepoint {
+                let mut tx = conn.begin().await.map_err(StoreError::backend)?;
+                let written = self
+                    .append_statement(&mut tx, stream_id, expected, &columns)
+                    .await;
+                if written.is_ok() {
+                    tx.commit().await.map_err(StoreError::backend)?;
+                } else {
+                    tx.rollback().await.map_err(StoreError::backend)?;
+                }
+                written
+            } else {
+                self.append_statement(conn, stream_id, expected, &columns)
+                    .await
+            };
+            match written {
+                Ok(Some(outcome)) => return Ok(outcome),
+                // The expected-version check refused the batch (no row), or
+                // a version or an id of the batch is recorded already (a
+                // unique violation): a re-send of an append that committed,
+                // a clash of ids, or a conflict.
+                Ok(None) => {}
+                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {}
+                Err(error) => return Err(StoreError::backend(error)),
+            }
+            if let Some(outcome) = self.previous_append(conn, stream_id, &columns.ids).await? {
+                return Ok(outcome);
+            }
+            let actual = self.version_on(&mut *conn, stream_id).await?;
+            if !expected.is_satisfied_by(actual) {
+                return Err(StoreError::Conflict {
+                    stream_id: stream_id.clone(),
+                    expected,
+                    actual,
+                });
+            }
+            // The stream moved between the statement and this check (or the
+            // clashing row was rolled back meanwhile): try again.
+        }
+        Err(StoreError::backend(format!(
+            "append to {stream_id} kept racing with other writers after {attempts} attempts"
+        )))
+    }
+
+    /// Runs the one append statement; `None` when the version check refused.
+    async fn append_statement(
+        &self,
+        conn: &mut PgConnection,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        columns: &Columns,
+    ) -> Result<Option<AppendOutcome>, sqlx::Error> {
+        // `$2`: the stated version, or whether the stream must exist.
+        let (exact, check) = match expected {
+            ExpectedVersion::NoStream => (true, 0),
+            ExpectedVersion::Exact(v) => (true, to_i64(v)),
+            ExpectedVersion::Any => (false, 0),
+            ExpectedVersion::StreamExists => (false, 1),
+        };
+        let sql = &self.inner.sql;
+        let query = match (columns.ids.len(), exact) {
+            (1, true) => sqlx::query(&sql.append_one_exact),
+            (1, false) => sqlx::query(&sql.append_one_current),
+            (_, true) => sqlx::query(&sql.append_exact),
+            (_, false) => sqlx::query(&sql.append_current),
+        }
+        .bind(stream_id.as_str())
+        .bind(check);
+        let query = match columns.single() {
+            Some((id, event_type, schema_version, payload, metadata)) => query
+                .bind(id)
+                .bind(event_type)
+                .bind(schema_version)
+                .bind(payload)
+                .bind(metadata),
+            None => query
+                .bind(&columns.ids)
+                .bind(&columns.types)
+                .bind(&columns.schema_versions)
+                .bind(&columns.payloads)
+                .bind(&columns.metadata),
+        };
+        let row = query.fetch_optional(&mut *conn).await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let version: i64 = row.try_get(0)?;
+        let txid: i64 = row.try_get(1)?;
+        let first: i64 = row.try_get(2)?;
+        let last: i64 = row.try_get(3)?;
+        Ok(Some(AppendOutcome {
+            version: version as u64,
+            first_position: Some(Position::new(txid as u64, first as u64)),
+            last_position: Some(Position::new(txid as u64, last as u64)),
+        }))
+    }
+
+    /// Looks the batch's ids up and applies es-core's
+    /// [`previous_append`](es_core::previous_append) rule: the earlier
+    /// append's outcome for an exact re-send, `None` when no id is recorded,
+    /// [`StoreError::DuplicateEventId`] for an id recorded elsewhere.
+    async fn previous_append(
+        &self,
+        conn: &mut PgConnection,
+        stream_id: &StreamId,
+        ids: &[Uuid],
+    ) -> Result<Option<AppendOutcome>, StoreError> {
+        let rows = sqlx::query(&self.inner.sql.find_event_ids)
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::backend)?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let stored: String = row.try_get(1).map_err(StoreError::backend)?;
+            let version: i64 = row.try_get(2).map_err(StoreError::backend)?;
+            let txid: i64 = row.try_get(3).map_err(StoreError::backend)?;
+            let sequence: i64 = row.try_get(4).map_err(StoreError::backend)?;
+            let stream_id = match StreamId::new(stored) {
+                Ok(stream_id) => stream_id,
+                Err(_) => stand_in_stream_id(txid, sequence)?,
+            };
+            found.push(RecordedId {
+                event_id: row.try_get(0).map_err(StoreError::backend)?,
+                stream_id,
+                version: version as u64,
+                position: Position::new(txid as u64, sequence as u64),
+            });
+        }
+        es_core::previous_append(stream_id, ids, found)
+    }
+
+    /// The stream's current version (`0` when it has no events).
+    pub(super) async fn version_on<'c>(
+        &self,
+        executor: impl sqlx::Executor<'c, Database = Postgres>,
+        stream_id: &StreamId,
+    ) -> Result<u64, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar(&self.inner.sql.stream_version)
+            .bind(stream_id.as_str())
+            .fetch_optional(executor)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(version.unwrap_or(0) as u64)
+    }
+}

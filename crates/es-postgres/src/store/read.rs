@@ -1,0 +1,109 @@
+//! Reading: one stream (in full or for replay) and the gap-safe global log,
+//! which waits briefly for committed events an older transaction holds back.
+
+use std::time::{Duration, Instant};
+
+use es_core::{Position, RecordedEvent, ReplayEvent, StoreError, StreamId};
+use futures::{stream::BoxStream, StreamExt};
+
+use super::{
+    decode::{decode_replay_row, decode_row},
+    to_i64, PostgresStore,
+};
+
+/// How long [`es_core::EventStore::read_all`] waits, when it has nothing safe
+/// to return, for committed events held back by an older transaction that is
+/// still running (usually a concurrent append about to commit). After that it
+/// returns an empty page; the events are delivered by a later read.
+pub const HELD_BACK_WAIT: Duration = Duration::from_secs(1);
+
+/// The longest pause between two checks while waiting for held-back events.
+const MAX_HELD_BACK_PAUSE: Duration = Duration::from_millis(20);
+
+impl PostgresStore {
+    /// The events of `stream_id` from `from_version` on, as rows arrive.
+    pub(super) fn read_stream_rows<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<RecordedEvent, StoreError>> {
+        sqlx::query(&self.inner.sql.read_stream)
+            .bind(stream_id.as_str())
+            .bind(to_i64(from_version))
+            .fetch(&self.inner.pool)
+            .map(move |row| {
+                row.map_err(StoreError::backend)
+                    .and_then(|row| decode_row(&row, Some(stream_id)))
+            })
+            .boxed()
+    }
+
+    /// [`read_stream_rows`](Self::read_stream_rows) with only what replay needs.
+    pub(super) fn replay_stream_rows<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from_version: u64,
+    ) -> BoxStream<'a, Result<ReplayEvent, StoreError>> {
+        sqlx::query(&self.inner.sql.replay_stream)
+            .bind(stream_id.as_str())
+            .bind(to_i64(from_version))
+            .fetch(&self.inner.pool)
+            .map(move |row| {
+                row.map_err(StoreError::backend)
+                    .and_then(|row| decode_replay_row(&row, stream_id))
+            })
+            .boxed()
+    }
+
+    /// A page of the global log after `after`: only events below the oldest
+    /// running transaction, so nothing can later appear behind them.
+    pub(super) async fn read_log(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let deadline = Instant::now() + HELD_BACK_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let rows = sqlx::query(&self.inner.sql.read_all)
+                .bind(to_i64(after.commit))
+                .bind(to_i64(after.sequence))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(&self.inner.pool)
+                .await
+                .map_err(StoreError::backend)?;
+            if !rows.is_empty() || limit == 0 {
+                return rows.iter().map(|row| decode_row(row, None)).collect();
+            }
+            // Nothing was safe to hand out at that query's snapshot. Is
+            // anything committed after `after` now? (Asked at a new
+            // snapshot: a transaction that held the page back may have
+            // finished in between, and then the page is safe already.)
+            let pending: Option<i64> = sqlx::query_scalar(&self.inner.sql.pending)
+                .bind(to_i64(after.commit))
+                .bind(to_i64(after.sequence))
+                .fetch_one(&self.inner.pool)
+                .await
+                .map_err(StoreError::backend)?;
+            let Some(pending) = pending else {
+                return Ok(Vec::new());
+            };
+            // Wait (briefly) until every transaction below it has finished,
+            // then read again.
+            loop {
+                let xmin: i64 = sqlx::query_scalar(&self.inner.sql.snapshot_xmin)
+                    .fetch_one(&self.inner.pool)
+                    .await
+                    .map_err(StoreError::backend)?;
+                if xmin > pending {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Ok(Vec::new());
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_HELD_BACK_PAUSE);
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The es-postgres integration tests, one binary: each module is one
+//! concern, all sharing [`common`] (a fresh schema per test, dropped at the
+//! end). They need the PostgreSQL server of `DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) and fail without it.
+
+mod append_in_transaction;
+mod common;
+mod conformance;
+mod exact_json;
+mod hostile_input;
+mod late_commit;
+mod migrations;
+mod notifications;
+mod projection_second_database;
+mod race;
+mod reconnect;
+mod refused_input;
+mod snapshots;
+mod tls;
+mod undecodable_rows;

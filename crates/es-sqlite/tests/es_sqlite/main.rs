@@ -1,0 +1,5 @@
+//! The es-sqlite integration tests, one binary: each module is one concern.
+
+mod conformance;
+mod exact_json;
+mod undecodable_rows;
