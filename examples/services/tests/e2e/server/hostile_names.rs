@@ -85,15 +85,18 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
 
         let collected = Collect::default();
         let consumer = Consumer::new(
-            ConsumerConfig::new(amqp_url(), &exchange, &queue),
+            ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+                .build()
+                .expect("hostile AMQP names are valid"),
             collected.clone(),
-        )
-        .expect("a consumer");
+        );
         consumer.declare().await.expect("declare a hostile queue name");
         let relay = Relay::new(
             store.clone(),
             store.checkpoints(),
-            RelayConfig::new(amqp_url(), format!("relay {HOSTILE} {suffix}"), &exchange),
+            RelayConfig::builder(amqp_url(), format!("relay {HOSTILE} {suffix}"), &exchange)
+                .build()
+                .expect("a hostile relay name is valid"),
         );
 
         let mut sent = Vec::new();

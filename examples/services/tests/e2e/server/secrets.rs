@@ -135,8 +135,18 @@ fn library_configs_and_errors_hide_the_password() {
     let amqp = format!("amqp://guest:{SECRET}@127.0.0.1:1/%2f");
     let pg = format!("postgres://postgres:{SECRET}@127.0.0.1:1/x");
     for shown in [
-        format!("{:?}", RelayConfig::new(&amqp, "relay", "exchange")),
-        format!("{:?}", ConsumerConfig::new(&amqp, "exchange", "queue")),
+        format!(
+            "{:?}",
+            RelayConfig::builder(&amqp, "relay", "exchange")
+                .build()
+                .expect("a relay config")
+        ),
+        format!(
+            "{:?}",
+            ConsumerConfig::builder(&amqp, "exchange", "queue")
+                .build()
+                .expect("a consumer config")
+        ),
         format!("{:?}", PostgresConfig::new(&pg)),
     ] {
         assert!(!shown.contains(SECRET), "{shown}");
@@ -154,18 +164,19 @@ fn library_configs_and_errors_hide_the_password() {
         assert!(!shown.contains(SECRET), "{shown}");
 
         let consumer = es_amqp::Consumer::new(
-            ConsumerConfig::new(
+            ConsumerConfig::builder(
                 format!("amqp://guest:{SECRET}@127.0.0.1:5672/%2f"),
                 "torture-exchange",
                 "torture-queue",
-            ),
+            )
+            .build()
+            .expect("a consumer config"),
             es_amqp::IdempotentHandler::new(
                 "torture",
                 es_amqp::InMemoryIdempotencyStore::<()>::new(),
                 NoHandler,
             ),
-        )
-        .expect("a consumer");
+        );
         let shown = format!("{:?}", consumer.config());
         assert!(!shown.contains(SECRET), "{shown}");
         let error = consumer.declare().await.expect_err("the login is refused");
