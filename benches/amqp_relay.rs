@@ -96,10 +96,11 @@ impl Broker {
         let queue = format!("es-amqp-bench.{suffix}.queue");
         // Declares exchange, quorum queue, binding and dead-letter queue.
         Consumer::new(
-            ConsumerConfig::new(amqp_url(), &exchange, &queue),
+            ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+                .build()
+                .expect("config"),
             Count::default(),
         )
-        .expect("config")
         .declare()
         .await
         .expect("declare");
@@ -248,7 +249,9 @@ fn bench(c: &mut Criterion) {
                     let relay = Relay::new(
                         store.clone(),
                         InMemoryProjectionStore::<()>::new(),
-                        RelayConfig::new(amqp_url(), "bench-relay", &broker.exchange),
+                        RelayConfig::builder(amqp_url(), "bench-relay", &broker.exchange)
+                            .build()
+                            .expect("config"),
                     );
                     let started = Instant::now();
                     let task = tokio::spawn({
@@ -303,11 +306,12 @@ fn bench(c: &mut Criterion) {
                     };
                     let mut progress = handler.count.progress.subscribe();
                     let consumer = Consumer::new(
-                        ConsumerConfig::new(amqp_url(), &broker.exchange, &broker.queue)
-                            .with_prefetch(PREFETCH),
+                        ConsumerConfig::builder(amqp_url(), &broker.exchange, &broker.queue)
+                            .with_prefetch(PREFETCH)
+                            .build()
+                            .expect("config"),
                         handler,
-                    )
-                    .expect("config");
+                    );
                     let started = Instant::now();
                     let task = tokio::spawn(async move { consumer.run().await });
                     progress

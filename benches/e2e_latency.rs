@@ -200,18 +200,22 @@ async fn pipeline(suffix: &str) -> Samples {
     let queue = format!("es-bench-e2e.{suffix}.parking");
     let (done, mut arrived) = mpsc::unbounded_channel();
     let consumer = Consumer::new(
-        ConsumerConfig::new(amqp_url(), &exchange, &queue).with_binding_keys(["booking.#"]),
+        ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+            .with_binding_keys(["booking.#"])
+            .build()
+            .expect("consumer config"),
         Signalling {
             inner: IdempotentHandler::new("parking", idempotency.clone(), ParkingSlots),
             done,
         },
-    )
-    .expect("consumer config");
+    );
     consumer.declare().await.expect("declare the queue");
     let relay = Relay::new(
         store.clone(),
         store.checkpoints(),
-        RelayConfig::new(amqp_url(), format!("e2e-latency-relay-{suffix}"), &exchange),
+        RelayConfig::builder(amqp_url(), format!("e2e-latency-relay-{suffix}"), &exchange)
+            .build()
+            .expect("relay config"),
     );
     let mut confirmed = relay.confirmed();
     let relay_task = tokio::spawn(async move { relay.run().await });
@@ -299,8 +303,10 @@ async fn raw(suffix: &str) -> Vec<f64> {
     let exchange = format!("es-bench-e2e-raw.{suffix}.events");
     let queue = format!("es-bench-e2e-raw.{suffix}.parking");
     // The same topology as the consumer's (quorum queue bound with `#`).
-    Consumer::new(ConsumerConfig::new(amqp_url(), &exchange, &queue), Noop)
-        .expect("config")
+    let config = ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+        .build()
+        .expect("config");
+    Consumer::new(config, Noop)
         .declare()
         .await
         .expect("declare");
