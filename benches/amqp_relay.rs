@@ -251,7 +251,7 @@ fn bench(c: &mut Criterion) {
                         InMemoryProjectionStore::<()>::new(),
                         RelayConfig::builder(amqp_url(), "bench-relay", &broker.exchange)
                             .build()
-                            .expect("relay config"),
+                            .expect("config"),
                     );
                     let started = Instant::now();
                     let task = tokio::spawn({

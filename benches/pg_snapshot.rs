@@ -33,7 +33,8 @@ async fn fill(
     id: Uuid,
     events: u64,
 ) {
-    let stream = Repository::<Counter, PostgresStore>::stream_id(id).expect("a valid stream id");
+    let stream =
+        Repository::<Counter, PostgresStore>::stream_id(id).expect("a uuid names a stream");
     let mut version = 0;
     while version < events - 1 {
         let n = (events - 1 - version).min(500);
@@ -69,7 +70,7 @@ fn bench(c: &mut Criterion) {
         store.schema().quoted()
     );
     let stream = Repository::<Counter, PostgresStore>::stream_id(id)
-        .expect("a valid stream id")
+        .expect("a uuid names a stream")
         .to_string();
     let raw_load = || async {
         let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(&raw_sql)

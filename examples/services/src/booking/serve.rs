@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use es_amqp::{lapin, Relay, RelayConfig, RelayError, RoutingKey};
+use es_amqp::{lapin, ConfigError, Relay, RelayConfig, RelayError, RoutingKey};
 use es_core::{ProjectionError, RecordedEvent};
 use es_postgres::{PostgresCheckpoints, PostgresStore};
 
@@ -48,6 +48,9 @@ pub enum ServeError {
         /// What went wrong.
         reason: String,
     },
+    /// The relay's settings are invalid (a name too long for AMQP, …).
+    #[error("cannot configure the relay: {0}")]
+    Config(#[from] ConfigError),
     /// The health endpoint could not listen.
     #[error(transparent)]
     Health(#[from] health::HealthError),
@@ -82,14 +85,10 @@ pub async fn serve(
     args: &ServeArgs,
 ) -> Result<(), ServeError> {
     let listener = health::bind(args.port).await?;
-    let relay = Relay::new(
-        store.clone(),
-        store.checkpoints(),
-        RelayConfig::builder(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
-            .with_routing_key(routing_key())
-            .build()
-            .map_err(|error| ServeError::Relay(RelayError::Config(error)))?,
-    );
+    let config = RelayConfig::builder(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
+        .with_routing_key(routing_key())
+        .build()?;
+    let relay = Relay::new(store.clone(), store.checkpoints(), config);
     tracing::info!(port = args.port, exchange = %args.broker.exchange, "booking serve: projector, relay and /health running");
     tokio::select! {
         error = projector_until_stopped(service) => Err(ServeError::Projector(error)),

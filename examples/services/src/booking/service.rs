@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use es_core::{
-    CheckpointStore, EventStore, ExecuteError, Position, Projection, ProjectionError,
+    CheckpointStore, EventStore, ExecuteError, InvalidInput, Position, Projection, ProjectionError,
     ProjectionRunner, Repository, RetryPolicy, StoreError,
 };
 use futures::TryStreamExt;
@@ -49,16 +49,6 @@ pub enum BookingServiceError {
         /// The booking.
         id: Uuid,
     },
-    /// The command failed in a way the repository may add in later versions.
-    #[error("cannot {action} booking {id}: {reason}")]
-    Failed {
-        /// `reserve`, `complete`, …
-        action: &'static str,
-        /// The booking.
-        id: Uuid,
-        /// What the repository said.
-        reason: String,
-    },
     /// No booking has this id.
     #[error("no booking {0}")]
     NotFound(Uuid),
@@ -74,6 +64,20 @@ pub enum BookingServiceError {
     /// The projector database failed.
     #[error("projector database: {0}")]
     Views(#[from] sqlx::Error),
+    /// The booking id cannot name a stream.
+    #[error("booking id refused: {0}")]
+    InvalidId(#[from] InvalidInput),
+    /// The command failed in a way this service does not tell apart.
+    #[error("cannot {action} booking {id}: {source}")]
+    Failed {
+        /// `reserve`, `complete`, …
+        action: &'static str,
+        /// The booking.
+        id: Uuid,
+        /// What the repository said.
+        #[source]
+        source: Box<ExecuteError<BookingError>>,
+    },
 }
 
 /// Commands and queries of the Booking service.
@@ -149,7 +153,7 @@ where
 
     /// `get_booking_events`: `(version, event)` pairs from the event store.
     pub async fn history(&self, id: Uuid) -> Result<Vec<(u64, BookingEvent)>, BookingServiceError> {
-        let stream_id = Repository::<Booking, S>::stream_id(id).map_err(StoreError::from)?;
+        let stream_id = Repository::<Booking, S>::stream_id(id)?;
         let recorded: Vec<_> = self
             .repository
             .store()
@@ -186,11 +190,11 @@ where
                 }
                 ExecuteError::Conflict { .. } => BookingServiceError::Conflict { action, id },
                 ExecuteError::Store(error) => BookingServiceError::Store(error),
-                ExecuteError::InvalidId(error) => BookingServiceError::Store(error.into()),
+                ExecuteError::InvalidId(error) => BookingServiceError::InvalidId(error),
                 other => BookingServiceError::Failed {
                     action,
                     id,
-                    reason: other.to_string(),
+                    source: Box::new(other),
                 },
             })?;
         match executed.outcome.last_position {

@@ -7,7 +7,9 @@
 //! id, and acknowledged only after that commit: a redelivery changes nothing,
 //! and a crash loses nothing. `GET /health` answers once the queue exists.
 
-use es_amqp::{Consumer, ConsumerConfig, ConsumerError, IdempotentHandler, SqliteIdempotencyStore};
+use es_amqp::{
+    ConfigError, Consumer, ConsumerConfig, ConsumerError, IdempotentHandler, SqliteIdempotencyStore,
+};
 
 use super::booking_follower::{BookingFollower, BOOKING_FOLLOWER};
 use crate::common::{broker_args::BrokerArgs, health, shutdown};
@@ -42,6 +44,9 @@ pub enum ServeError {
         #[source]
         source: ConsumerError,
     },
+    /// The consumer's settings are invalid (a queue name too long for AMQP, …).
+    #[error("cannot configure the consumer: {0}")]
+    Config(#[from] ConfigError),
     /// The consumer stopped on an error it cannot recover from.
     #[error("the RabbitMQ consumer stopped: {0}")]
     Consumer(#[source] ConsumerError),
@@ -59,11 +64,7 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
     processed.migrate().await.map_err(ServeError::Database)?;
     let config = ConsumerConfig::builder(&args.broker.amqp_url, &args.broker.exchange, &args.queue)
         .with_binding_keys(["booking.#"])
-        .build()
-        .map_err(|error| ServeError::Declare {
-            queue: args.queue.clone(),
-            source: ConsumerError::Config(error),
-        })?;
+        .build()?;
     let consumer = Consumer::new(
         config,
         IdempotentHandler::new(BOOKING_FOLLOWER, processed, BookingFollower),

@@ -87,7 +87,7 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
         let consumer = Consumer::new(
             ConsumerConfig::builder(amqp_url(), &exchange, &queue)
                 .build()
-                .expect("consumer config"),
+                .expect("hostile AMQP names are valid"),
             collected.clone(),
         );
         consumer.declare().await.expect("declare a hostile queue name");
@@ -96,7 +96,7 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
             store.checkpoints(),
             RelayConfig::builder(amqp_url(), format!("relay {HOSTILE} {suffix}"), &exchange)
                 .build()
-                .expect("relay config"),
+                .expect("a hostile relay name is valid"),
         );
 
         let mut sent = Vec::new();

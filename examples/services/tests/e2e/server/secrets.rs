@@ -139,13 +139,13 @@ fn library_configs_and_errors_hide_the_password() {
             "{:?}",
             RelayConfig::builder(&amqp, "relay", "exchange")
                 .build()
-                .expect("relay config")
+                .expect("a relay config")
         ),
         format!(
             "{:?}",
             ConsumerConfig::builder(&amqp, "exchange", "queue")
                 .build()
-                .expect("consumer config")
+                .expect("a consumer config")
         ),
         format!("{:?}", PostgresConfig::new(&pg)),
     ] {
@@ -170,7 +170,7 @@ fn library_configs_and_errors_hide_the_password() {
                 "torture-queue",
             )
             .build()
-            .expect("consumer config"),
+            .expect("a consumer config"),
             es_amqp::IdempotentHandler::new(
                 "torture",
                 es_amqp::InMemoryIdempotencyStore::<()>::new(),
