@@ -75,7 +75,7 @@
 //!   stores.
 //! * [`wire`] — the message format, both ways.
 //! * Shared: [`Backoff`] (the one backoff policy), [`ConfigError`] (what
-//!   the builders refuse), [`redact_url`] (the one URL redaction), the
+//!   the builders refuse), [`redact_url`] (es-core's URL redaction, re-exported), the
 //!   connection and exchange helpers.
 
 #![warn(missing_docs)]
@@ -86,7 +86,6 @@ mod connection;
 mod consumer;
 mod exchange;
 mod inbox;
-mod redact;
 mod relay;
 pub mod wire;
 
@@ -100,6 +99,8 @@ pub use consumer::{
     topology::QueueType,
     Consumer,
 };
+/// The workspace's one URL redaction (see [`es_core::redact_url`]).
+pub use es_core::redact_url;
 #[cfg(feature = "postgres")]
 pub use inbox::postgres::PostgresIdempotencyStore;
 #[cfg(feature = "sqlite")]
@@ -109,7 +110,6 @@ pub use inbox::{
     in_memory::{ConcurrentRecord, InMemoryIdempotencyStore, InMemoryTransaction},
     IdempotencyStore, Recorded, TransactionalHandler,
 };
-pub use redact::redact_url;
 pub use relay::{
     checkpoint::{CheckpointError, RelayCheckpoint},
     config::{RelayConfig, RelayConfigBuilder, DEFAULT_MAX_MESSAGE_SIZE},

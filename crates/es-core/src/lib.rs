@@ -19,7 +19,11 @@
 //! * Rules every backend shares: [`limits`] and [`validate_append`]
 //!   (`validation.rs`), [`previous_append`] (`idempotent_append.rs`: is a
 //!   batch an exact re-send?), [`check_expected_version`] and
-//!   [`check_checkpoint`] (`projection/checkpoint_rule.rs`).
+//!   [`check_checkpoint`] (`projection/checkpoint_rule.rs`), and
+//!   [`redact_url`] (`redact.rs`: passwords out of logs and errors).
+//! * Running alone: leases (`lease/`: [`LeaseStore`], [`Leader`],
+//!   [`run_as_leader`], [`Role`]) so one instance works on a name and the
+//!   others stand by.
 //! * Using a store: [`Repository`] (`repository/`: load, decide, append,
 //!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
 //!   schema versions, [`Subscription`] to follow the global log, and
@@ -114,6 +118,7 @@ mod metadata;
 mod position;
 mod projection;
 mod recorded_event;
+mod redact;
 mod replay_event;
 mod repository;
 mod snapshot;
@@ -145,6 +150,7 @@ pub use projection::{
     check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
 };
 pub use recorded_event::RecordedEvent;
+pub use redact::redact_url;
 pub use replay_event::ReplayEvent;
 pub use repository::{
     ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,

@@ -199,72 +199,35 @@ fn describe_without_secrets(error: &dyn std::error::Error, url: &str) -> String 
 }
 
 /// The password(s) a URL carries: in the user info and in `password=` query
-/// parameters (both are accepted by sqlx).
+/// parameters (both are accepted by sqlx), as written and percent-decoded.
 fn passwords(url: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Some((userinfo, _, _)) = split_userinfo(url) {
-        if let Some((_, password)) = userinfo.split_once(':') {
-            found.push(password.to_owned());
-        }
-    }
-    if let Some((_, query)) = url.split_once('?') {
-        for pair in query.split('&') {
-            if let Some((key, value)) = pair.split_once('=') {
-                if key.eq_ignore_ascii_case("password") {
-                    found.push(value.to_owned());
-                }
-            }
-        }
-    }
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = parsed.password().map(str::to_owned).into_iter().collect();
+    found.extend(
+        parsed
+            .query_pairs()
+            .filter(|(key, _)| key.eq_ignore_ascii_case("password"))
+            .map(|(_, value)| value.into_owned()),
+    );
+    let decoded: Vec<String> = found
+        .iter()
+        .filter_map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8()
+                .ok()
+                .map(|d| d.into_owned())
+        })
+        .collect();
+    found.extend(decoded);
     found
 }
 
-/// `(userinfo, start, end)` of the user info of `url` (between `://` and the
-/// last `@` of the authority).
-fn split_userinfo(url: &str) -> Option<(&str, usize, usize)> {
-    let start = url.find("://")? + 3;
-    let rest = &url[start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let at = rest[..authority_end].rfind('@')?;
-    Some((&rest[..at], start, start + at))
-}
-
-/// Replaces the password of a connection URL with `***`, both in the user
-/// info (`user:secret@`) and in a `password=` query parameter.
-///
-/// ```
-/// use es_postgres::redact_url;
-/// assert_eq!(redact_url("postgres://u:p%40ss@h/db"), "postgres://u:***@h/db");
-/// assert_eq!(redact_url("postgres://h/db?user=u&password=x&sslmode=require"),
-///            "postgres://h/db?user=u&password=***&sslmode=require");
-/// assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-/// ```
-pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some((userinfo, start, end)) = split_userinfo(url) {
-        if let Some((user, _)) = userinfo.split_once(':') {
-            out = format!("{}{user}:***{}", &url[..start], &url[end..]);
-        }
-    }
-    if let Some((base, query)) = out.clone().split_once('?') {
-        let (query, fragment) = match query.split_once('#') {
-            Some((q, f)) => (q, Some(f)),
-            None => (query, None),
-        };
-        let pairs: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out = format!("{base}?{}", pairs.join("&"));
-        if let Some(fragment) = fragment {
-            out = format!("{out}#{fragment}");
-        }
-    }
-    out
-}
+/// The workspace's one URL redaction, re-exported: the password of a
+/// connection URL becomes `***`, in the user info and in a `password=` query
+/// parameter (see [`es_core::redact_url`]).
+pub use es_core::redact_url;
 
 #[cfg(test)]
 mod tests {
