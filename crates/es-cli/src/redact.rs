@@ -6,9 +6,6 @@
 //! every error is scrubbed of every password found in the command line and
 //! in the environment variables `es` reads.
 
-use percent_encoding::percent_decode_str;
-use url::Url;
-
 /// The environment variables that may carry a URL with a password.
 const URL_VARIABLES: [&str; 2] = ["ES_STORE_URL", "AMQP_URL"];
 
@@ -37,7 +34,10 @@ impl Redactor {
 
     /// The passwords of `urls` (anything that does not parse as a URL is skipped).
     pub fn from_urls(urls: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = urls.into_iter().flat_map(|u| passwords(&u)).collect();
+        let mut secrets: Vec<String> = urls
+            .into_iter()
+            .flat_map(|u| es_core::url_passwords(&u))
+            .collect();
         secrets.retain(|s| !s.is_empty());
         // Longest first, so a password containing another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -53,38 +53,6 @@ impl Redactor {
         }
         text
     }
-}
-
-/// The password(s) of `url`, as written and percent-decoded: in the user
-/// info and in `password=` query parameters.
-fn passwords(url: &str) -> Vec<String> {
-    let Ok(parsed) = Url::parse(url) else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    if let Some(password) = parsed.password() {
-        found.push(password.to_owned());
-        found.push(
-            percent_decode_str(password)
-                .decode_utf8_lossy()
-                .into_owned(),
-        );
-    }
-    for (key, value) in parsed.query_pairs() {
-        if key.eq_ignore_ascii_case("password") {
-            found.push(value.into_owned());
-        }
-    }
-    if let Some(query) = parsed.query() {
-        for pair in query.split('&') {
-            if let Some((key, value)) = pair.split_once('=') {
-                if key.eq_ignore_ascii_case("password") {
-                    found.push(value.to_owned());
-                }
-            }
-        }
-    }
-    found
 }
 
 #[cfg(test)]

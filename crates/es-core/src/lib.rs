@@ -150,7 +150,7 @@ pub use projection::{
     check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
 };
 pub use recorded_event::RecordedEvent;
-pub use redact::redact_url;
+pub use redact::{redact_url, url_passwords};
 pub use replay_event::ReplayEvent;
 pub use repository::{
     ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,

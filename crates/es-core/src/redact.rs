@@ -61,6 +61,51 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Every password `url` carries, as written and percent-decoded: in the user
+/// info and in `password=` query parameters (any case). For scrubbing text a
+/// driver may have echoed (an error message) rather than the URL itself;
+/// empty when `url` does not parse.
+///
+/// ```
+/// use es_core::url_passwords;
+/// let found = url_passwords("postgres://app:s%40cret@db/x?password=hunter2");
+/// assert!(found.contains(&"s%40cret".to_owned()) && found.contains(&"s@cret".to_owned()));
+/// assert!(found.contains(&"hunter2".to_owned()));
+/// assert!(url_passwords("postgres://app@db/x").is_empty());
+/// ```
+pub fn url_passwords(url: &str) -> Vec<String> {
+    let Ok(parsed) = Url::parse(url) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = parsed.password().map(str::to_owned).into_iter().collect();
+    if let Some(query) = parsed.query() {
+        found.extend(
+            query
+                .split('&')
+                .filter_map(|pair| match pair.split_once('=') {
+                    Some((key, value)) if key.eq_ignore_ascii_case("password") => {
+                        Some(value.to_owned())
+                    }
+                    _ => None,
+                }),
+        );
+    }
+    let decoded: Vec<String> = found
+        .iter()
+        .filter_map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8()
+                .ok()
+                .map(|d| d.into_owned())
+        })
+        .collect();
+    found.extend(decoded);
+    found.retain(|p| !p.is_empty());
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// `query` with the value of every `password=` parameter replaced.
 fn mask_password_parameters(query: &str) -> String {
     query

@@ -190,38 +190,12 @@ impl fmt::Debug for PostgresConfig {
 /// driver echoed it.
 fn describe_without_secrets(error: &dyn std::error::Error, url: &str) -> String {
     let mut text = error.to_string();
-    for secret in passwords(url) {
+    for secret in es_core::url_passwords(url) {
         if !secret.is_empty() {
             text = text.replace(&secret, "***");
         }
     }
     text
-}
-
-/// The password(s) a URL carries: in the user info and in `password=` query
-/// parameters (both are accepted by sqlx), as written and percent-decoded.
-fn passwords(url: &str) -> Vec<String> {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return Vec::new();
-    };
-    let mut found: Vec<String> = parsed.password().map(str::to_owned).into_iter().collect();
-    found.extend(
-        parsed
-            .query_pairs()
-            .filter(|(key, _)| key.eq_ignore_ascii_case("password"))
-            .map(|(_, value)| value.into_owned()),
-    );
-    let decoded: Vec<String> = found
-        .iter()
-        .filter_map(|p| {
-            percent_encoding::percent_decode_str(p)
-                .decode_utf8()
-                .ok()
-                .map(|d| d.into_owned())
-        })
-        .collect();
-    found.extend(decoded);
-    found
 }
 
 /// The workspace's one URL redaction, re-exported: the password of a
