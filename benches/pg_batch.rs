@@ -55,7 +55,7 @@ fn bench(c: &mut Criterion) {
             .iter()
             .map(|_| serde_json::to_value(Metadata::default()).expect("metadata"))
             .collect();
-        sqlx::query(&raw_sql)
+        sqlx::query(sqlx::AssertSqlSafe(raw_sql.as_str()))
             .bind(&stream)
             .bind(&ids)
             .bind(&versions)

@@ -78,7 +78,7 @@ impl BookingTable {
     }
 
     async fn truncate(&self, tx: &mut PostgresTransaction) -> Result<(), BoxError> {
-        sqlx::query(&format!("TRUNCATE {}", self.table))
+        sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {}", self.table)))
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -123,7 +123,7 @@ impl Projection<PostgresTransaction> for BookingList {
         let Some((status, slot)) = row_change(event) else {
             return Ok(());
         };
-        sqlx::query(&self.upsert)
+        sqlx::query(sqlx::AssertSqlSafe(self.upsert.as_str()))
             .bind(event.stream_id.as_str())
             .bind(status)
             .bind(slot)
@@ -215,7 +215,7 @@ impl Projection<PostgresTransaction> for BatchedBookingList {
             slots.push(slot);
             versions.push(i64::try_from(version).map_err(ProjectionError::backend)?);
         }
-        sqlx::query(&self.upsert)
+        sqlx::query(sqlx::AssertSqlSafe(self.upsert.as_str()))
             .bind(&ids)
             .bind(&statuses)
             .bind(&slots)
@@ -273,7 +273,7 @@ async fn raw_select(store: &PostgresStore) -> usize {
     );
     let (mut txid, mut sequence, mut read) = (0i64, 0i64, 0usize);
     loop {
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(txid)
             .bind(sequence)
             .bind(BATCH as i64)
@@ -314,19 +314,22 @@ fn main() {
     let checkpoints: PostgresCheckpoints = store.checkpoints();
     let started = Instant::now();
     runtime.block_on(async {
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE TABLE {}.bookings (id TEXT PRIMARY KEY, status TEXT NOT NULL, \
              parking_slot_ref_no TEXT NOT NULL, version BIGINT NOT NULL)",
             store.schema().quoted()
-        ))
+        )))
         .execute(store.pool())
         .await
         .expect("create the projection table");
         fill(&store).await;
-        sqlx::query(&format!("ANALYZE {}.es_events", store.schema().quoted()))
-            .execute(store.pool())
-            .await
-            .expect("analyze");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ANALYZE {}.es_events",
+            store.schema().quoted()
+        )))
+        .execute(store.pool())
+        .await
+        .expect("analyze");
     });
     eprintln!(
         "{GROUP} setup: {EVENTS} events appended in {:.1?}",
@@ -406,14 +409,14 @@ fn main() {
 /// Every booking has its row, with the slot of its creation and the status
 /// of its last event.
 async fn check_rows(store: &PostgresStore) {
-    let (completed, created): (i64, i64) = sqlx::query_as(&format!(
+    let (completed, created): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FILTER (WHERE status = 'completed' AND version = 3 \
                                    AND parking_slot_ref_no LIKE 'slot-%'), \
                 count(*) FILTER (WHERE status = 'created' AND version = 1 \
                                    AND parking_slot_ref_no LIKE 'slot-%') \
          FROM {}.bookings",
         store.schema().quoted()
-    ))
+    )))
     .fetch_one(store.pool())
     .await
     .expect("check rows");
@@ -434,13 +437,13 @@ where
     P: Projection<PostgresTransaction>,
 {
     let schema = store.schema().quoted();
-    sqlx::query(&format!("TRUNCATE {schema}.bookings"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {schema}.bookings")))
         .execute(store.pool())
         .await
         .expect("truncate");
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "DELETE FROM {schema}.es_checkpoints WHERE projection = $1"
-    ))
+    )))
     .bind(runner.projection().name())
     .execute(store.pool())
     .await
@@ -456,10 +459,12 @@ where
     let started = Instant::now();
     runner.catch_up().await.expect("catch up");
     let elapsed = started.elapsed().as_secs_f64();
-    let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {schema}.bookings"))
-        .fetch_one(store.pool())
-        .await
-        .expect("count");
+    let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {schema}.bookings"
+    )))
+    .fetch_one(store.pool())
+    .await
+    .expect("count");
     assert_eq!(rows as usize, EVENTS.div_ceil(3), "one row per booking");
     elapsed
 }

@@ -73,11 +73,12 @@ fn bench(c: &mut Criterion) {
         .expect("a uuid names a stream")
         .to_string();
     let raw_load = || async {
-        let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(&raw_sql)
-            .bind(&stream)
-            .fetch_all(store.pool())
-            .await
-            .expect("raw select");
+        let rows: Vec<(String, serde_json::Value)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(raw_sql.as_str()))
+                .bind(&stream)
+                .fetch_all(store.pool())
+                .await
+                .expect("raw select");
         rows.into_iter().fold(0i64, |state, (event_type, payload)| {
             let event: CounterEvent =
                 serde_json::from_value(serde_json::json!({ event_type: payload })).expect("decode");

@@ -29,10 +29,10 @@ pub async fn store(pool_size: u32) -> PostgresStore {
 /// Drops the stores' schemas.
 pub async fn drop_schemas(stores: &[&PostgresStore]) {
     for store in stores {
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP SCHEMA IF EXISTS {} CASCADE",
             store.schema().quoted()
-        ))
+        )))
         .execute(store.pool())
         .await
         .expect("drop the bench schema");

@@ -2,9 +2,9 @@
 //!
 //! One place that names connections (so they can be told apart in the
 //! broker's management tools, and closed selectively in tests) and applies
-//! the crate's defaults. This crate builds lapin without TLS; an application
-//! that needs `amqps://` adds `lapin = { version = "4", features = ["rustls"] }`
-//! to its own dependencies (Cargo unifies the features).
+//! the crate's defaults. `amqps://` works with the `rustls` feature (the
+//! default: the platform's roots, or the PEM file `SSL_CERT_FILE` names) or
+//! the `native-tls` feature; without either, only `amqp://` connects.
 
 use lapin::{Connection, ConnectionProperties};
 

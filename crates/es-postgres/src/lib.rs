@@ -39,7 +39,7 @@
 //!
 //! let mut subscription = Subscription::new(store.clone(), Position::START);
 //! assert_eq!(subscription.next().await?.event_type, "Opened");
-//! # sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(store.pool()).await?;
+//! # sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(store.pool()).await?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

@@ -8,7 +8,7 @@
 //! runs (several service instances starting at once) apply each step exactly
 //! once. Running it again is a no-op.
 
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool};
 
 use crate::{PostgresError, SchemaName};
 
@@ -85,9 +85,9 @@ pub(crate) async fn run(
     );
     script(&mut tx, &bootstrap).await.map_err(fail)?;
     for component in components {
-        let applied: Option<i32> = sqlx::query_scalar(&format!(
+        let applied: Option<i32> = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT max(version) FROM {q}.es_migrations WHERE component = $1"
-        ))
+        )))
         .bind(component.name)
         .fetch_one(&mut *tx)
         .await
@@ -96,9 +96,9 @@ pub(crate) async fn run(
         for step in component.steps.iter().filter(|s| s.version > applied) {
             let sql = step.sql.replace("{schema}", &q);
             script(&mut tx, &sql).await.map_err(fail)?;
-            sqlx::query(&format!(
+            sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO {q}.es_migrations (component, version) VALUES ($1, $2)"
-            ))
+            )))
             .bind(component.name)
             .bind(step.version)
             .execute(&mut *tx)
@@ -110,7 +110,8 @@ pub(crate) async fn run(
     tx.commit().await.map_err(fail)
 }
 
-/// Runs a multi-statement script (simple query protocol, no parameters).
+/// Runs a multi-statement script (simple query protocol, no parameters): the
+/// crate's own migration text with only the validated, quoted schema name in it.
 async fn script(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
-    conn.execute(sql).await.map(|_| ())
+    conn.execute(AssertSqlSafe(sql)).await.map(|_| ())
 }

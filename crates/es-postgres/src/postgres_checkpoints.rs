@@ -83,7 +83,7 @@ impl PostgresCheckpoints {
         conn: &mut PgConnection,
         projection: &str,
     ) -> Result<Position, ProjectionError> {
-        let row = sqlx::query(&self.sql.load)
+        let row = sqlx::query(self.sql.load.clone())
             .bind(projection)
             .fetch_optional(&mut *conn)
             .await
@@ -128,7 +128,7 @@ impl CheckpointStore for PostgresCheckpoints {
         previous: Position,
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
-        let moved = sqlx::query(&self.sql.compare_and_set)
+        let moved = sqlx::query(self.sql.compare_and_set.clone())
             .bind(projection)
             .bind(to_i64(previous.commit)?)
             .bind(to_i64(previous.sequence)?)
@@ -141,7 +141,7 @@ impl CheckpointStore for PostgresCheckpoints {
         let moved = if moved == 0 && previous == Position::START {
             // The first checkpoint of this projection: insert it, unless a
             // concurrent runner inserted one first.
-            sqlx::query(&self.sql.insert_first)
+            sqlx::query(self.sql.insert_first.clone())
                 .bind(projection)
                 .bind(to_i64(checkpoint.commit)?)
                 .bind(to_i64(checkpoint.sequence)?)

@@ -5,6 +5,10 @@
 //! Formatting once per store also gives each statement a stable text, so
 //! sqlx's per-connection prepared-statement cache reuses the server-side plan.
 
+use std::sync::Arc;
+
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
 use crate::SchemaName;
 
 /// Columns of an event read from one stream, in the order `decode_row`
@@ -20,24 +24,24 @@ const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
 #[derive(Debug)]
 pub(crate) struct Statements {
     /// Append a batch after a stated version (Exact(n), NoStream = Exact(0)).
-    pub append_exact: String,
+    pub append_exact: SqlStr,
     /// Append a batch after the stream's current version (Any, StreamExists).
-    pub append_current: String,
+    pub append_current: SqlStr,
     /// [`append_exact`](Self::append_exact) for a single event.
-    pub append_one_exact: String,
+    pub append_one_exact: SqlStr,
     /// [`append_current`](Self::append_current) for a single event.
-    pub append_one_current: String,
-    pub read_stream: String,
+    pub append_one_current: SqlStr,
+    pub read_stream: SqlStr,
     /// [`read_stream`](Self::read_stream) with only what replay needs.
-    pub replay_stream: String,
-    pub read_all: String,
+    pub replay_stream: SqlStr,
+    pub read_all: SqlStr,
     /// The oldest committed transaction after a position, safe or not.
-    pub pending: String,
-    pub snapshot_xmin: String,
-    pub stream_version: String,
-    pub find_event_ids: String,
-    pub load_snapshot: String,
-    pub save_snapshot: String,
+    pub pending: SqlStr,
+    pub snapshot_xmin: SqlStr,
+    pub stream_version: SqlStr,
+    pub find_event_ids: SqlStr,
+    pub load_snapshot: SqlStr,
+    pub save_snapshot: SqlStr,
 }
 
 /// The version an append numbers its events after, as a one-row derived
@@ -119,70 +123,79 @@ impl Statements {
     pub fn new(schema: &SchemaName) -> Self {
         let q = schema.quoted();
         Self {
-            append_exact: append_batch(&q, After::Exact),
-            append_current: append_batch(&q, After::Current),
-            append_one_exact: append_one(&q, After::Exact),
-            append_one_current: append_one(&q, After::Current),
-            read_stream: format!(
+            append_exact: schema_sql(append_batch(&q, After::Exact)),
+            append_current: schema_sql(append_batch(&q, After::Current)),
+            append_one_exact: schema_sql(append_one(&q, After::Exact)),
+            append_one_current: schema_sql(append_one(&q, After::Current)),
+            read_stream: schema_sql(format!(
                 "SELECT {STREAM_EVENT_COLUMNS} FROM {q}.es_events \
                  WHERE stream_id = $1 AND version >= $2 ORDER BY version"
-            ),
-            replay_stream: format!(
+            )),
+            replay_stream: schema_sql(format!(
                 "SELECT version, event_type, schema_version, payload FROM {q}.es_events \
                  WHERE stream_id = $1 AND version >= $2 ORDER BY version"
-            ),
-            read_all: format!(
+            )),
+            read_all: schema_sql(format!(
                 "SELECT {EVENT_COLUMNS} FROM {q}.es_events \
                  WHERE (txid, sequence) > ($1, $2) \
                    AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
                  ORDER BY txid, sequence LIMIT $3"
-            ),
-            pending: format!(
+            )),
+            pending: schema_sql(format!(
                 "SELECT min(txid) FROM {q}.es_events WHERE (txid, sequence) > ($1, $2)"
+            )),
+            snapshot_xmin: SqlStr::from_static(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
             ),
-            snapshot_xmin: "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint".to_owned(),
-            stream_version: format!(
+            stream_version: schema_sql(format!(
                 "SELECT coalesce(max(version), 0) FROM {q}.es_events WHERE stream_id = $1"
-            ),
-            find_event_ids: format!(
+            )),
+            find_event_ids: schema_sql(format!(
                 "SELECT event_id, stream_id, version, txid, sequence FROM {q}.es_events \
                  WHERE event_id = ANY($1)"
-            ),
-            load_snapshot: format!(
+            )),
+            load_snapshot: schema_sql(format!(
                 "SELECT version, state FROM {q}.es_snapshots WHERE stream_id = $1"
-            ),
-            save_snapshot: format!(
+            )),
+            save_snapshot: schema_sql(format!(
                 "INSERT INTO {q}.es_snapshots AS s (stream_id, version, state) VALUES ($1, $2, $3::text::json) \
                  ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state \
                  WHERE excluded.version > s.version"
-            ),
+            )),
         }
     }
+}
+
+/// A statement of this module as sqlx takes it: the text is fixed but for the
+/// validated, quoted schema name (see the module comment), and it is shared, so
+/// handing it to a query clones a pointer rather than the text.
+fn schema_sql(text: String) -> SqlStr {
+    AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
 }
 
 /// The statements of the checkpoint table of one schema.
 #[derive(Debug)]
 pub(crate) struct CheckpointStatements {
-    pub load: String,
-    pub compare_and_set: String,
-    pub insert_first: String,
+    pub load: SqlStr,
+    pub compare_and_set: SqlStr,
+    pub insert_first: SqlStr,
 }
 
 impl CheckpointStatements {
     pub fn new(schema: &SchemaName) -> Self {
         let q = schema.quoted();
         Self {
-            load: format!(
+            load: schema_sql(format!(
                 "SELECT commit_key, sequence FROM {q}.es_checkpoints WHERE projection = $1"
-            ),
-            compare_and_set: format!(
+            )),
+            compare_and_set: schema_sql(format!(
                 "UPDATE {q}.es_checkpoints SET commit_key = $4, sequence = $5 \
                  WHERE projection = $1 AND commit_key = $2 AND sequence = $3"
-            ),
-            insert_first: format!(
+            )),
+            insert_first: schema_sql(format!(
                 "INSERT INTO {q}.es_checkpoints (projection, commit_key, sequence) \
                  VALUES ($1, $2, $3) ON CONFLICT (projection) DO NOTHING"
-            ),
+            )),
         }
     }
 }

@@ -172,10 +172,13 @@ async fn a_deposed_leader_cannot_move_the_checkpoint() {
 }
 
 async fn sqlx_drop_schema(checkpoints: &PostgresCheckpoints, schema: &SchemaName) {
-    es_postgres::sqlx::query(&format!("DROP SCHEMA {} CASCADE", schema.quoted()))
-        .execute(checkpoints.pool())
-        .await
-        .expect("drop the test schema");
+    es_postgres::sqlx::query(es_postgres::sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA {} CASCADE",
+        schema.quoted()
+    )))
+    .execute(checkpoints.pool())
+    .await
+    .expect("drop the test schema");
 }
 
 #[tokio::test]

@@ -42,7 +42,7 @@ impl<DB> SqlIdempotency<DB>
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    DB::Arguments: IntoArguments<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q, 'r> i64: Encode<'q, DB> + Decode<'r, DB> + Type<DB>,
@@ -62,7 +62,9 @@ where
             version = self.version_type,
             processed_at = self.processed_at_type,
         );
-        sqlx::query(&processed).execute(pool).await?;
+        sqlx::query(sqlx::AssertSqlSafe(processed))
+            .execute(pool)
+            .await?;
         let stream_versions = format!(
             "CREATE TABLE IF NOT EXISTS es_amqp_stream_versions (
                 consumer TEXT NOT NULL,
@@ -72,7 +74,9 @@ where
             )",
             version = self.version_type,
         );
-        sqlx::query(&stream_versions).execute(pool).await?;
+        sqlx::query(sqlx::AssertSqlSafe(stream_versions))
+            .execute(pool)
+            .await?;
         Ok(())
     }
 

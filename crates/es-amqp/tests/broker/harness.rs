@@ -28,7 +28,7 @@ pub fn amqp_url() -> String {
 }
 
 /// The broker's `host:port`, for a proxy in front of it.
-fn amqp_addr() -> String {
+pub fn amqp_addr() -> String {
     let url = url::Url::parse(&amqp_url()).expect("AMQP_URL");
     format!(
         "{}:{}",
@@ -367,6 +367,18 @@ impl Harness {
         }
         Self {
             proxy: Some(proxy),
+            url: url.into(),
+            ..Self::new(test)
+        }
+    }
+
+    /// Relay and consumer connect with `amqps://` through a TLS-terminating
+    /// proxy in front of the broker; the caller makes its CA trusted.
+    pub fn via_tls(test: &str, proxy: &es_test_support::TlsProxy) -> Self {
+        let mut url =
+            url::Url::parse(&proxy.redirect(&amqp_url()).expect("redirect")).expect("proxied URL");
+        url.set_scheme("amqps").expect("amqps scheme");
+        Self {
             url: url.into(),
             ..Self::new(test)
         }

@@ -49,7 +49,7 @@ async fn postgres_state_survives_a_killed_consumer_exactly_once() {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = format!("es_amqp_test_{}", uuid::Uuid::new_v4().simple());
     let admin = PgPool::connect(&url).await.expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&admin)
         .await
         .expect("create schema");
@@ -64,7 +64,7 @@ async fn postgres_state_survives_a_killed_consumer_exactly_once() {
         .await;
 
     pool.close().await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
         .execute(&admin)
         .await
         .expect("drop schema");

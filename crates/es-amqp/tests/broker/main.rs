@@ -12,5 +12,6 @@ mod inbox_sqlite;
 mod relay_consumer;
 mod relay_edges;
 mod retry_order;
+mod tls;
 mod tracing_correlation;
 mod unroutable;

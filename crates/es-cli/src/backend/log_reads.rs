@@ -44,7 +44,7 @@ impl LogStatements {
     ) -> Result<Vec<StreamSummary>, CliError>
     where
         DB: Database,
-        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        DB::Arguments: IntoArguments<DB>,
         for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
         usize: ColumnIndex<DB::Row>,
         Option<String>: Binds<DB>,
@@ -53,7 +53,7 @@ impl LogStatements {
         i64: Decodes<DB>,
         DateTime<Utc>: Decodes<DB>,
     {
-        let rows = sqlx::query(&self.streams)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(self.streams.as_str()))
             .bind(filter.category.clone())
             .bind(filter.category_prefix())
             .bind(filter.prefix.clone())
@@ -69,13 +69,13 @@ impl LogStatements {
     pub async fn checkpoints<DB>(&self, pool: &Pool<DB>) -> Result<Vec<Checkpoint>, CliError>
     where
         DB: Database,
-        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        DB::Arguments: IntoArguments<DB>,
         for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
         usize: ColumnIndex<DB::Row>,
         String: Decodes<DB>,
         i64: Decodes<DB>,
     {
-        let rows = sqlx::query(&self.checkpoints)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(self.checkpoints.as_str()))
             .fetch_all(pool)
             .await
             .map_err(CliError::query("list checkpoints"))?;
@@ -86,14 +86,14 @@ impl LogStatements {
     pub async fn backlog<DB>(&self, pool: &Pool<DB>, after: Position) -> Result<Backlog, CliError>
     where
         DB: Database,
-        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        DB::Arguments: IntoArguments<DB>,
         for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
         usize: ColumnIndex<DB::Row>,
         i64: Binds<DB>,
         i64: Decodes<DB>,
         Option<DateTime<Utc>>: Decodes<DB>,
     {
-        let row = sqlx::query(&self.backlog)
+        let row = sqlx::query(sqlx::AssertSqlSafe(self.backlog.as_str()))
             .bind(signed(after.commit))
             .bind(signed(after.sequence))
             .fetch_one(pool)
@@ -106,13 +106,13 @@ impl LogStatements {
     pub async fn head<DB>(&self, pool: &Pool<DB>) -> Result<Option<Head>, CliError>
     where
         DB: Database,
-        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        DB::Arguments: IntoArguments<DB>,
         for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
         usize: ColumnIndex<DB::Row>,
         i64: Decodes<DB>,
         DateTime<Utc>: Decodes<DB>,
     {
-        let row = sqlx::query(&self.head)
+        let row = sqlx::query(sqlx::AssertSqlSafe(self.head.as_str()))
             .fetch_optional(pool)
             .await
             .map_err(CliError::query("find the head of the log"))?;

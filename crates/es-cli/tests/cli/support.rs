@@ -119,7 +119,7 @@ impl Drop for PgSchema {
                 let mut connection = sqlx::PgConnection::connect(&pg_url())
                     .await
                     .expect("connect");
-                sqlx::query(&sql)
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                     .execute(&mut connection)
                     .await
                     .expect("drop schema");

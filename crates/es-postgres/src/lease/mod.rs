@@ -51,7 +51,7 @@ use std::{fmt, sync::Arc};
 
 use async_trait::async_trait;
 use es_core::{check_lease_holder, check_lease_name, Lease, LeaseError, LeaseStore, Renewal};
-use sqlx::{postgres::PgConnectOptions, Connection, Executor, PgConnection};
+use sqlx::{postgres::PgConnectOptions, AssertSqlSafe, Connection, Executor, PgConnection};
 use tokio::{sync::Mutex, time::Instant};
 
 use crate::{PostgresConfig, PostgresError};
@@ -191,8 +191,9 @@ impl PostgresLeases {
                 return Err(LeaseError::backend(self.inner.config.connect_error(source)))
             }
         };
+        // Numbers from the validated lease config only.
         let settings = self.inner.lease.session_settings();
-        conn.execute(settings.as_str())
+        conn.execute(AssertSqlSafe(settings))
             .await
             .map_err(LeaseError::backend)?;
         Ok(conn)

@@ -184,10 +184,10 @@ impl PostgresStore {
         };
         let sql = &self.inner.sql;
         let query = match (columns.ids.len(), exact) {
-            (1, true) => sqlx::query(&sql.append_one_exact),
-            (1, false) => sqlx::query(&sql.append_one_current),
-            (_, true) => sqlx::query(&sql.append_exact),
-            (_, false) => sqlx::query(&sql.append_current),
+            (1, true) => sqlx::query(sql.append_one_exact.clone()),
+            (1, false) => sqlx::query(sql.append_one_current.clone()),
+            (_, true) => sqlx::query(sql.append_exact.clone()),
+            (_, false) => sqlx::query(sql.append_current.clone()),
         }
         .bind(stream_id.as_str())
         .bind(check);
@@ -230,7 +230,7 @@ impl PostgresStore {
         stream_id: &StreamId,
         ids: &[Uuid],
     ) -> Result<Option<AppendOutcome>, StoreError> {
-        let rows = sqlx::query(&self.inner.sql.find_event_ids)
+        let rows = sqlx::query(self.inner.sql.find_event_ids.clone())
             .bind(ids)
             .fetch_all(&mut *conn)
             .await
@@ -261,7 +261,7 @@ impl PostgresStore {
         executor: impl sqlx::Executor<'c, Database = Postgres>,
         stream_id: &StreamId,
     ) -> Result<u64, StoreError> {
-        let version: Option<i64> = sqlx::query_scalar(&self.inner.sql.stream_version)
+        let version: Option<i64> = sqlx::query_scalar(self.inner.sql.stream_version.clone())
             .bind(stream_id.as_str())
             .fetch_optional(executor)
             .await

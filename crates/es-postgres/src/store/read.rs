@@ -27,7 +27,7 @@ impl PostgresStore {
         stream_id: &'a StreamId,
         from_version: u64,
     ) -> BoxStream<'a, Result<RecordedEvent, StoreError>> {
-        sqlx::query(&self.inner.sql.read_stream)
+        sqlx::query(self.inner.sql.read_stream.clone())
             .bind(stream_id.as_str())
             .bind(to_i64(from_version))
             .fetch(&self.inner.pool)
@@ -44,7 +44,7 @@ impl PostgresStore {
         stream_id: &'a StreamId,
         from_version: u64,
     ) -> BoxStream<'a, Result<ReplayEvent, StoreError>> {
-        sqlx::query(&self.inner.sql.replay_stream)
+        sqlx::query(self.inner.sql.replay_stream.clone())
             .bind(stream_id.as_str())
             .bind(to_i64(from_version))
             .fetch(&self.inner.pool)
@@ -65,7 +65,7 @@ impl PostgresStore {
         let deadline = Instant::now() + HELD_BACK_WAIT;
         let mut pause = Duration::from_millis(1);
         loop {
-            let rows = sqlx::query(&self.inner.sql.read_all)
+            let rows = sqlx::query(self.inner.sql.read_all.clone())
                 .bind(to_i64(after.commit))
                 .bind(to_i64(after.sequence))
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -79,7 +79,7 @@ impl PostgresStore {
             // anything committed after `after` now? (Asked at a new
             // snapshot: a transaction that held the page back may have
             // finished in between, and then the page is safe already.)
-            let pending: Option<i64> = sqlx::query_scalar(&self.inner.sql.pending)
+            let pending: Option<i64> = sqlx::query_scalar(self.inner.sql.pending.clone())
                 .bind(to_i64(after.commit))
                 .bind(to_i64(after.sequence))
                 .fetch_one(&self.inner.pool)
@@ -91,7 +91,7 @@ impl PostgresStore {
             // Wait (briefly) until every transaction below it has finished,
             // then read again.
             loop {
-                let xmin: i64 = sqlx::query_scalar(&self.inner.sql.snapshot_xmin)
+                let xmin: i64 = sqlx::query_scalar(self.inner.sql.snapshot_xmin.clone())
                     .fetch_one(&self.inner.pool)
                     .await
                     .map_err(StoreError::backend)?;

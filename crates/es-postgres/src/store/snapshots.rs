@@ -10,7 +10,7 @@ use super::{to_i64, PostgresStore};
 #[async_trait]
 impl SnapshotStore for PostgresStore {
     async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
-        let row = sqlx::query(&self.inner.sql.load_snapshot)
+        let row = sqlx::query(self.inner.sql.load_snapshot.clone())
             .bind(stream_id.as_str())
             .fetch_optional(&self.inner.pool)
             .await
@@ -37,7 +37,7 @@ impl SnapshotStore for PostgresStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        sqlx::query(&self.inner.sql.save_snapshot)
+        sqlx::query(self.inner.sql.save_snapshot.clone())
             .bind(snapshot.stream_id.as_str())
             .bind(to_i64(snapshot.version))
             .bind(encode_state(&snapshot)?)

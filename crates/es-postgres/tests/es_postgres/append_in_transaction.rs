@@ -15,10 +15,12 @@ fn event() -> NewEvent {
 async fn refusals_keep_the_callers_transaction_usable() {
     let store = TestStore::new().await;
     let table = format!("{}.orders", store.schema().quoted());
-    sqlx::query(&format!("CREATE TABLE {table} (id int PRIMARY KEY)"))
-        .execute(store.store.pool())
-        .await
-        .expect("create table");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {table} (id int PRIMARY KEY)"
+    )))
+    .execute(store.store.pool())
+    .await
+    .expect("create table");
     let taken = event();
     let elsewhere = StreamId::new(format!("elsewhere-{}", Uuid::now_v7())).expect("id");
     store
@@ -31,10 +33,12 @@ async fn refusals_keep_the_callers_transaction_usable() {
         .await
         .expect("connect");
     let mut tx = conn.begin().await.expect("begin");
-    sqlx::query(&format!("INSERT INTO {table} (id) VALUES (1)"))
-        .execute(&mut *tx)
-        .await
-        .expect("own write");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} (id) VALUES (1)"
+    )))
+    .execute(&mut *tx)
+    .await
+    .expect("own write");
     let conflict = store
         .store
         .append_in(&mut tx, &s, ExpectedVersion::Exact(5), vec![event()])
@@ -75,18 +79,21 @@ async fn refusals_keep_the_callers_transaction_usable() {
     tx.commit().await.expect("commit");
     store.store.notify_appended();
     assert_eq!(store.stream_version(&s).await.expect("version"), 2);
-    let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-        .fetch_one(store.store.pool())
-        .await
-        .expect("count");
+    let rows: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(store.store.pool())
+            .await
+            .expect("count");
     assert_eq!(rows, 1, "the caller's own write committed with the events");
 
     // A rolled-back transaction writes neither.
     let mut tx = conn.begin().await.expect("begin");
-    sqlx::query(&format!("INSERT INTO {table} (id) VALUES (2)"))
-        .execute(&mut *tx)
-        .await
-        .expect("own write");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} (id) VALUES (2)"
+    )))
+    .execute(&mut *tx)
+    .await
+    .expect("own write");
     store
         .store
         .append_in(&mut tx, &s, ExpectedVersion::Exact(2), vec![event()])

@@ -39,7 +39,9 @@ pub fn run_sql_blocking(url: String, sql: String) {
             .expect("runtime for cleanup");
         runtime.block_on(async move {
             let mut conn = PgConnection::connect(&url).await?;
-            sqlx::raw_sql(&statement).execute(&mut conn).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.as_str()))
+                .execute(&mut conn)
+                .await?;
             conn.close().await
         })
     })
@@ -178,9 +180,9 @@ pub struct Counter {
 impl Counter {
     pub async fn new(checkpoints: PostgresCheckpoints) -> Self {
         let table = format!("{}.applied", checkpoints.schema().quoted());
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE TABLE IF NOT EXISTS {table} (event_id uuid PRIMARY KEY, n bigint NOT NULL)"
-        ))
+        )))
         .execute(checkpoints.pool())
         .await
         .expect("create the counting table");
@@ -198,18 +200,18 @@ impl Projection<PostgresTransaction> for Counter {
         tx: &mut PostgresTransaction,
         event: &RecordedEvent,
     ) -> Result<(), BoxError> {
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO {} (event_id, n) VALUES ($1, 1) \
              ON CONFLICT (event_id) DO UPDATE SET n = applied.n + 1",
             self.table
-        ))
+        )))
         .bind(event.event_id)
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
     async fn reset(&self, tx: &mut PostgresTransaction) -> Result<(), BoxError> {
-        sqlx::query(&format!("DELETE FROM {}", self.table))
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", self.table)))
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -219,11 +221,13 @@ impl Projection<PostgresTransaction> for Counter {
 #[async_trait]
 impl CountingProjection<PostgresTransaction> for Counter {
     async fn applied(&self) -> HashMap<Uuid, u64> {
-        let rows: Vec<(Uuid, i64)> =
-            sqlx::query_as(&format!("SELECT event_id, n FROM {}", self.table))
-                .fetch_all(self.checkpoints.pool())
-                .await
-                .expect("read the counting table");
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT event_id, n FROM {}",
+            self.table
+        )))
+        .fetch_all(self.checkpoints.pool())
+        .await
+        .expect("read the counting table");
         rows.into_iter().map(|(id, n)| (id, n as u64)).collect()
     }
 }

@@ -111,10 +111,10 @@ async fn numbers_read_back_as_the_exact_text_written() {
 
     // The database holds the very text serde_json wrote (jsonb turned
     // the float 1e16 into the integer 10000000000000000 and -0.0 into 0).
-    let in_table: Vec<String> = sqlx::query_scalar(&format!(
+    let in_table: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT payload::text FROM {}.es_events ORDER BY version",
         store.schema().quoted()
-    ))
+    )))
     .fetch_all(store.store.pool())
     .await
     .expect("stored text");

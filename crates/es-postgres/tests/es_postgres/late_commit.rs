@@ -235,10 +235,10 @@ async fn stress_8_writers_2000_appends_each() {
         .await
         .expect("read_all");
     assert!(extra.is_empty());
-    let count: i64 = sqlx::query_scalar(&format!(
+    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM {}.es_events",
         store.schema().quoted()
-    ))
+    )))
     .fetch_one(store.store.pool())
     .await
     .expect("count");

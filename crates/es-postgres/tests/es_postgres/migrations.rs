@@ -34,10 +34,10 @@ async fn concurrent_and_repeated_migrations_apply_once_per_schema() {
     }
     for store in &stores {
         store.migrate().await.expect("migrate again");
-        let applied: i64 = sqlx::query_scalar(&format!(
+        let applied: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) FROM {}.es_migrations",
             store.schema().quoted()
-        ))
+        )))
         .fetch_one(store.pool())
         .await
         .expect("count");
@@ -66,12 +66,12 @@ async fn concurrent_and_repeated_migrations_apply_once_per_schema() {
 async fn a_schema_with_jsonb_columns_migrates_to_exact_json_text() {
     let store = crate::common::TestStore::new().await;
     let q = store.schema().quoted();
-    sqlx::raw_sql(&format!(
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "ALTER TABLE {q}.es_events ALTER COLUMN payload TYPE jsonb, \
              ALTER COLUMN metadata TYPE jsonb; \
          ALTER TABLE {q}.es_snapshots ALTER COLUMN state TYPE jsonb; \
          DELETE FROM {q}.es_migrations WHERE component = 'event_store' AND version = 3"
-    ))
+    )))
     .execute(store.store.pool())
     .await
     .expect("turn the schema back into the jsonb layout");

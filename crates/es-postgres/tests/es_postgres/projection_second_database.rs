@@ -26,7 +26,7 @@ impl ProjectionDatabase {
             <sqlx::PgConnection as sqlx::Connection>::connect(&crate::common::database_url())
                 .await
                 .expect("connect");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await
             .expect("create the projection database");

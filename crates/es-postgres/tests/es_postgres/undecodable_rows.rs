@@ -18,12 +18,12 @@ use uuid::Uuid;
 
 /// Plants one event row with the given stream id, payload and metadata text.
 async fn plant(store: &TestStore, stream: &str, payload: &str, metadata: &str) {
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO {}.es_events \
             (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
          VALUES (pg_current_xact_id()::text::bigint, $1, $2, 1, 'Planted', 1, $3::json, $4::json)",
         store.schema().quoted()
-    ))
+    )))
     .bind(Uuid::now_v7())
     .bind(stream)
     .bind(payload)

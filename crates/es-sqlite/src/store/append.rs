@@ -7,7 +7,7 @@ use es_core::{
     check_expected_version, AppendOutcome, ExpectedVersion, NewEvent, Position, RecordedId,
     StoreError, StreamId,
 };
-use sqlx::{query::QueryScalar, sqlite::SqliteArguments, Row, Sqlite};
+use sqlx::{query::QueryScalar, sqlite::SqliteArguments, AssertSqlSafe, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{read::stored_stream_id, SqliteStore};
@@ -42,7 +42,8 @@ impl SqliteStore {
              RETURNING position",
         );
         let recorded_at = Utc::now();
-        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        // Only fixed text and `?` placeholders: every value is bound below.
+        let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
         for (offset, event) in events.iter().enumerate() {
             query = bind_event(
                 query,
@@ -211,12 +212,12 @@ async fn previous_append(
 /// Binds one event's eight columns in the order of the `INSERT` column list:
 /// payload and metadata as the JSON text serde_json writes (kept verbatim).
 fn bind_event<'q>(
-    query: QueryScalar<'q, Sqlite, i64, SqliteArguments<'q>>,
+    query: QueryScalar<'q, Sqlite, i64, SqliteArguments>,
     stream_id: &'q StreamId,
     version: u64,
     event: &'q NewEvent,
     recorded_at: DateTime<Utc>,
-) -> Result<QueryScalar<'q, Sqlite, i64, SqliteArguments<'q>>, StoreError> {
+) -> Result<QueryScalar<'q, Sqlite, i64, SqliteArguments>, StoreError> {
     let encode = |source| StoreError::Encode {
         event_type: event.event_type.clone(),
         source,

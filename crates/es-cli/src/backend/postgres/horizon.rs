@@ -64,7 +64,7 @@ impl PostgresBackend {
             .fetch_one(pool)
             .await
             .map_err(CliError::query("read the xmin horizon"))?;
-        let held_back: i64 = sqlx::query_scalar(&self.sql.held_back)
+        let held_back: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(self.sql.held_back.as_str()))
             .bind(xmin)
             .fetch_one(pool)
             .await

@@ -101,7 +101,7 @@ impl PostgresBackend {
         name: &str,
         to: Position,
     ) -> Result<Option<Position>, CliError> {
-        let row = sqlx::query(&self.sql.move_checkpoint)
+        let row = sqlx::query(sqlx::AssertSqlSafe(self.sql.move_checkpoint.as_str()))
             .bind(name)
             .bind(signed(to.commit))
             .bind(signed(to.sequence))

@@ -175,9 +175,11 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
     // Clean up whatever happened above.
     rt.block_on(async {
         if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&mut conn)
-                .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+            )))
+            .execute(&mut conn)
+            .await;
         }
         if let Ok(connection) =
             Connection::connect(&amqp_url(), ConnectionProperties::default()).await

@@ -35,9 +35,11 @@ impl Drop for DropSchema {
             let rt = runtime();
             rt.block_on(async {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .execute(&mut conn)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    )))
+                    .execute(&mut conn)
+                    .await;
                 }
             });
         })
@@ -131,15 +133,19 @@ fn a_live_subscriber_receives_every_event_despite_a_late_commit() {
             )
             .await
             .expect("held append");
-        let before: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {schema}.es_events"))
-            .fetch_one(&store.pool().clone())
-            .await
-            .expect("count");
+        let before: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {schema}.es_events"
+        )))
+        .fetch_one(&store.pool().clone())
+        .await
+        .expect("count");
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let after: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {schema}.es_events"))
-            .fetch_one(&store.pool().clone())
-            .await
-            .expect("count");
+        let after: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {schema}.es_events"
+        )))
+        .fetch_one(&store.pool().clone())
+        .await
+        .expect("count");
         assert!(
             after > before,
             "the writers did not commit while the transaction was held"

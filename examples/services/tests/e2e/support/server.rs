@@ -129,7 +129,7 @@ impl ServerEnv {
                 .await
                 .expect("PostgreSQL must be running (DATABASE_URL)");
             for database in &databases {
-                sqlx::query(&format!("CREATE DATABASE {database}"))
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
                     .execute(&mut admin)
                     .await
                     .expect("create a test database");
@@ -235,9 +235,9 @@ impl Drop for ServerEnv {
                     <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url()).await
                 {
                     for database in databases {
-                        let _ = sqlx::query(&format!(
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                             "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-                        ))
+                        )))
                         .execute(&mut admin)
                         .await;
                     }
