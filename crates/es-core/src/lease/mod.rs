@@ -31,6 +31,8 @@ mod names;
 mod role;
 
 #[cfg(test)]
+mod serve_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::{LeaseError, LeaseLost};
