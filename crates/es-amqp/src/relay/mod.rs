@@ -13,13 +13,16 @@
 //!
 //! Parts: [`config`] (the builder), [`checkpoint`] (where the position is
 //! kept), [`routing_key`], [`session`] (one connection's publishing),
-//! [`unpublishable`] (events the broker can never take), [`error`].
+//! [`unpublishable`] (events the broker can never take), [`error`], and
+//! `under_lease` (the relay as [`es_core::LeaderWork`]: run it with
+//! [`es_core::Leader::serve`] so that only one instance publishes).
 
 pub(crate) mod checkpoint;
 pub(crate) mod config;
 pub(crate) mod error;
 pub(crate) mod routing_key;
 mod session;
+mod under_lease;
 pub(crate) mod unpublishable;
 
 use std::{convert::Infallible, sync::Arc};
@@ -130,7 +133,8 @@ where
     /// not confirmed). Returns only on an error that retrying cannot fix: an
     /// unroutable event ([`RelayError::Unroutable`]), a routing key or event
     /// that cannot be encoded, undecodable stored data, or another relay
-    /// moving this relay's checkpoint. The checkpoint is saved before
+    /// moving this relay's checkpoint (two relays under one name: run them
+    /// under a lease with [`es_core::Leader::serve`]). The checkpoint is saved before
     /// returning, and never passes the failed event.
     ///
     /// Aborting the task running this is safe: events confirmed but not yet

@@ -11,6 +11,7 @@ mod inbox_scenario;
 mod inbox_sqlite;
 mod relay_consumer;
 mod relay_edges;
+mod relay_under_lease;
 mod retry_order;
 mod tls;
 mod tracing_correlation;

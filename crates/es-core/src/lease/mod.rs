@@ -4,7 +4,8 @@
 //! some workers must run alone: the outbox relay, each projection runner. A
 //! [`LeaseStore`] grants a name to one holder at a time; the [`Lease`] it
 //! returns is renewed in the background (see [`LeaseKeeper`], [`Renewal`])
-//! and reports when it is lost. [`Leader`] is the loop every instance runs:
+//! and reports when it is lost. [`Leader`] is the loop every instance runs
+//! ([`Leader::serve`] for a [`LeaderWork`] such as the relay or a projection runner):
 //! standby until it takes the lease, leader while it holds it, back to
 //! standby when it loses it, with its [`Role`] on a `watch` channel.
 //!
@@ -22,12 +23,15 @@ mod in_memory;
 mod keeper;
 mod leader;
 mod leader_config;
+mod leader_work;
 #[allow(clippy::module_inception)]
 mod lease;
 mod lease_store;
 mod names;
 mod role;
 
+#[cfg(test)]
+mod serve_tests;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +42,7 @@ pub use leader::{run_as_leader, Leader, LeaderExit};
 pub use leader_config::{
     LeaderConfig, DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL,
 };
+pub use leader_work::{LeaderWork, WorkEnd};
 pub use lease::{Lease, LeaseInfo};
 pub use lease_store::LeaseStore;
 pub use names::{check_lease_holder, check_lease_name, MAX_LEASE_NAME_LEN};

@@ -1,7 +1,7 @@
 //! The runner: one transaction per batch, checkpoint included, catch-up,
 //! live following, rebuilds and read-your-writes.
 
-use std::{sync::Arc, time::Duration};
+use std::{pin::pin, sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 
@@ -99,10 +99,28 @@ where
 
     /// Catches up, then follows the log live. Returns only on error.
     pub async fn run(&self) -> Result<(), ProjectionError> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Like [`run`](Self::run), but returns `Ok` once `stop` resolves: a
+    /// batch being applied is finished (and its checkpoint committed) first,
+    /// only the wait for new events is cut short.
+    pub async fn run_until(
+        &self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ProjectionError> {
+        let mut stop = pin!(stop);
         let mut subscription = self.subscription().await?;
         loop {
+            if futures::poll!(stop.as_mut()).is_ready() {
+                return Ok(());
+            }
             if !self.step(&mut subscription).await? {
-                subscription.wait().await;
+                tokio::select! {
+                    biased;
+                    () = stop.as_mut() => return Ok(()),
+                    () = subscription.wait() => {}
+                }
             }
         }
     }

@@ -10,7 +10,10 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use es_core::{CheckpointStore, EventStore, Projection};
-use es_postgres::{PostgresCheckpoints, PostgresConfig, PostgresError, PostgresStore};
+use es_postgres::{
+    PostgresCheckpoints, PostgresConfig, PostgresError, PostgresLeaseConfig, PostgresLeases,
+    PostgresStore,
+};
 use es_sqlite::{SqliteCheckpoints, SqliteError, SqliteStore};
 use uuid::Uuid;
 
@@ -210,7 +213,11 @@ async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAp
     let views = BookingViews::Postgres(checkpoints.pool().clone());
     let service = BookingService::new(store.clone(), checkpoints, views);
     if let Command::Serve(args) = &cli.command {
-        serve::serve(&service, &store, args).await?;
+        let leases = PostgresLeases::new(
+            PostgresConfig::new(event_store_url),
+            PostgresLeaseConfig::new(),
+        )?;
+        serve::serve(&service, &store, leases, args).await?;
         return Ok(String::new());
     }
     Ok(execute(&service, cli.command).await?)

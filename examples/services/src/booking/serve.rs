@@ -3,25 +3,35 @@
 //! Three tasks run until Ctrl-C or SIGTERM: the projector (follows the event
 //! store and keeps the booking projection current), the relay (publishes the
 //! event store to RabbitMQ with publisher confirms; the event store is the
-//! outbox, so there is no dual write), and `GET /health`. If any of them
-//! stops with an error, `serve` exits non-zero so that a supervisor restarts
-//! it; the relay and the projector resume from their checkpoints.
+//! outbox, so there is no dual write), and `GET /health`. Any number of
+//! instances may run at once (a rolling restart runs two): the projector and
+//! the relay each run under a PostgreSQL lease ([`es_core::Leader::serve`]),
+//! so on every name one instance leads and the others wait as standbys; a
+//! worker that fails or loses its lease goes back to standby and another
+//! instance (or this one, later) takes over from the checkpoint. `/health`
+//! shows each worker's role. `serve` exits non-zero only when `/health`
+//! cannot serve.
 
-use std::time::Duration;
+use std::{pin::pin, time::Duration};
 
-use backon::{ExponentialBuilder, Retryable};
-use es_amqp::{lapin, ConfigError, Relay, RelayConfig, RelayError, RoutingKey};
-use es_core::{ProjectionError, RecordedEvent};
-use es_postgres::{PostgresCheckpoints, PostgresStore};
+use es_amqp::{lapin, Relay, RelayConfig, RelayError, RoutingKey};
+use es_core::{Leader, LeaderConfig, LeaseError, RecordedEvent};
+use es_postgres::{PostgresCheckpoints, PostgresLeases, PostgresStore};
+use tokio::sync::watch;
 
 use super::service::BookingService;
 use crate::common::{broker_args::BrokerArgs, health, shutdown};
 
-/// The relay's name: the key of its checkpoint in the event store database.
+/// The relay's name: the key of its checkpoint in the event store database,
+/// and the name of its lease.
 pub const RELAY_NAME: &str = "booking-relay";
 
-/// The longest wait between two restarts of the projector or the relay.
-const MAX_RESTART_DELAY: Duration = Duration::from_secs(30);
+/// The projector's lease name.
+pub const PROJECTOR_LEASE: &str = "booking-projector";
+
+/// How long a worker asked to stop (lease lost, shutdown) may take to save
+/// its checkpoint.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// How long start-up waits for the broker.
 const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,21 +58,24 @@ pub enum ServeError {
         /// What went wrong.
         reason: String,
     },
-    /// The relay's settings are invalid (a name too long for AMQP, …).
-    #[error("cannot configure the relay: {0}")]
-    Config(#[from] ConfigError),
     /// The health endpoint could not listen.
     #[error(transparent)]
     Health(#[from] health::HealthError),
     /// The health endpoint failed.
     #[error("the /health server failed: {0}")]
     HealthServer(#[source] std::io::Error),
-    /// The projector failed.
-    #[error("the booking projector stopped: {0}")]
-    Projector(#[source] ProjectionError),
-    /// The relay failed in a way retrying cannot fix.
+    /// The relay's configuration was refused.
     #[error("the relay to RabbitMQ stopped: {0}")]
     Relay(#[source] RelayError),
+    /// A lease name, holder or setting was refused.
+    #[error("cannot compete for the {worker} lease: {source}")]
+    Lease {
+        /// The worker's lease name.
+        worker: &'static str,
+        /// Why.
+        #[source]
+        source: LeaseError,
+    },
 }
 
 /// The seed's routing keys: `booking.create` for a new booking,
@@ -77,76 +90,72 @@ pub fn routing_key() -> RoutingKey {
     })
 }
 
-/// Runs the projector, the relay and /health until asked to stop (check the
-/// broker with [`check_broker`] first).
+/// Runs the projector, the relay (each under its lease in `leases`) and
+/// /health until asked to stop (check the broker with [`check_broker`]
+/// first). On shutdown, a leading worker saves its checkpoint and releases
+/// its lease, so a standby instance takes over at once.
 pub async fn serve(
     service: &BookingService<PostgresStore, PostgresCheckpoints>,
     store: &PostgresStore,
+    leases: PostgresLeases,
     args: &ServeArgs,
 ) -> Result<(), ServeError> {
     let listener = health::bind(args.port).await?;
-    let config = RelayConfig::builder(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
-        .with_routing_key(routing_key())
-        .build()?;
-    let relay = Relay::new(store.clone(), store.checkpoints(), config);
-    tracing::info!(port = args.port, exchange = %args.broker.exchange, "booking serve: projector, relay and /health running");
+    let relay = Relay::new(
+        store.clone(),
+        store.checkpoints(),
+        RelayConfig::builder(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
+            .with_routing_key(routing_key())
+            .build()
+            .map_err(|error| ServeError::Relay(RelayError::Config(error)))?,
+    );
+    let holder = format!("booking-{}-port-{}", std::process::id(), args.port);
+    let relay_leader = leader(&leases, RELAY_NAME, &holder)?;
+    let projector_leader = leader(&leases, PROJECTOR_LEASE, &holder)?;
+    let roles = vec![
+        (RELAY_NAME, relay_leader.role()),
+        (PROJECTOR_LEASE, projector_leader.role()),
+    ];
+    let (stop, stopping) = watch::channel(false);
+    let stopped = |mut stopping: watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    let mut workers = pin!(async {
+        tokio::join!(
+            relay_leader.serve(stopped(stopping.clone()), &relay),
+            projector_leader.serve(stopped(stopping.clone()), service.projector()),
+        )
+    });
+    tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases, /health running");
     tokio::select! {
-        error = projector_until_stopped(service) => Err(ServeError::Projector(error)),
-        error = relay_until_fatal(&relay) => Err(ServeError::Relay(error)),
-        result = health::serve(listener, "booking") => match result {
+        _ = &mut workers => Ok(()),
+        result = health::serve(listener, "booking", roles) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },
         () = shutdown::requested() => {
             tracing::info!("booking serve: stopping");
+            stop.send_replace(true);
+            workers.await;
             Ok(())
         }
     }
 }
 
-/// Runs the projector, starting it again with backoff after a failure (the
-/// database restarting, a connection dropped): each batch commits with its
-/// checkpoint, so a restart resumes where the last commit left off and
-/// applies nothing twice. Returns only if the runner says it stopped.
-async fn projector_until_stopped(
-    service: &BookingService<PostgresStore, PostgresCheckpoints>,
-) -> ProjectionError {
-    let outcome = (|| service.projector().run())
-        .retry(restart_backoff(Duration::from_millis(250)))
-        .when(|error| !matches!(error, ProjectionError::Stopped))
-        .notify(|error, delay| {
-            tracing::warn!(%error, ?delay, "the booking projector failed; restarting it");
-        })
-        .await;
-    match outcome {
-        Ok(()) => ProjectionError::Stopped,
-        Err(error) => error,
-    }
-}
-
-/// Runs the relay; an event nobody is bound for yet (Parking's queue not
-/// declared) is retried with backoff instead of stopping the service.
-async fn relay_until_fatal(relay: &Relay<PostgresStore, PostgresCheckpoints>) -> RelayError {
-    let outcome = (|| relay.run())
-        .retry(restart_backoff(Duration::from_millis(500)))
-        .when(|error| matches!(error, RelayError::Unroutable { .. }))
-        .notify(|error, delay| {
-            tracing::warn!(%error, ?delay, "no queue is bound for booking events yet (start `parking serve` once to declare it); retrying");
-        })
-        .await;
-    match outcome {
-        Ok(never) => match never {},
-        Err(error) => error,
-    }
-}
-
-/// Restarting a worker: from `first`, doubled after each failure up to
-/// [`MAX_RESTART_DELAY`], for as long as the failures last.
-fn restart_backoff(first: Duration) -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(first)
-        .with_max_delay(MAX_RESTART_DELAY)
-        .without_max_times()
+/// A leader loop for the worker `name` of this instance.
+fn leader(
+    leases: &PostgresLeases,
+    name: &'static str,
+    holder: &str,
+) -> Result<Leader<PostgresLeases>, ServeError> {
+    let failed = |source| ServeError::Lease {
+        worker: name,
+        source,
+    };
+    let config = LeaderConfig::new()
+        .with_stop_grace(STOP_GRACE)
+        .map_err(failed)?;
+    Leader::new(leases.clone(), name, holder, config).map_err(failed)
 }
 
 /// Connects to the broker once, so that a wrong URL or a broker that is down

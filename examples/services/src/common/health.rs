@@ -2,12 +2,14 @@
 //!
 //! The listener is bound before the service reports itself started, so a
 //! port in use is a clear start-up error rather than a silent failure, and a
-//! successful answer means the service's workers are running.
+//! successful answer means the service's workers are running. Workers that
+//! run under a lease (one instance at a time) report their role.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::{routing::get, Json, Router};
-use tokio::net::TcpListener;
+use es_core::Role;
+use tokio::{net::TcpListener, sync::watch};
 
 /// The health endpoint could not listen.
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +30,28 @@ pub async fn bind(port: u16) -> Result<TcpListener, HealthError> {
         .map_err(|source| HealthError { address, source })
 }
 
-/// Answers `GET /health` with `{"status":"ok","service":…}` until the task is dropped.
-pub async fn serve(listener: TcpListener, service: &'static str) -> std::io::Result<()> {
+/// One worker's role for `/health`: its lease name and its role channel.
+pub type WorkerRole = (&'static str, watch::Receiver<Role>);
+
+/// Answers `GET /health` with `{"status":"ok","service":…,"workers":{name: role}}`
+/// (each worker's current [`Role`]: `leader`, `standby` or `stopped`) until
+/// the task is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    service: &'static str,
+    workers: Vec<WorkerRole>,
+) -> std::io::Result<()> {
     let app = Router::new().route(
         "/health",
-        get(move || async move { Json(serde_json::json!({ "status": "ok", "service": service })) }),
+        get(move || {
+            let roles: serde_json::Map<String, serde_json::Value> = workers
+                .iter()
+                .map(|(name, role)| ((*name).to_owned(), role.borrow().as_str().into()))
+                .collect();
+            async move {
+                Json(serde_json::json!({ "status": "ok", "service": service, "workers": roles }))
+            }
+        }),
     );
     axum::serve(listener, app).await
 }

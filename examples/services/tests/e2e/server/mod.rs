@@ -7,6 +7,7 @@ mod hostile_names;
 mod killed_services;
 mod late_commits;
 mod outages;
+mod rolling_restart;
 mod secrets;
 mod shutdown;
 mod workflow;
