@@ -40,7 +40,7 @@ async fn group(
     )
     .with_partitions(partitions)
     .with_instance(instance, instances)
-    .with_standby_delay(Duration::from_millis(300))
+    .with_standby_delay(Duration::from_secs(1))
     .build()
     .expect("valid group config");
     let group = ConsumerGroup::new(config, h.side.flaky_handler(None, 0));
