@@ -116,6 +116,20 @@ impl<H> Clone for Consumer<H> {
     }
 }
 
+/// Runs `run` (which only ever returns an error) until `shutdown` completes.
+pub(crate) async fn until(
+    run: impl std::future::Future<Output = Result<Infallible, ConsumerError>>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ConsumerError> {
+    tokio::select! {
+        result = run => match result {
+            Ok(never) => match never {},
+            Err(error) => Err(error),
+        },
+        () = shutdown => Ok(()),
+    }
+}
+
 enum Outcome {
     Handled,
     DeadLettered,
@@ -209,13 +223,7 @@ impl<H: Handler> Consumer<H> {
         &self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), ConsumerError> {
-        tokio::select! {
-            result = self.run() => match result {
-                Ok(never) => match never {},
-                Err(error) => Err(error),
-            },
-            () = shutdown => Ok(()),
-        }
+        until(self.run(), shutdown).await
     }
 
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {

@@ -198,12 +198,6 @@ impl<H: Handler> ConsumerGroup<H> {
         &self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), ConsumerError> {
-        tokio::select! {
-            result = self.run() => match result {
-                Ok(never) => match never {},
-                Err(error) => Err(error),
-            },
-            () = shutdown => Ok(()),
-        }
+        super::until(self.run(), shutdown).await
     }
 }
