@@ -23,8 +23,8 @@ use criterion::{criterion_group, Criterion, Throughput};
 use es_amqp::{
     lapin::{
         options::{
-            BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions,
-            QueueDeclareOptions, QueueDeleteOptions,
+            BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeclareOptions,
+            QueueDeleteOptions,
         },
         types::FieldTable,
         BasicProperties, Connection, ConnectionProperties,

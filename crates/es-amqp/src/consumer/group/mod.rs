@@ -99,6 +99,7 @@ use crate::{connection, Consumer, ConsumerError, ConsumerStats, Handler};
 pub struct ConsumerGroup<H> {
     config: ConsumerGroupConfig,
     partitions: Vec<Consumer<H>>,
+    handler: Arc<H>,
     stats: Arc<ConsumerStats>,
 }
 
@@ -107,6 +108,7 @@ impl<H> Clone for ConsumerGroup<H> {
         Self {
             config: self.config.clone(),
             partitions: self.partitions.clone(),
+            handler: self.handler.clone(),
             stats: self.stats.clone(),
         }
     }
@@ -125,6 +127,7 @@ impl<H: Handler> ConsumerGroup<H> {
         Self {
             config,
             partitions,
+            handler,
             stats,
         }
     }
@@ -136,7 +139,7 @@ impl<H: Handler> ConsumerGroup<H> {
 
     /// The handler.
     pub fn handler(&self) -> &H {
-        self.partitions[0].handler()
+        &self.handler
     }
 
     /// What the group's partitions did so far, together.
