@@ -50,6 +50,16 @@ pub enum ConfigError {
         /// The smallest accepted value.
         min: u64,
     },
+    /// A count is above its maximum.
+    #[error("{field} must be at most {max}, got {value}")]
+    TooLarge {
+        /// Which value.
+        field: &'static str,
+        /// The value given.
+        value: u64,
+        /// The largest accepted value.
+        max: u64,
+    },
     /// A backoff whose first delay is longer than its longest.
     #[error("backoff starts at {initial:?}, above its maximum {max:?}")]
     BackoffInverted {
@@ -83,6 +93,14 @@ pub(crate) fn short_string(
 pub(crate) fn at_least(field: &'static str, value: u64, min: u64) -> Result<(), ConfigError> {
     if value < min {
         return Err(ConfigError::TooSmall { field, value, min });
+    }
+    Ok(())
+}
+
+/// Checks `value` is at most `max`.
+pub(crate) fn at_most(field: &'static str, value: u64, max: u64) -> Result<(), ConfigError> {
+    if value > max {
+        return Err(ConfigError::TooLarge { field, value, max });
     }
     Ok(())
 }

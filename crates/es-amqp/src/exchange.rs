@@ -14,6 +14,17 @@ pub(crate) async fn declare_durable(
     name: ShortString,
     kind: ExchangeKind,
 ) -> Result<(), lapin::Error> {
+    declare_durable_with(channel, name, kind, FieldTable::default()).await
+}
+
+/// Declares the durable exchange `name` of `kind` with `arguments` (such as
+/// an `alternate-exchange`) on `channel`.
+pub(crate) async fn declare_durable_with(
+    channel: &Channel,
+    name: ShortString,
+    kind: ExchangeKind,
+    arguments: FieldTable,
+) -> Result<(), lapin::Error> {
     channel
         .exchange_declare(
             name,
@@ -22,7 +33,7 @@ pub(crate) async fn declare_durable(
                 durable: true,
                 ..ExchangeDeclareOptions::default()
             },
-            FieldTable::default(),
+            arguments,
         )
         .await
 }

@@ -69,7 +69,8 @@
 //!   ([`UnpublishablePolicy`]) and [`RelayError`].
 //! * `consumer/` — the [`Consumer`]: its [`ConsumerConfig`] builder,
 //!   [`Handler`], queue topology, dead-lettering, [`ConsumerStats`] and
-//!   [`ConsumerError`].
+//!   [`ConsumerError`]; `consumer/group/`: the [`ConsumerGroup`] that
+//!   splits a queue's work over partitions by stream id.
 //! * `inbox/` — exactly-once handling: [`IdempotencyStore`],
 //!   [`IdempotentHandler`], the in-memory store and the SQLite / PostgreSQL
 //!   stores.
@@ -94,6 +95,7 @@ pub use config_error::{ConfigError, SHORT_STRING_MAX};
 pub use consumer::{
     config::{ConsumerConfig, ConsumerConfigBuilder},
     error::ConsumerError,
+    group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder},
     handler::Handler,
     stats::ConsumerStats,
     topology::QueueType,

@@ -7,6 +7,7 @@
 
 use std::{fmt, time::Duration};
 
+use super::group::route::PartitionRoute;
 use crate::{
     config_error::{amqp_url, at_least, short_string},
     Backoff, ConfigError, QueueType,
@@ -44,6 +45,7 @@ pub struct ConsumerConfig {
     retry: Backoff,
     reconnect: Backoff,
     name: String,
+    partition: Option<PartitionRoute>,
 }
 
 /// Builds a [`ConsumerConfig`]; [`build`](Self::build) checks every value.
@@ -82,6 +84,7 @@ impl ConsumerConfig {
                 reconnect: Backoff::default(),
                 name: queue.clone(),
                 queue,
+                partition: None,
             },
         }
     }
@@ -169,6 +172,25 @@ impl ConsumerConfig {
     /// The connection name and consumer tag prefix (default: the queue name).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The partition of a consumer group this configuration reads, if any:
+    /// its queue is then bound to the group's partition exchange by slot
+    /// instead of to the event exchange by key.
+    pub(crate) fn partition(&self) -> Option<&PartitionRoute> {
+        self.partition.as_ref()
+    }
+
+    /// This configuration narrowed to one partition of a consumer group: the
+    /// partition's queue and connection name, the same exchange, keys, dead
+    /// letters and failure handling.
+    pub(crate) fn for_partition(&self, route: PartitionRoute) -> Self {
+        Self {
+            queue: route.queue().to_owned(),
+            name: format!("{}.p{}", self.name, route.index()),
+            partition: Some(route),
+            ..self.clone()
+        }
     }
 }
 
@@ -284,6 +306,7 @@ impl fmt::Debug for ConsumerConfig {
             .field("retry", &self.retry)
             .field("reconnect", &self.reconnect)
             .field("name", &self.name)
+            .field("partition", &self.partition)
             .finish()
     }
 }

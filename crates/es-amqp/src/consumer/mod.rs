@@ -44,11 +44,14 @@
 //! One queue is handled one message at a time, so its throughput is bounded
 //! by the handler's latency (a database transaction per event). To go
 //! further, split the events over several queues by binding key (for
-//! example by aggregate type): each queue keeps its own order.
+//! example by aggregate type): each queue keeps its own order. Or split one
+//! queue's events by stream id over the partitions of a
+//! [`ConsumerGroup`](crate::ConsumerGroup): each stream keeps its order.
 
 pub(crate) mod config;
 mod dead_letter;
 pub(crate) mod error;
+pub(crate) mod group;
 pub(crate) mod handler;
 mod live;
 pub(crate) mod stats;
@@ -113,6 +116,20 @@ impl<H> Clone for Consumer<H> {
     }
 }
 
+/// Runs `run` (which only ever returns an error) until `shutdown` completes.
+pub(crate) async fn until(
+    run: impl std::future::Future<Output = Result<Infallible, ConsumerError>>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ConsumerError> {
+    tokio::select! {
+        result = run => match result {
+            Ok(never) => match never {},
+            Err(error) => Err(error),
+        },
+        () = shutdown => Ok(()),
+    }
+}
+
 enum Outcome {
     Handled,
     DeadLettered,
@@ -125,6 +142,20 @@ impl<H: Handler> Consumer<H> {
             config,
             handler: Arc::new(handler),
             stats: Arc::default(),
+        }
+    }
+
+    /// A consumer sharing `handler` and `stats` with others (the partitions
+    /// of a consumer group).
+    pub(crate) fn sharing(
+        config: ConsumerConfig,
+        handler: Arc<H>,
+        stats: Arc<ConsumerStats>,
+    ) -> Self {
+        Self {
+            config,
+            handler,
+            stats,
         }
     }
 
@@ -192,13 +223,7 @@ impl<H: Handler> Consumer<H> {
         &self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), ConsumerError> {
-        tokio::select! {
-            result = self.run() => match result {
-                Ok(never) => match never {},
-                Err(error) => Err(error),
-            },
-            () = shutdown => Ok(()),
-        }
+        until(self.run(), shutdown).await
     }
 
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {

@@ -6,7 +6,8 @@
 //! durable (quorum by default, with a single active consumer so one queue is
 //! consumed in order), dead-letters into a fanout exchange bound to a durable
 //! dead-letter queue, and is bound to the event exchange with the configured
-//! keys.
+//! keys — or, for a partition of a [`ConsumerGroup`](crate::ConsumerGroup),
+//! to the group's partition exchange by slot (see `group::route`).
 
 use lapin::{
     options::{QueueBindOptions, QueueDeclareOptions},
@@ -117,6 +118,9 @@ async fn declare_names(
     channel
         .queue_declare(queue.clone(), durable_queue(), args)
         .await?;
+    if let Some(route) = config.partition() {
+        return route.bind(channel, &exchange, &queue, keys).await;
+    }
     for key in keys {
         channel
             .queue_bind(

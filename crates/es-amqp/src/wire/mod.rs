@@ -20,6 +20,7 @@
 //! | header [`HEADER_RECORDED_AT`] | recorded at (RFC 3339) |
 //! | headers [`HEADER_CORRELATION_ID`], [`HEADER_CAUSATION_ID`] | when set |
 //! | header [`HEADER_METADATA_EXTRA`] | extra metadata as JSON, when set |
+//! | header [`HEADER_PARTITION_SLOT`] | the stream's [`partition_slot`], for consumer groups |
 //!
 //! [`decode`] turns a delivery back into the envelope and refuses (with a
 //! [`WireError`]) anything that lacks what the envelope needs.
@@ -33,8 +34,10 @@ use lapin::{
 use uuid::Uuid;
 
 mod error;
+mod partition_slot;
 
 pub use error::WireError;
+pub use partition_slot::{partition_slot, HEADER_PARTITION_SLOT, PARTITION_SLOTS};
 
 /// Header: the event type.
 pub const HEADER_EVENT_TYPE: &str = "es-event-type";
@@ -113,6 +116,10 @@ pub fn encode(event: &RecordedEvent) -> Result<(Vec<u8>, BasicProperties), WireE
     headers.insert(
         HEADER_RECORDED_AT.into(),
         text(event.recorded_at.to_rfc3339()),
+    );
+    headers.insert(
+        HEADER_PARTITION_SLOT.into(),
+        AMQPValue::LongLongInt(i64::from(partition_slot(&event.stream_id))),
     );
     if let Some(id) = event.metadata.correlation_id {
         headers.insert(HEADER_CORRELATION_ID.into(), text(id.to_string()));

@@ -42,6 +42,10 @@ pub fn quick_reconnect() -> Backoff {
     Backoff::new(Duration::from_millis(20), Duration::from_millis(500)).expect("backoff")
 }
 
+/// The partition queues `{queue}.p{n}` a test's cleanup deletes: tests use
+/// fewer partitions than this.
+const PARTITIONS_CLEANED: u16 = 8;
+
 /// Names unique to one test, and their cleanup.
 pub struct Names {
     pub suffix: String,
@@ -67,15 +71,20 @@ impl Names {
     /// The queues and exchanges this test may have created.
     fn resources(&self) -> (Vec<String>, Vec<String>) {
         (
-            vec![
+            [
                 self.queue.clone(),
                 format!("{}.dlq", self.queue),
                 self.parking_queue.clone(),
-            ],
+            ]
+            .into_iter()
+            .chain((0..PARTITIONS_CLEANED).map(|p| format!("{}.p{p}", self.queue)))
+            .collect(),
             vec![
                 self.exchange.clone(),
                 format!("{}.dlx", self.queue),
                 self.parking_exchange.clone(),
+                format!("{}.partitions", self.queue),
+                format!("{}.unpartitioned", self.queue),
             ],
         )
     }
@@ -174,11 +183,14 @@ pub struct Tracked {
     pub inner: IdempotentHandler<InMemoryIdempotencyStore<Applied>, Apply>,
     pub state: InMemoryIdempotencyStore<Applied>,
     pub progress: Arc<watch::Sender<usize>>,
+    /// Deliveries handed to this handler, duplicates included.
+    pub calls: std::sync::atomic::AtomicU64,
 }
 
 #[async_trait]
 impl Handler for Tracked {
     async fn handle(&self, event: &RecordedEvent) -> Result<(), BoxError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.handle(event).await?;
         let applied = self.state.read(|s| s.times.len());
         self.progress.send_replace(applied);
@@ -206,18 +218,21 @@ impl ConsumerSide {
         poison: Option<Uuid>,
         failures: u32,
     ) -> Consumer<Tracked> {
+        Consumer::new(config, self.flaky_handler(poison, failures))
+    }
+
+    /// A handler of this side's state that fails `failures` times on `poison`.
+    pub fn flaky_handler(&self, poison: Option<Uuid>, failures: u32) -> Tracked {
         let apply = Apply {
             poison,
             failures_left: std::sync::atomic::AtomicU32::new(failures),
         };
-        Consumer::new(
-            config,
-            Tracked {
-                inner: IdempotentHandler::new("test-consumer", self.state.clone(), apply),
-                state: self.state.clone(),
-                progress: self.progress.clone(),
-            },
-        )
+        Tracked {
+            inner: IdempotentHandler::new("test-consumer", self.state.clone(), apply),
+            state: self.state.clone(),
+            progress: self.progress.clone(),
+            calls: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// Waits (bounded) until `n` distinct events were applied.

@@ -6,9 +6,19 @@
 //! [`BookingFollower`] in one SQLite transaction that also records the event
 //! id, and acknowledged only after that commit: a redelivery changes nothing,
 //! and a crash loses nothing. `GET /health` answers once the queue exists.
+//!
+//! To scale out, run K processes (`--instance 0..K-1 --instances K`) on N
+//! partitions (`--partitions N`, the same N everywhere): the queue becomes a
+//! consumer group of N partition queues `{queue}.p{n}` split by booking id,
+//! each process active on the partitions `n mod K == instance` and standby
+//! on the others, taking them over when their process dies. Each booking's
+//! events stay in order; events of different bookings (even on the same
+//! slot) may be applied in a different order than Booking recorded them.
+//! Change N only after draining the partitions (see `es_amqp::ConsumerGroup`).
 
 use es_amqp::{
-    ConfigError, Consumer, ConsumerConfig, ConsumerError, IdempotentHandler, SqliteIdempotencyStore,
+    ConsumerConfig, ConsumerError, ConsumerGroup, ConsumerGroupConfig, IdempotentHandler,
+    SqliteIdempotencyStore,
 };
 
 use super::booking_follower::{BookingFollower, BOOKING_FOLLOWER};
@@ -26,6 +36,15 @@ pub struct ServeArgs {
     /// The port of GET /health.
     #[arg(long, env = "PARKING_HTTP_PORT", default_value_t = 8001)]
     pub port: u16,
+    /// Partitions of the queue, split by booking id (1 to 64; 1: one queue).
+    #[arg(long, env = "PARKING_PARTITIONS", default_value_t = 1)]
+    pub partitions: u16,
+    /// This process's index among the --instances processes sharing the partitions.
+    #[arg(long, env = "PARKING_INSTANCE", default_value_t = 0)]
+    pub instance: u16,
+    /// How many processes share the partitions.
+    #[arg(long, env = "PARKING_INSTANCES", default_value_t = 1)]
+    pub instances: u16,
 }
 
 /// Why `parking serve` stopped.
@@ -44,9 +63,6 @@ pub enum ServeError {
         #[source]
         source: ConsumerError,
     },
-    /// The consumer's settings are invalid (a queue name too long for AMQP, …).
-    #[error("cannot configure the consumer: {0}")]
-    Config(#[from] ConfigError),
     /// The consumer stopped on an error it cannot recover from.
     #[error("the RabbitMQ consumer stopped: {0}")]
     Consumer(#[source] ConsumerError),
@@ -62,28 +78,40 @@ pub enum ServeError {
 pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), ServeError> {
     let processed = SqliteIdempotencyStore::new(pool);
     processed.migrate().await.map_err(ServeError::Database)?;
+    let declare_error = |source| ServeError::Declare {
+        queue: args.queue.clone(),
+        source,
+    };
     let config = ConsumerConfig::builder(&args.broker.amqp_url, &args.broker.exchange, &args.queue)
         .with_binding_keys(["booking.#"])
-        .build()?;
-    let consumer = Consumer::new(
+        .build()
+        .and_then(|consumer| {
+            ConsumerGroupConfig::builder(consumer)
+                .with_partitions(args.partitions)
+                .with_instance(args.instance, args.instances)
+                .build()
+        })
+        .map_err(|error| declare_error(ConsumerError::Config(error)))?;
+    let consumer = ConsumerGroup::new(
         config,
         IdempotentHandler::new(BOOKING_FOLLOWER, processed, BookingFollower),
     );
-    consumer
-        .declare()
-        .await
-        .map_err(|source| ServeError::Declare {
-            queue: args.queue.clone(),
-            source,
-        })?;
+    consumer.declare().await.map_err(declare_error)?;
     let listener = health::bind(args.port).await?;
-    tracing::info!(port = args.port, queue = %args.queue, "parking serve: consumer and /health running");
+    tracing::info!(
+        port = args.port,
+        queue = %args.queue,
+        partitions = args.partitions,
+        instance = args.instance,
+        instances = args.instances,
+        "parking serve: consumer and /health running"
+    );
     tokio::select! {
         result = consumer.run() => match result {
             Ok(never) => match never {},
             Err(error) => Err(ServeError::Consumer(error)),
         },
-        result = health::serve(listener, "parking", Vec::new()) => match result {
+        result = health::serve(listener, "parking") => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },

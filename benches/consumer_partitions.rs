@@ -1,0 +1,313 @@
+//! Consumer throughput of a partitioned consumer group: N = 1, 2, 4
+//! partitions read by C = 1, 2, 4 consumers (each a `ConsumerGroup` on its
+//! own connections, as separate processes would be).
+//!
+//! Each event is handled by an [`IdempotentHandler`] on the in-memory store
+//! whose work includes about 1 ms of simulated I/O (a tokio sleep), so one
+//! partition handles at most about 1,000 events a second and more partitions
+//! should scale nearly linearly. One iteration publishes 400 fresh events
+//! over 100 streams (encoded before the clock starts; publishing is included
+//! and takes a few milliseconds) into a group whose consumers are already
+//! subscribed, and ends when every event was handled. The report prints each
+//! configuration's throughput against N = 1 with the same consumers (goal:
+//! at least 0.8 N).
+//!
+//! Run: `cargo bench --bench consumer_partitions` (needs RabbitMQ at
+//! `AMQP_URL`).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion, Throughput};
+use es_amqp::{
+    lapin::{
+        options::{
+            BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeclareOptions,
+            QueueDeleteOptions,
+        },
+        types::FieldTable,
+        BasicProperties, Connection, ConnectionProperties,
+    },
+    wire, ConsumerConfig, ConsumerGroup, ConsumerGroupConfig, Handler, IdempotentHandler,
+    InMemoryIdempotencyStore, InMemoryTransaction, TransactionalHandler,
+};
+use es_core::{
+    async_trait, BoxError, EventStore, ExpectedVersion, InMemoryStore, NewEvent, Position,
+    RecordedEvent, StreamId,
+};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+const GROUP: &str = "consumer_partitions";
+const EVENTS: usize = 400;
+const STREAMS: usize = 100;
+const SHAPES: [u16; 3] = [1, 2, 4];
+const SIMULATED_IO: Duration = Duration::from_millis(1);
+
+fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// Counts applications after about 1 ms of simulated I/O.
+struct SlowApply;
+
+#[async_trait]
+impl TransactionalHandler<InMemoryTransaction<u64>> for SlowApply {
+    async fn apply(
+        &self,
+        tx: &mut InMemoryTransaction<u64>,
+        _: &RecordedEvent,
+        _: Option<u64>,
+    ) -> Result<(), BoxError> {
+        tokio::time::sleep(SIMULATED_IO).await;
+        tx.update(|n| *n += 1);
+        Ok(())
+    }
+}
+
+/// The idempotent handler, reporting how many events were applied.
+struct Counted {
+    inner: IdempotentHandler<InMemoryIdempotencyStore<u64>, SlowApply>,
+    state: InMemoryIdempotencyStore<u64>,
+    applied: watch::Sender<u64>,
+}
+
+#[async_trait]
+impl Handler for Counted {
+    async fn handle(&self, event: &RecordedEvent) -> Result<(), BoxError> {
+        self.inner.handle(event).await?;
+        self.applied.send_replace(self.state.read(|n| *n));
+        Ok(())
+    }
+}
+
+/// `EVENTS` fresh events over `STREAMS` streams named after `round`,
+/// encoded as the relay would publish them.
+async fn encoded_events(round: u64) -> Vec<(Vec<u8>, BasicProperties)> {
+    let store = InMemoryStore::new();
+    for i in 0..EVENTS {
+        let stream = StreamId::new(format!("booking-{round}-{}", i % STREAMS)).expect("stream id");
+        store
+            .append(
+                &stream,
+                ExpectedVersion::Any,
+                vec![NewEvent::raw("BookingCreated", serde_json::json!({"i": i}))],
+            )
+            .await
+            .expect("append");
+    }
+    store
+        .read_all(Position::START, EVENTS)
+        .await
+        .expect("read")
+        .iter()
+        .map(|event| wire::encode(event).expect("encode"))
+        .collect()
+}
+
+/// The consumers of one configuration, subscribed and waiting for events.
+struct Running {
+    groups: Vec<ConsumerGroup<Counted>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    publisher: Connection,
+    exchange: String,
+    queue: String,
+    partitions: u16,
+}
+
+impl Running {
+    async fn start(partitions: u16, consumers: u16) -> Self {
+        let suffix = Uuid::new_v4().simple();
+        let exchange = format!("bench-partitions.{suffix}.events");
+        let queue = format!("bench-partitions.{suffix}.queue");
+        let state = InMemoryIdempotencyStore::<u64>::new();
+        let applied = watch::channel(0).0;
+        let mut groups = Vec::new();
+        for instance in 0..consumers {
+            let consumer = ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+                .build()
+                .expect("consumer config");
+            let config = ConsumerGroupConfig::builder(consumer)
+                .with_partitions(partitions)
+                .with_instance(instance, consumers)
+                .with_standby_delay(Duration::from_millis(200))
+                .build()
+                .expect("group config");
+            groups.push(ConsumerGroup::new(
+                config,
+                Counted {
+                    inner: IdempotentHandler::new("bench", state.clone(), SlowApply),
+                    state: state.clone(),
+                    applied: applied.clone(),
+                },
+            ));
+        }
+        groups[0].declare().await.expect("declare");
+        let tasks = groups
+            .iter()
+            .map(|group| {
+                let group = group.clone();
+                tokio::spawn(async move {
+                    let _ = group.run().await;
+                })
+            })
+            .collect();
+        let publisher = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .expect("connect");
+        let running = Self {
+            groups,
+            tasks,
+            publisher,
+            exchange,
+            queue,
+            partitions,
+        };
+        running.wait_subscribed(consumers).await;
+        running
+    }
+
+    /// Waits until every partition queue has all its subscribers (active and
+    /// standby), so the spread of active consumers is settled.
+    async fn wait_subscribed(&self, consumers: u16) {
+        let channel = self.publisher.create_channel().await.expect("channel");
+        for queue in self.groups[0].config().partition_queues() {
+            loop {
+                let declared = channel
+                    .queue_declare(
+                        queue.as_str().into(),
+                        QueueDeclareOptions {
+                            passive: true,
+                            ..QueueDeclareOptions::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await
+                    .expect("partition queue");
+                if declared.consumer_count() >= u32::from(consumers) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let _ = channel.close(200, "subscribed".into()).await;
+    }
+
+    /// Publishes `events` with confirms and waits until the handler applied
+    /// `target` events in total.
+    async fn publish_and_drain(&self, events: &[(Vec<u8>, BasicProperties)], target: u64) {
+        let channel = self.publisher.create_channel().await.expect("channel");
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirms");
+        let mut confirms = Vec::with_capacity(events.len());
+        for (body, properties) in events {
+            confirms.push(
+                channel
+                    .basic_publish(
+                        self.exchange.as_str().into(),
+                        "booking.BookingCreated".into(),
+                        BasicPublishOptions::default(),
+                        body,
+                        properties.clone(),
+                    )
+                    .await
+                    .expect("publish"),
+            );
+        }
+        for confirm in confirms {
+            assert!(confirm.await.expect("confirm").is_ack());
+        }
+        let _ = channel.close(200, "published".into()).await;
+        let mut applied = self.groups[0].handler().applied.subscribe();
+        applied
+            .wait_for(|n| *n >= target)
+            .await
+            .expect("handler alive");
+    }
+
+    async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let channel = self.publisher.create_channel().await.expect("channel");
+        let mut queues = self.groups[0].config().partition_queues();
+        queues.push(format!("{}.dlq", self.queue));
+        for queue in queues {
+            let _ = channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await;
+        }
+        for exchange in [
+            self.exchange.clone(),
+            format!("{}.dlx", self.queue),
+            format!("{}.partitions", self.queue),
+            format!("{}.unpartitioned", self.queue),
+        ] {
+            let _ = channel
+                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                .await;
+        }
+        let _ = self.publisher.close(200, "done".into()).await;
+        eprintln!("{} partitions stopped", self.partitions);
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group(GROUP);
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    for consumers in SHAPES {
+        for partitions in SHAPES {
+            let running = runtime.block_on(Running::start(partitions, consumers));
+            let mut round = 0u64;
+            group.bench_function(format!("n{partitions}_c{consumers}"), |b| {
+                b.to_async(&runtime).iter_custom(|iters| {
+                    let running = &running;
+                    let start_round = round;
+                    round += iters;
+                    async move {
+                        let mut total = Duration::ZERO;
+                        for r in start_round..start_round + iters {
+                            let events = encoded_events(r).await;
+                            let started = Instant::now();
+                            running
+                                .publish_and_drain(&events, (r + 1) * EVENTS as u64)
+                                .await;
+                            total += started.elapsed();
+                        }
+                        total
+                    }
+                });
+            });
+            runtime.block_on(running.stop());
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+    for consumers in SHAPES {
+        for partitions in SHAPES {
+            support::report(
+                GROUP,
+                &format!("n{partitions}_c{consumers}"),
+                &format!("n1_c{consumers}"),
+                EVENTS as f64,
+                &format!("goal >= {:.1}x", 0.8 * f64::from(partitions)),
+            );
+        }
+    }
+}
