@@ -34,6 +34,9 @@ pub(crate) struct Statements {
     /// The oldest committed transaction after a position, safe or not.
     pub pending: String,
     pub snapshot_xmin: String,
+    /// How many committed events lie after a position, and the age in
+    /// seconds of the oldest (`0` when none).
+    pub lag_after: String,
     pub stream_version: String,
     pub find_event_ids: String,
     pub load_snapshot: String,
@@ -139,6 +142,10 @@ impl Statements {
             ),
             pending: format!(
                 "SELECT min(txid) FROM {q}.es_events WHERE (txid, sequence) > ($1, $2)"
+            ),
+            lag_after: format!(
+                "SELECT count(*), coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 \
+                 FROM {q}.es_events WHERE (txid, sequence) > ($1, $2)"
             ),
             snapshot_xmin: "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint".to_owned(),
             stream_version: format!(
