@@ -1,4 +1,4 @@
-//! A1: relay throughput against raw lapin, and consume throughput.
+//! Relay throughput against raw lapin, and consume throughput.
 //!
 //! One iteration of `relay` = a [`Relay`] publishing 10,000 stored events
 //! (from a fresh checkpoint) until the broker confirmed all of them —
@@ -9,7 +9,7 @@
 //! 1,000. Both publish to the same topic exchange, routed into one durable
 //! quorum queue that is purged after each iteration.
 //!
-//! The `a1_amqp_consume` group times draining 10,000 queued messages:
+//! The `amqp_consume` group times draining 10,000 queued messages:
 //! `consumer` is a [`Consumer`] with an [`IdempotentHandler`] on the
 //! in-memory store (decode, record, apply, ack each); `raw_consume` is raw
 //! lapin with the same prefetch acking each message.
@@ -47,8 +47,8 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-const PUBLISH_GROUP: &str = "a1_amqp_publish";
-const CONSUME_GROUP: &str = "a1_amqp_consume";
+const PUBLISH_GROUP: &str = "amqp_publish";
+const CONSUME_GROUP: &str = "amqp_consume";
 const MESSAGES: usize = 10_000;
 const PREFETCH: u16 = 200;
 
@@ -96,10 +96,11 @@ impl Broker {
         let queue = format!("es-amqp-bench.{suffix}.queue");
         // Declares exchange, quorum queue, binding and dead-letter queue.
         Consumer::new(
-            ConsumerConfig::new(amqp_url(), &exchange, &queue),
+            ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+                .build()
+                .expect("config"),
             Count::default(),
         )
-        .expect("config")
         .declare()
         .await
         .expect("declare");
@@ -248,7 +249,9 @@ fn bench(c: &mut Criterion) {
                     let relay = Relay::new(
                         store.clone(),
                         InMemoryProjectionStore::<()>::new(),
-                        RelayConfig::new(amqp_url(), "bench-relay", &broker.exchange),
+                        RelayConfig::builder(amqp_url(), "bench-relay", &broker.exchange)
+                            .build()
+                            .expect("relay config"),
                     );
                     let started = Instant::now();
                     let task = tokio::spawn({
@@ -303,11 +306,12 @@ fn bench(c: &mut Criterion) {
                     };
                     let mut progress = handler.count.progress.subscribe();
                     let consumer = Consumer::new(
-                        ConsumerConfig::new(amqp_url(), &broker.exchange, &broker.queue)
-                            .with_prefetch(PREFETCH),
+                        ConsumerConfig::builder(amqp_url(), &broker.exchange, &broker.queue)
+                            .with_prefetch(PREFETCH)
+                            .build()
+                            .expect("config"),
                         handler,
-                    )
-                    .expect("config");
+                    );
                     let started = Instant::now();
                     let task = tokio::spawn(async move { consumer.run().await });
                     progress

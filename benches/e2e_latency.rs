@@ -1,4 +1,4 @@
-//! P7: end-to-end latency, append → Parking slot row updated through RabbitMQ.
+//! End-to-end latency, append → Parking slot row updated through RabbitMQ.
 //!
 //! The path measured is the production one, through the crates' public API:
 //! a [`PostgresStore`] append; a [`Relay`] following the store's global log
@@ -62,7 +62,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-const GROUP: &str = "p7_e2e_latency";
+const GROUP: &str = "e2e_latency";
 /// Bookings (two events each) sent before measuring.
 const WARMUP_BOOKINGS: usize = 25;
 /// Bookings (two events each) measured.
@@ -196,22 +196,26 @@ async fn pipeline(suffix: &str) -> Samples {
     idempotency.migrate().await.expect("idempotency tables");
     create_slots(&pool, "slot", WARMUP_BOOKINGS + BOOKINGS).await;
 
-    let exchange = format!("es-bench-p7.{suffix}.events");
-    let queue = format!("es-bench-p7.{suffix}.parking");
+    let exchange = format!("es-bench-e2e.{suffix}.events");
+    let queue = format!("es-bench-e2e.{suffix}.parking");
     let (done, mut arrived) = mpsc::unbounded_channel();
     let consumer = Consumer::new(
-        ConsumerConfig::new(amqp_url(), &exchange, &queue).with_binding_keys(["booking.#"]),
+        ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+            .with_binding_keys(["booking.#"])
+            .build()
+            .expect("consumer config"),
         Signalling {
             inner: IdempotentHandler::new("parking", idempotency.clone(), ParkingSlots),
             done,
         },
-    )
-    .expect("consumer config");
+    );
     consumer.declare().await.expect("declare the queue");
     let relay = Relay::new(
         store.clone(),
         store.checkpoints(),
-        RelayConfig::new(amqp_url(), format!("p7-relay-{suffix}"), &exchange),
+        RelayConfig::builder(amqp_url(), format!("e2e-latency-relay-{suffix}"), &exchange)
+            .build()
+            .expect("relay config"),
     );
     let mut confirmed = relay.confirmed();
     let relay_task = tokio::spawn(async move { relay.run().await });
@@ -296,11 +300,13 @@ async fn raw(suffix: &str) -> Vec<f64> {
     create_slots(&pool, "slot", WARMUP_BOOKINGS + BOOKINGS).await;
     let insert = pg_support::raw_insert_sql(&raw_store);
 
-    let exchange = format!("es-bench-p7-raw.{suffix}.events");
-    let queue = format!("es-bench-p7-raw.{suffix}.parking");
+    let exchange = format!("es-bench-e2e-raw.{suffix}.events");
+    let queue = format!("es-bench-e2e-raw.{suffix}.parking");
     // The same topology as the consumer's (quorum queue bound with `#`).
-    Consumer::new(ConsumerConfig::new(amqp_url(), &exchange, &queue), Noop)
-        .expect("config")
+    let config = ConsumerConfig::builder(amqp_url(), &exchange, &queue)
+        .build()
+        .expect("config");
+    Consumer::new(config, Noop)
         .declare()
         .await
         .expect("declare");
@@ -320,7 +326,7 @@ async fn raw(suffix: &str) -> Vec<f64> {
         let mut deliveries = channel
             .basic_consume(
                 consumer_queue.as_str().into(),
-                "raw-p7".into(),
+                "raw-e2e".into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )

@@ -1,4 +1,4 @@
-//! P2: one 100-event append against a raw single-statement 100-row insert.
+//! One 100-event append against a raw single-statement 100-row insert.
 //!
 //! One iteration = 100 events appended to a fresh stream in one
 //! `EventStore::append` (one statement, one round trip). The baseline in the
@@ -8,12 +8,14 @@
 mod pg_support;
 mod support;
 
-use criterion::{criterion_group, Criterion, Throughput};
+use std::time::Duration;
+
+use criterion::{criterion_group, Criterion};
 use es_core::{EventStore, ExpectedVersion, Metadata, StreamId};
 use es_postgres::sqlx;
 use uuid::Uuid;
 
-const GROUP: &str = "p2_pg_append_100";
+const GROUP: &str = "pg_append_100";
 const BATCH: usize = 100;
 
 fn bench(c: &mut Criterion) {
@@ -66,11 +68,7 @@ fn bench(c: &mut Criterion) {
             .expect("raw insert");
     };
 
-    let mut group = c.benchmark_group(GROUP);
-    group.throughput(Throughput::Elements(BATCH as u64));
-    group.sample_size(10);
-    group.warm_up_time(std::time::Duration::from_secs(1));
-    group.measurement_time(std::time::Duration::from_secs(4));
+    let mut group = support::short_group(c, GROUP, BATCH as u64, Duration::from_secs(4));
     group.bench_function("append", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_unnest", |b| b.to_async(&runtime).iter(baseline));
     group.finish();

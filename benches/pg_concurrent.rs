@@ -1,4 +1,4 @@
-//! P3: 8 concurrent writers against raw 8-client inserts.
+//! 8 concurrent writers against raw 8-client inserts.
 //!
 //! One iteration = 8 tasks, each appending 10 single-event batches to its own
 //! stream with an exact expected version (80 appends, 80 commits), through a
@@ -8,12 +8,14 @@
 mod pg_support;
 mod support;
 
-use criterion::{criterion_group, Criterion, Throughput};
+use std::time::Duration;
+
+use criterion::{criterion_group, Criterion};
 use es_core::{EventStore, ExpectedVersion, StreamId};
 use es_postgres::PostgresStore;
 use uuid::Uuid;
 
-const GROUP: &str = "p3_pg_8_writers";
+const GROUP: &str = "pg_8_writers";
 const WRITERS: usize = 8;
 const APPENDS: usize = 10;
 
@@ -53,11 +55,8 @@ fn bench(c: &mut Criterion) {
     let baseline = || raw_writers(&raw, &raw_sql, &payload);
     let serialized = || raw_writers(&raw, &serialized_sql, &payload);
 
-    let mut group = c.benchmark_group(GROUP);
-    group.throughput(Throughput::Elements((WRITERS * APPENDS) as u64));
-    group.sample_size(10);
-    group.warm_up_time(std::time::Duration::from_secs(1));
-    group.measurement_time(std::time::Duration::from_secs(5));
+    let mut group =
+        support::short_group(c, GROUP, (WRITERS * APPENDS) as u64, Duration::from_secs(5));
     group.bench_function("store", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
@@ -72,7 +71,7 @@ fn bench(c: &mut Criterion) {
     );
     pg_support::interleaved(
         &runtime,
-        "p3_pg_8_writers (ours vs raw inserts serialised by one global lock)",
+        "pg_8_writers (ours vs raw inserts serialised by one global lock)",
         20,
         (WRITERS * APPENDS) as f64,
         "",

@@ -1,4 +1,4 @@
-//! P1: PostgreSQL command throughput on a Booking-like lifecycle, one client.
+//! PostgreSQL command throughput on a Booking-like lifecycle, one client.
 //!
 //! One iteration = one booking created, reserved and completed through the
 //! repository: three commands, three commits (the create also reads the new
@@ -9,12 +9,14 @@
 mod pg_support;
 mod support;
 
-use criterion::{criterion_group, Criterion, Throughput};
+use std::time::Duration;
+
+use criterion::{criterion_group, Criterion};
 use es_core::Repository;
 use support::lifecycle::{Lifecycle, Step};
 use uuid::Uuid;
 
-const GROUP: &str = "p1_pg_lifecycle";
+const GROUP: &str = "pg_lifecycle";
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
@@ -41,11 +43,7 @@ fn bench(c: &mut Criterion) {
         }
     };
 
-    let mut group = c.benchmark_group(GROUP);
-    group.throughput(Throughput::Elements(3));
-    group.sample_size(10);
-    group.warm_up_time(std::time::Duration::from_secs(1));
-    group.measurement_time(std::time::Duration::from_secs(4));
+    let mut group = support::short_group(c, GROUP, 3, Duration::from_secs(4));
     group.bench_function("repository", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();

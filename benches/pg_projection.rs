@@ -1,4 +1,4 @@
-//! P5: projection catch-up into PostgreSQL from a 100,000-event log.
+//! Projection catch-up into PostgreSQL from a 100,000-event log.
 //!
 //! Setup (once per run, in a schema of its own, dropped at the end): 33,334
 //! Booking-like streams (created, reserved, completed; the last one only
@@ -41,7 +41,7 @@ use es_core::{
 use es_postgres::{sqlx, PostgresCheckpoints, PostgresStore, PostgresTransaction};
 use sqlx::Row;
 
-const GROUP: &str = "p5_pg_projection";
+const GROUP: &str = "pg_projection";
 /// Events in the log.
 const EVENTS: usize = 100_000;
 /// Events per projection transaction (= rows per raw page).
@@ -63,27 +63,48 @@ fn row_change(event: &RecordedEvent) -> Option<(&'static str, Option<&str>)> {
     Some((status, event.payload["parking_slot_ref_no"].as_str()))
 }
 
+/// What both booking lists share: the projection's name and its table.
+struct BookingTable {
+    name: String,
+    table: String,
+}
+
+impl BookingTable {
+    fn new(store: &PostgresStore, name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            table: format!("{}.bookings", store.schema().quoted()),
+        }
+    }
+
+    async fn truncate(&self, tx: &mut PostgresTransaction) -> Result<(), BoxError> {
+        sqlx::query(&format!("TRUNCATE {}", self.table))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
 /// One row per booking (status, slot, last applied version), written with
 /// one upsert per event: the straightforward projection.
 struct BookingList {
-    name: String,
+    table: BookingTable,
     upsert: String,
-    truncate: String,
 }
 
 impl BookingList {
     fn new(store: &PostgresStore, name: &str) -> Self {
-        let table = format!("{}.bookings", store.schema().quoted());
+        let table = BookingTable::new(store, name);
         Self {
-            name: name.to_owned(),
             upsert: format!(
                 "INSERT INTO {table} AS b (id, status, parking_slot_ref_no, version) \
                  VALUES ($1, $2, COALESCE($3, ''), $4) \
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
                     parking_slot_ref_no = COALESCE($3, b.parking_slot_ref_no), \
-                    version = excluded.version"
+                    version = excluded.version",
+                table = table.table
             ),
-            truncate: format!("TRUNCATE {table}"),
+            table,
         }
     }
 }
@@ -91,7 +112,7 @@ impl BookingList {
 #[async_trait]
 impl Projection<PostgresTransaction> for BookingList {
     fn name(&self) -> &str {
-        &self.name
+        &self.table.name
     }
 
     async fn apply(
@@ -113,8 +134,7 @@ impl Projection<PostgresTransaction> for BookingList {
     }
 
     async fn reset(&self, tx: &mut PostgresTransaction) -> Result<(), BoxError> {
-        sqlx::query(&self.truncate).execute(&mut **tx).await?;
-        Ok(())
+        self.table.truncate(tx).await
     }
 }
 
@@ -122,16 +142,14 @@ impl Projection<PostgresTransaction> for BookingList {
 /// batch into the final row of each booking, then writes them all with one
 /// `UNNEST` upsert (one round trip per batch instead of one per event).
 struct BatchedBookingList {
-    name: String,
+    table: BookingTable,
     upsert: String,
-    truncate: String,
 }
 
 impl BatchedBookingList {
     fn new(store: &PostgresStore, name: &str) -> Self {
-        let table = format!("{}.bookings", store.schema().quoted());
+        let table = BookingTable::new(store, name);
         Self {
-            name: name.to_owned(),
             upsert: format!(
                 "INSERT INTO {table} AS b (id, status, parking_slot_ref_no, version) \
                  SELECT id, status, COALESCE(slot, ''), version \
@@ -140,9 +158,10 @@ impl BatchedBookingList {
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
                     parking_slot_ref_no = COALESCE(NULLIF(excluded.parking_slot_ref_no, ''), \
                                                    b.parking_slot_ref_no), \
-                    version = excluded.version"
+                    version = excluded.version",
+                table = table.table
             ),
-            truncate: format!("TRUNCATE {table}"),
+            table,
         }
     }
 }
@@ -150,7 +169,7 @@ impl BatchedBookingList {
 #[async_trait]
 impl Projection<PostgresTransaction> for BatchedBookingList {
     fn name(&self) -> &str {
-        &self.name
+        &self.table.name
     }
 
     async fn apply(
@@ -208,8 +227,7 @@ impl Projection<PostgresTransaction> for BatchedBookingList {
     }
 
     async fn reset(&self, tx: &mut PostgresTransaction) -> Result<(), BoxError> {
-        sqlx::query(&self.truncate).execute(&mut **tx).await?;
-        Ok(())
+        self.table.truncate(tx).await
     }
 }
 

@@ -1,4 +1,4 @@
-//! P4: loading a 1,000-event aggregate, with and without a snapshot.
+//! Loading a 1,000-event aggregate, with and without a snapshot.
 //!
 //! The same stream of 1,000 events is loaded through two repositories (cache
 //! off): one replays all 1,000 events, the other reads the snapshot taken at
@@ -6,70 +6,42 @@
 //! the same 1,000 rows' types and payloads with sqlx, decodes each into the
 //! event and folds them: what loading costs without this library. A third
 //! repository loads a 10,000-event stream from its snapshot, to show the
-//! snapshot load does not grow with the stream.
+//! snapshot load does not grow with the stream. The aggregate is es-core's
+//! test counter: the smallest aggregate with a long stream.
 
 mod pg_support;
 mod support;
 
 use criterion::{criterion_group, Criterion};
-use es_core::{Aggregate, DomainEvent, EventStore, ExpectedVersion, Repository, SnapshotPolicy};
+use es_core::{
+    testing::conformance::{Counter, CounterCommand, CounterEvent},
+    Aggregate, EventStore, ExpectedVersion, Repository, SnapshotPolicy,
+};
 use es_postgres::{sqlx, PostgresStore};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-const GROUP: &str = "p4_pg_load_1000";
+const GROUP: &str = "pg_load_1000";
 const EVENTS: u64 = 1000;
 const LONG: u64 = 10_000;
 const GOAL_MS: f64 = 2.0;
-
-/// A counter: the smallest aggregate with a long stream.
-struct Tally;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-enum TallyEvent {
-    Added { by: i64 },
-}
-
-impl DomainEvent for TallyEvent {
-    fn event_type(&self) -> &'static str {
-        "Added"
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("never")]
-struct Never;
-
-impl Aggregate for Tally {
-    const TYPE: &'static str = "tally";
-    type State = i64;
-    type Command = i64;
-    type Event = TallyEvent;
-    type Error = Never;
-    fn handle(_: &i64, by: i64) -> Result<Vec<TallyEvent>, Never> {
-        Ok(vec![TallyEvent::Added { by }])
-    }
-    fn apply(state: i64, event: &TallyEvent) -> i64 {
-        match event {
-            TallyEvent::Added { by } => state + by,
-        }
-    }
-}
 
 /// Appends `events - 1` events in batches, then the last one through
 /// `repository`, which takes the snapshot (if it has a policy).
 async fn fill(
     store: &PostgresStore,
-    repository: &Repository<Tally, PostgresStore>,
+    repository: &Repository<Counter, PostgresStore>,
     id: Uuid,
     events: u64,
 ) {
-    let stream = Repository::<Tally, PostgresStore>::stream_id(id);
+    let stream = Repository::<Counter, PostgresStore>::stream_id(id).expect("a valid stream id");
     let mut version = 0;
     while version < events - 1 {
         let n = (events - 1 - version).min(500);
         let batch: Vec<_> = (0..n)
-            .map(|_| es_core::NewEvent::from_domain(&TallyEvent::Added { by: 1 }).expect("encode"))
+            .map(|_| {
+                es_core::NewEvent::from_domain(&CounterEvent::Incremented { by: 1 })
+                    .expect("encode")
+            })
             .collect();
         store
             .append(&stream, ExpectedVersion::Exact(version), batch)
@@ -77,14 +49,17 @@ async fn fill(
             .expect("append");
         version += n;
     }
-    repository.execute(id, 1).await.expect("last event");
+    repository
+        .execute(id, CounterCommand::Increment(1))
+        .await
+        .expect("last event");
 }
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let store = runtime.block_on(pg_support::store(4));
-    let plain = Repository::<Tally, _>::new(store.clone()).with_cache_capacity(0);
-    let snapshotting = Repository::<Tally, _>::new(store.clone())
+    let plain = Repository::<Counter, _>::new(store.clone()).with_cache_capacity(0);
+    let snapshotting = Repository::<Counter, _>::new(store.clone())
         .with_cache_capacity(0)
         .with_snapshots(store.clone(), SnapshotPolicy::EveryN(EVENTS));
     let id = Uuid::now_v7();
@@ -93,7 +68,9 @@ fn bench(c: &mut Criterion) {
         "SELECT event_type, payload FROM {}.es_events WHERE stream_id = $1 ORDER BY version",
         store.schema().quoted()
     );
-    let stream = Repository::<Tally, PostgresStore>::stream_id(id).to_string();
+    let stream = Repository::<Counter, PostgresStore>::stream_id(id)
+        .expect("a valid stream id")
+        .to_string();
     let raw_load = || async {
         let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(&raw_sql)
             .bind(&stream)
@@ -101,9 +78,9 @@ fn bench(c: &mut Criterion) {
             .await
             .expect("raw select");
         rows.into_iter().fold(0i64, |state, (event_type, payload)| {
-            let event: TallyEvent =
+            let event: CounterEvent =
                 serde_json::from_value(serde_json::json!({ event_type: payload })).expect("decode");
-            Tally::apply(state, &event)
+            Counter::apply(state, &event)
         })
     };
     runtime.block_on(async {

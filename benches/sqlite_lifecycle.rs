@@ -1,4 +1,4 @@
-//! P8: embedded SQLite command throughput on a Booking-like lifecycle.
+//! Embedded SQLite command throughput on a Booking-like lifecycle.
 //!
 //! One iteration = one booking created, reserved and completed through the
 //! repository: three commands, three commits, one client. The baseline in the
@@ -14,7 +14,7 @@ use es_sqlite::{sqlx, SqliteStore};
 use support::lifecycle::{Lifecycle, Step};
 use uuid::Uuid;
 
-const GROUP: &str = "p8_sqlite_lifecycle";
+const GROUP: &str = "sqlite_lifecycle";
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

@@ -4,7 +4,25 @@
 
 pub mod lifecycle;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
+
+use criterion::{measurement::WallTime, BenchmarkGroup, Criterion, Throughput};
+
+/// A criterion group sized for a shared machine: 10 samples after 1 s of
+/// warm-up, `measurement` of timing, `elements` handled per iteration.
+pub fn short_group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    elements: u64,
+    measurement: Duration,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(elements));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(measurement);
+    group
+}
 
 /// Criterion's mean estimate (nanoseconds per iteration) of `group/function`.
 pub fn mean_ns(group: &str, function: &str) -> Option<f64> {
@@ -23,7 +41,7 @@ pub fn mean_ns(group: &str, function: &str) -> Option<f64> {
 }
 
 /// Prints `ours` against `baseline` as throughput and ratio, e.g.
-/// `RATIO p8_sqlite_lifecycle: ours 2,345 events/s, raw 2,500 events/s, 0.94x (goal >= 0.9x)`.
+/// `RATIO sqlite_lifecycle: ours 2,345 events/s, raw 2,500 events/s, 0.94x (goal >= 0.9x)`.
 /// `per_iteration` is the number of events (or messages) one iteration handles.
 pub fn report(group: &str, ours: &str, baseline: &str, per_iteration: f64, goal: &str) {
     match (mean_ns(group, ours), mean_ns(group, baseline)) {

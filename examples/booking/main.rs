@@ -1,30 +1,11 @@
 //! `cargo run --example booking -- <command>`: the Booking service's CLI.
 //!
 //! Run `cargo run --example booking -- --help` for the commands, and
-//! `cargo run --example demo` for the whole workflow in one go.
-
-#[path = "app.rs"]
-mod app;
-
-use std::process::ExitCode;
-
-use app::cli_exit;
+//! `cargo run --example demo` for the whole workflow in one go. The code is
+//! the `es-example-services` library (examples/services).
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    let cli = match cli_exit::parse_args::<app::Cli>() {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    let serving = matches!(cli.command, app::Command::Serve(_));
-    app::logging::init(if serving { "info" } else { "warn" });
-    match app::run(cli).await {
-        Ok(output) => {
-            if !output.is_empty() {
-                println!("{output}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => cli_exit::report_failure(&error),
-    }
+async fn main() -> std::process::ExitCode {
+    es_example_services::common::service_main::main::<es_example_services::booking::cli::Cli>()
+        .await
 }

@@ -206,7 +206,13 @@ mod tests {
     #[test]
     fn wrong_command_lines_exit_2_and_failures_1() {
         assert_eq!(CliError::Usage("no store".into()).exit_code(), 2);
-        assert_eq!(CliError::StreamId(InvalidInput::Empty { field: es_core::InputField::StreamId }).exit_code(), 2);
+        assert_eq!(
+            CliError::StreamId(InvalidInput::Empty {
+                field: es_core::InputField::StreamId
+            })
+            .exit_code(),
+            2
+        );
         let missing = CliError::StreamNotFound(StreamId::new("s-1").unwrap());
         assert_eq!(missing.exit_code(), 1);
         let closed = CliError::Output(std::io::ErrorKind::BrokenPipe.into());

@@ -1,0 +1,268 @@
+//! The Booking CLI: its commands, how it picks its stores, and what it prints.
+//!
+//! With no environment set it runs embedded, on SQLite files in the data
+//! directory. With `EVENT_STORE_DATABASE_URL` (and optionally a separate
+//! `PROJECTOR_DATABASE_URL`) it runs on PostgreSQL, as the seed's services do.
+//! Every command returns its output as text, so the `demo` example can run
+//! the same commands in-process.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use es_core::{CheckpointStore, EventStore, Projection};
+use es_postgres::{PostgresCheckpoints, PostgresConfig, PostgresError, PostgresStore};
+use es_sqlite::{SqliteCheckpoints, SqliteError, SqliteStore};
+use uuid::Uuid;
+
+use super::{
+    history,
+    projection::BookingProjection,
+    serve,
+    service::{BookingService, BookingServiceError},
+    views::{BookingRow, BookingViews},
+};
+use crate::common::{
+    data_dir::{self, DataDirError, BOOKING_EVENTS_FILE, BOOKING_PROJECTION_FILE},
+    key_value,
+    service_main::ServiceCli,
+    uuid_arg::parse_uuid,
+};
+
+/// The Booking service of the event-sourcing example.
+///
+/// Records booking requests, reservations and completions as events, and
+/// answers queries from a projection of them. Runs embedded on SQLite files
+/// unless EVENT_STORE_DATABASE_URL points it at PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "booking", version)]
+pub struct Cli {
+    /// Where the stores are.
+    #[command(flatten)]
+    pub stores: StoreArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the Booking stores are.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Directory of the SQLite files (embedded mode).
+    #[arg(long, global = true, env = "ES_DATA_DIR", default_value = data_dir::DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// PostgreSQL event store; setting it selects server mode.
+    #[arg(
+        long,
+        global = true,
+        env = "EVENT_STORE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub event_store_url: Option<String>,
+    /// PostgreSQL projector database (server mode; default: the event store's).
+    #[arg(
+        long,
+        global = true,
+        env = "PROJECTOR_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub projector_url: Option<String>,
+}
+
+/// The Booking commands (the seed's names; kebab-case works too).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Request a booking of a parking slot; prints the new booking's id.
+    #[command(
+        name = "create_booking_request",
+        visible_alias = "create-booking-request"
+    )]
+    CreateBookingRequest {
+        /// The parking slot's uuid (from `parking create_parking_slot`).
+        #[arg(value_parser = parse_uuid)]
+        parking_slot_ref_no: Uuid,
+    },
+    /// Reserve a created booking; prints its id.
+    #[command(name = "reserve_booking", visible_alias = "reserve-booking")]
+    ReserveBooking {
+        /// The booking's id.
+        #[arg(value_parser = parse_uuid)]
+        id: Uuid,
+    },
+    /// Complete a reserved booking; prints its id.
+    #[command(name = "complete_booking", visible_alias = "complete-booking")]
+    CompleteBooking {
+        /// The booking's id.
+        #[arg(value_parser = parse_uuid)]
+        id: Uuid,
+    },
+    /// Show a booking from the projection.
+    #[command(name = "get_booking_details", visible_alias = "get-booking-details")]
+    GetBookingDetails {
+        /// The booking's id.
+        #[arg(value_parser = parse_uuid)]
+        id: Uuid,
+    },
+    /// List every booking from the projection, one per line.
+    #[command(name = "get_booking_list", visible_alias = "get-booking-list")]
+    GetBookingList,
+    /// Show a booking's history from the event store.
+    #[command(name = "get_booking_events", visible_alias = "get-booking-events")]
+    GetBookingEvents {
+        /// The booking's id.
+        #[arg(value_parser = parse_uuid)]
+        id: Uuid,
+    },
+    /// Server mode: run the projector, the relay to RabbitMQ and GET /health.
+    Serve(serve::ServeArgs),
+}
+
+/// Why the Booking CLI failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BookingAppError {
+    /// The data directory is unusable.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// A SQLite database could not be opened.
+    #[error(transparent)]
+    Sqlite(#[from] SqliteError),
+    /// The projector database could not be prepared.
+    #[error("cannot prepare the projector database: {0}")]
+    ProjectorSetup(#[source] sqlx::Error),
+    /// A PostgreSQL database could not be used.
+    #[error(transparent)]
+    Postgres(#[from] PostgresError),
+    /// A command or query failed.
+    #[error(transparent)]
+    Service(#[from] BookingServiceError),
+    /// `serve` was asked for without server-mode settings.
+    #[error("serve runs in server mode: set EVENT_STORE_DATABASE_URL (and AMQP_URL)")]
+    ServeNeedsServerMode,
+    /// `serve` stopped on an error.
+    #[error(transparent)]
+    Serve(#[from] serve::ServeError),
+}
+
+impl ServiceCli for Cli {
+    type Error = BookingAppError;
+
+    fn serves(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+
+    async fn run(self) -> Result<String, BookingAppError> {
+        run(self).await
+    }
+}
+
+/// How long a server-mode command waits for a PostgreSQL connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs one command and returns what it prints.
+pub async fn run(cli: Cli) -> Result<String, BookingAppError> {
+    match cli.stores.event_store_url.clone() {
+        None => run_embedded(cli).await,
+        Some(url) => run_server(&url, cli).await,
+    }
+}
+
+/// Embedded mode: the event store and the projection in two SQLite files.
+async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
+    if matches!(cli.command, Command::Serve(_)) {
+        return Err(BookingAppError::ServeNeedsServerMode);
+    }
+    let dir = &cli.stores.data_dir;
+    let store = SqliteStore::open(data_dir::data_file(dir, BOOKING_EVENTS_FILE)?).await?;
+    let checkpoints =
+        SqliteCheckpoints::open(data_dir::data_file(dir, BOOKING_PROJECTION_FILE)?).await?;
+    BookingProjection::create_sqlite_table(checkpoints.pool())
+        .await
+        .map_err(BookingAppError::ProjectorSetup)?;
+    let views = BookingViews::Sqlite(checkpoints.pool().clone());
+    let service = BookingService::new(store, checkpoints, views);
+    Ok(execute(&service, cli.command).await?)
+}
+
+/// Server mode: the event store and the projector database on PostgreSQL
+/// (the same database unless PROJECTOR_DATABASE_URL says otherwise).
+async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAppError> {
+    if let Command::Serve(args) = &cli.command {
+        // Fail before touching the databases if the broker is not there.
+        serve::check_broker(&args.broker.amqp_url).await?;
+    }
+    let store = PostgresStore::connect_with(
+        PostgresConfig::new(event_store_url).with_acquire_timeout(CONNECT_TIMEOUT),
+    )
+    .await?;
+    store.migrate().await?;
+    let projector_url = cli
+        .stores
+        .projector_url
+        .as_deref()
+        .unwrap_or(event_store_url);
+    let checkpoints = PostgresCheckpoints::connect_with(
+        PostgresConfig::new(projector_url).with_acquire_timeout(CONNECT_TIMEOUT),
+    )
+    .await?;
+    checkpoints.migrate().await?;
+    BookingProjection::create_postgres_table(checkpoints.pool())
+        .await
+        .map_err(BookingAppError::ProjectorSetup)?;
+    let views = BookingViews::Postgres(checkpoints.pool().clone());
+    let service = BookingService::new(store.clone(), checkpoints, views);
+    if let Command::Serve(args) = &cli.command {
+        serve::serve(&service, &store, args).await?;
+        return Ok(String::new());
+    }
+    Ok(execute(&service, cli.command).await?)
+}
+
+async fn execute<S, C>(
+    service: &BookingService<S, C>,
+    command: Command,
+) -> Result<String, BookingServiceError>
+where
+    S: EventStore + Clone + 'static,
+    C: CheckpointStore + 'static,
+    BookingProjection: Projection<C::Transaction>,
+{
+    Ok(match command {
+        Command::CreateBookingRequest {
+            parking_slot_ref_no,
+        } => service.create(parking_slot_ref_no).await?.to_string(),
+        Command::ReserveBooking { id } => {
+            service.reserve(id).await?;
+            id.to_string()
+        }
+        Command::CompleteBooking { id } => {
+            service.complete(id).await?;
+            id.to_string()
+        }
+        Command::GetBookingDetails { id } => details(&service.details(id).await?),
+        Command::GetBookingList => service
+            .list()
+            .await?
+            .iter()
+            .map(|row| {
+                format!(
+                    "{:>4}  {}  {:<9}  {}",
+                    row.id, row.domain_uuid, row.status, row.parking_slot_ref_no
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Command::GetBookingEvents { id } => {
+            history::format_history(id, &service.history(id).await?)
+        }
+        // Handled by the callers, which know the concrete stores.
+        Command::Serve(_) => String::new(),
+    })
+}
+
+fn details(row: &BookingRow) -> String {
+    key_value::key_value_lines(&[
+        ("id", row.id.to_string()),
+        ("domain_uuid", row.domain_uuid.to_string()),
+        ("status", row.status.clone()),
+        ("parking_slot_ref_no", row.parking_slot_ref_no.clone()),
+    ])
+}

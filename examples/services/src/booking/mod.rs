@@ -1,0 +1,10 @@
+//! The Booking service: the booking aggregate, its projection and views, the
+//! service that runs commands and queries, its CLI and `booking serve`.
+
+pub mod aggregate;
+pub mod cli;
+pub mod history;
+pub mod projection;
+pub mod serve;
+pub mod service;
+pub mod views;

@@ -1,0 +1,215 @@
+//! The Booking service: commands through the repository, queries through the
+//! projection, history from the event store.
+//!
+//! It is generic over the event store and the projector's checkpoint store,
+//! so embedded mode (SQLite files) and server mode (PostgreSQL) run the same
+//! code. Read-your-writes: a command returns only after the projection has
+//! applied its events, and a query first catches the projection up, so a
+//! query right after a command always sees it.
+
+use std::time::Duration;
+
+use es_core::{
+    CheckpointStore, EventStore, ExecuteError, Position, Projection, ProjectionError,
+    ProjectionRunner, Repository, RetryPolicy, StoreError,
+};
+use futures::TryStreamExt;
+use uuid::Uuid;
+
+use super::{
+    aggregate::{Booking, BookingCommand, BookingError},
+    projection::BookingProjection,
+    views::{BookingRow, BookingViews},
+};
+use crate::common::booking_event::BookingEvent;
+
+/// How long a command waits for the projection to show its events.
+pub const PROJECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a booking command or query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BookingServiceError {
+    /// The booking refused the command; nothing was written.
+    #[error("cannot {action} booking {id}: {reason}")]
+    Refused {
+        /// `reserve`, `complete`, …
+        action: &'static str,
+        /// The booking.
+        id: Uuid,
+        /// Why.
+        reason: BookingError,
+    },
+    /// Other commands kept changing the booking while this one was decided.
+    #[error(
+        "cannot {action} booking {id}: it kept changing while the command was decided; try again"
+    )]
+    Conflict {
+        /// `reserve`, `complete`, …
+        action: &'static str,
+        /// The booking.
+        id: Uuid,
+    },
+    /// The command failed in a way the repository may add in later versions.
+    #[error("cannot {action} booking {id}: {reason}")]
+    Failed {
+        /// `reserve`, `complete`, …
+        action: &'static str,
+        /// The booking.
+        id: Uuid,
+        /// What the repository said.
+        reason: String,
+    },
+    /// No booking has this id.
+    #[error("no booking {0}")]
+    NotFound(Uuid),
+    /// The event store failed.
+    #[error("event store: {0}")]
+    Store(#[from] StoreError),
+    /// The projection failed.
+    #[error("booking projection: {0}")]
+    Projection(#[from] ProjectionError),
+    /// The projection did not show the command's events in time.
+    #[error("the booking projection did not catch up within {0:?}")]
+    ProjectionTimeout(Duration),
+    /// The projector database failed.
+    #[error("projector database: {0}")]
+    Views(#[from] sqlx::Error),
+}
+
+/// Commands and queries of the Booking service.
+pub struct BookingService<S, C> {
+    repository: Repository<Booking, S>,
+    projector: ProjectionRunner<S, C, BookingProjection>,
+    views: BookingViews,
+}
+
+impl<S, C> BookingService<S, C>
+where
+    S: EventStore + Clone + 'static,
+    C: CheckpointStore + 'static,
+    BookingProjection: Projection<C::Transaction>,
+{
+    /// A service over `store`, projecting into `checkpoints`' database, read through `views`.
+    pub fn new(store: S, checkpoints: C, views: BookingViews) -> Self {
+        // A conflict means another command changed the booking first: decide
+        // again on the fresh state, which turns a lost race into a clear
+        // refusal ("the booking is reserved; …") instead of a retry prompt.
+        let repository = Repository::new(store.clone()).with_retry(RetryPolicy::attempts(5));
+        let projector = ProjectionRunner::new(store, checkpoints, BookingProjection);
+        Self {
+            repository,
+            projector,
+            views,
+        }
+    }
+
+    /// The projection runner (what `booking serve` runs).
+    pub fn projector(&self) -> &ProjectionRunner<S, C, BookingProjection> {
+        &self.projector
+    }
+
+    /// `create_booking_request`: a new booking for `parking_slot_ref_no`.
+    pub async fn create(&self, parking_slot_ref_no: Uuid) -> Result<Uuid, BookingServiceError> {
+        let id = Uuid::new_v4();
+        self.execute(
+            "create",
+            id,
+            BookingCommand::Create {
+                parking_slot_ref_no,
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// `reserve_booking`.
+    pub async fn reserve(&self, id: Uuid) -> Result<(), BookingServiceError> {
+        self.execute("reserve", id, BookingCommand::Reserve).await
+    }
+
+    /// `complete_booking`.
+    pub async fn complete(&self, id: Uuid) -> Result<(), BookingServiceError> {
+        self.execute("complete", id, BookingCommand::Complete).await
+    }
+
+    /// `get_booking_details`, from the projection.
+    pub async fn details(&self, id: Uuid) -> Result<BookingRow, BookingServiceError> {
+        self.projector.catch_up().await?;
+        self.views
+            .details(id)
+            .await?
+            .ok_or(BookingServiceError::NotFound(id))
+    }
+
+    /// `get_booking_list`, from the projection.
+    pub async fn list(&self) -> Result<Vec<BookingRow>, BookingServiceError> {
+        self.projector.catch_up().await?;
+        Ok(self.views.list().await?)
+    }
+
+    /// `get_booking_events`: `(version, event)` pairs from the event store.
+    pub async fn history(&self, id: Uuid) -> Result<Vec<(u64, BookingEvent)>, BookingServiceError> {
+        let stream_id = Repository::<Booking, S>::stream_id(id).map_err(StoreError::from)?;
+        let recorded: Vec<_> = self
+            .repository
+            .store()
+            .read_stream(&stream_id, 1)
+            .try_collect()
+            .await?;
+        if recorded.is_empty() {
+            return Err(BookingServiceError::NotFound(id));
+        }
+        recorded
+            .iter()
+            .map(|event| {
+                Ok((
+                    event.version,
+                    event.decode::<BookingEvent>().map_err(StoreError::from)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn execute(
+        &self,
+        action: &'static str,
+        id: Uuid,
+        command: BookingCommand,
+    ) -> Result<(), BookingServiceError> {
+        let executed = self
+            .repository
+            .execute(id, command)
+            .await
+            .map_err(|error| match error {
+                ExecuteError::Rejected(reason) => {
+                    BookingServiceError::Refused { action, id, reason }
+                }
+                ExecuteError::Conflict { .. } => BookingServiceError::Conflict { action, id },
+                ExecuteError::Store(error) => BookingServiceError::Store(error),
+                ExecuteError::InvalidId(error) => BookingServiceError::Store(error.into()),
+                other => BookingServiceError::Failed {
+                    action,
+                    id,
+                    reason: other.to_string(),
+                },
+            })?;
+        match executed.outcome.last_position {
+            Some(position) => self.project_up_to(position).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs the projection until it has applied `position` (another runner,
+    /// such as `booking serve`, may get there first: that counts too).
+    async fn project_up_to(&self, position: Position) -> Result<(), BookingServiceError> {
+        let caught_up = async {
+            tokio::select! {
+                result = self.projector.run() => result.map_err(BookingServiceError::from),
+                result = self.projector.wait_for(position) => result.map_err(BookingServiceError::from),
+            }
+        };
+        tokio::time::timeout(PROJECTION_TIMEOUT, caught_up)
+            .await
+            .map_err(|_| BookingServiceError::ProjectionTimeout(PROJECTION_TIMEOUT))?
+    }
+}

@@ -1,0 +1,13 @@
+//! What both services share: the booking events they agree on, and the CLI
+//! and `serve` scaffolding around each service's own code.
+
+pub mod booking_event;
+pub mod broker_args;
+pub mod cli_exit;
+pub mod data_dir;
+pub mod health;
+pub mod key_value;
+pub mod logging;
+pub mod service_main;
+pub mod shutdown;
+pub mod uuid_arg;

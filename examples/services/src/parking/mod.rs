@@ -1,0 +1,8 @@
+//! The Parking service: parking slots, the follower that applies Booking's
+//! events to them, its CLI and `parking serve`.
+
+pub mod booking_follower;
+pub mod cli;
+pub mod db;
+pub mod serve;
+pub mod slot;

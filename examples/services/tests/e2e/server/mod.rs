@@ -1,0 +1,12 @@
+//! Server mode: `booking serve` and `parking serve` as processes against
+//! PostgreSQL and RabbitMQ, the CLIs on the same stores, and the faults the
+//! services must ride out with every event applied exactly once.
+
+mod bad_data;
+mod hostile_names;
+mod killed_services;
+mod late_commits;
+mod outages;
+mod secrets;
+mod shutdown;
+mod workflow;

@@ -1,0 +1,355 @@
+//! Server mode for end-to-end tests: two fresh PostgreSQL databases (event
+//! store and projector), Parking's SQLite file, a RabbitMQ exchange and queue
+//! with unique names, and `serve` processes on free ports. Everything is
+//! removed on drop, even when the test failed.
+
+use std::{
+    fs::File,
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    time::{Duration, Instant},
+};
+
+use es_test_support::FaultProxy;
+
+use es_amqp::lapin::{
+    options::{ExchangeDeleteOptions, QueueDeleteOptions},
+    Connection, ConnectionProperties,
+};
+
+use super::{command, run, Run};
+
+/// How long a test waits for a service to come up or for an event to arrive.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The PostgreSQL database tests connect to first (`DATABASE_URL`).
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// The RabbitMQ the tests use (`AMQP_URL`).
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// `url` with its database name replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let mut url = url::Url::parse(url).expect("DATABASE_URL is a URL");
+    url.set_path(database);
+    url.into()
+}
+
+/// A fault proxy in front of the server `url` points at.
+fn proxy_for(url: &str) -> FaultProxy {
+    let parsed = url::Url::parse(url).expect("a server URL");
+    let host = parsed.host_str().expect("the server URL names a host");
+    let port = parsed
+        .port_or_known_default()
+        .unwrap_or(match parsed.scheme() {
+            "amqp" => 5672,
+            _ => 5432,
+        });
+    FaultProxy::start(&format!("{host}:{port}")).expect("start a fault proxy")
+}
+
+/// Taken shared by every test that uses PostgreSQL or RabbitMQ, and
+/// exclusively by the opt-in tests that restart those servers, so that a
+/// restart never lands in another test of this binary.
+static SERVERS: RwLock<()> = RwLock::new(());
+
+/// Marks the servers in use until dropped (restarts wait for it).
+pub fn servers_in_use() -> RwLockReadGuard<'static, ()> {
+    SERVERS.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits until no other test uses the servers and keeps them to the caller
+/// until dropped, for a test that restarts them.
+pub fn servers_to_restart() -> RwLockWriteGuard<'static, ()> {
+    SERVERS.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A free TCP port on this machine.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The isolated resources of one server-mode test.
+pub struct ServerEnv {
+    runtime: tokio::runtime::Runtime,
+    databases: Vec<String>,
+    /// The event store database's URL.
+    pub event_store_url: String,
+    /// The projector database's URL.
+    pub projector_url: String,
+    /// RabbitMQ's URL for the services.
+    pub amqp_url: String,
+    /// Parking's database URL (SQLite, in the temp dir).
+    pub parking_url: String,
+    /// The exchange Booking publishes to.
+    pub exchange: String,
+    /// Parking's queue.
+    pub queue: String,
+    /// Holds logs and Parking's database.
+    pub dir: tempfile::TempDir,
+    /// Keeps the opt-in server restarts out while this test runs.
+    _servers: Option<RwLockReadGuard<'static, ()>>,
+}
+
+impl ServerEnv {
+    /// Creates the databases; queue and exchange appear when the services declare them.
+    pub fn new() -> Self {
+        Self::create(Some(servers_in_use()))
+    }
+
+    /// Like [`ServerEnv::new`], for a test that holds
+    /// [`servers_to_restart`] already.
+    pub fn new_while_restarting() -> Self {
+        Self::create(None)
+    }
+
+    fn create(servers: Option<RwLockReadGuard<'static, ()>>) -> Self {
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let databases = vec![
+            format!("es_ex_{suffix}_events"),
+            format!("es_ex_{suffix}_projector"),
+        ];
+        runtime.block_on(async {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
+                .await
+                .expect("PostgreSQL must be running (DATABASE_URL)");
+            for database in &databases {
+                sqlx::query(&format!("CREATE DATABASE {database}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create a test database");
+            }
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let parking_url = format!("sqlite:{}", dir.path().join("parking.db").display());
+        ServerEnv {
+            event_store_url: with_database(&admin_url(), &databases[0]),
+            projector_url: with_database(&admin_url(), &databases[1]),
+            amqp_url: amqp_url(),
+            parking_url,
+            exchange: format!("es-example-{suffix}"),
+            queue: format!("es-example-parking-{suffix}"),
+            databases,
+            runtime,
+            dir,
+            _servers: servers,
+        }
+    }
+
+    /// Routes every later connection to PostgreSQL (the services' and the
+    /// test's own, made from these URLs) through a fault proxy, and returns it.
+    pub fn postgres_through_proxy(&mut self) -> FaultProxy {
+        let proxy = proxy_for(&self.event_store_url);
+        self.event_store_url = proxy.redirect(&self.event_store_url).expect("redirect");
+        self.projector_url = proxy.redirect(&self.projector_url).expect("redirect");
+        proxy
+    }
+
+    /// Routes the services' later connections to RabbitMQ through a fault
+    /// proxy, and returns it.
+    pub fn rabbitmq_through_proxy(&mut self) -> FaultProxy {
+        let proxy = proxy_for(&self.amqp_url);
+        self.amqp_url = proxy.redirect(&self.amqp_url).expect("redirect");
+        proxy
+    }
+
+    fn configure(&self, command: &mut Command) {
+        command
+            .env("EVENT_STORE_DATABASE_URL", &self.event_store_url)
+            .env("PROJECTOR_DATABASE_URL", &self.projector_url)
+            .env("PARKING_DATABASE_URL", &self.parking_url)
+            .env("AMQP_URL", &self.amqp_url)
+            .env("BOOKING_EXCHANGE", &self.exchange)
+            .env("PARKING_QUEUE", &self.queue)
+            // Server mode must not touch the embedded files.
+            .env(
+                "ES_DATA_DIR",
+                self.dir.path().join("embedded-must-stay-unused"),
+            );
+    }
+
+    /// Runs `program args` in server mode.
+    pub fn cli(&self, program: &str, args: &[&str]) -> Run {
+        let mut command = command(program);
+        self.configure(&mut command);
+        run(command.args(args))
+    }
+
+    /// Starts `program serve --port <port>` and waits until its /health answers.
+    pub fn serve(&self, program: &str, port: u16) -> Service {
+        let log = self.dir.path().join(format!("{program}-serve-{port}.log"));
+        let file = File::create(&log).expect("log file");
+        let mut command = command(program);
+        self.configure(&mut command);
+        command
+            .args(["serve", "--port", &port.to_string()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file.try_clone().expect("log file"));
+        let mut service = Service {
+            child: command.spawn().expect("spawn serve"),
+            port,
+            log,
+        };
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = service.child.try_wait().expect("try_wait") {
+                panic!("{program} serve exited with {status}: {}", service.log());
+            }
+            if service.health().is_some() {
+                return service;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{program} serve did not become healthy: {}",
+                service.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ServerEnv {
+    fn drop(&mut self) {
+        let databases = std::mem::take(&mut self.databases);
+        let queues = [self.queue.clone(), format!("{}.dlq", self.queue)];
+        let exchanges = [self.exchange.clone(), format!("{}.dlx", self.queue)];
+        self.runtime.block_on(async {
+            let cleanup = async {
+                if let Ok(mut admin) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url()).await
+                {
+                    for database in databases {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                        ))
+                        .execute(&mut admin)
+                        .await;
+                    }
+                }
+                if let Ok(connection) =
+                    Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+                {
+                    if let Ok(channel) = connection.create_channel().await {
+                        for queue in &queues {
+                            let _ = channel
+                                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                                .await;
+                        }
+                        for exchange in &exchanges {
+                            let _ = channel
+                                .exchange_delete(
+                                    exchange.as_str().into(),
+                                    ExchangeDeleteOptions::default(),
+                                )
+                                .await;
+                        }
+                    }
+                    let _ = connection.close(200, "cleanup".into()).await;
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(20), cleanup).await;
+        });
+    }
+}
+
+/// A running `serve` process, killed on drop.
+pub struct Service {
+    child: Child,
+    /// Its /health port.
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Service {
+    /// The body of `GET /health` if it answers 200.
+    pub fn health(&self) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        if !response.starts_with("HTTP/1.1 200") {
+            return None;
+        }
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Asks it to stop (SIGTERM) and returns its exit code.
+    #[cfg(unix)]
+    pub fn terminate(self) -> Option<i32> {
+        self.stop_with("TERM")
+    }
+
+    /// Sends it `signal` (a `kill` signal name: `TERM`, `INT` for Ctrl-C)
+    /// and returns its exit code.
+    #[cfg(unix)]
+    pub fn stop_with(mut self, signal: &str) -> Option<i32> {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop on SIGTERM: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it abruptly (SIGKILL): nothing graceful to rely on.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after [`PATIENCE`].
+pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
