@@ -14,8 +14,9 @@ use es_amqp::{lapin, Relay, RelayConfig, RelayError, RoutingKey};
 use es_core::{ProjectionError, RecordedEvent};
 use es_postgres::{PostgresCheckpoints, PostgresStore};
 
+use super::operations;
 use super::service::BookingService;
-use crate::common::{broker_args::BrokerArgs, health, shutdown};
+use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, shutdown};
 
 /// The relay's name: the key of its checkpoint in the event store database.
 pub const RELAY_NAME: &str = "booking-relay";
@@ -32,9 +33,12 @@ pub struct ServeArgs {
     /// The broker and the exchange to publish to.
     #[command(flatten)]
     pub broker: BrokerArgs,
-    /// The port of GET /health.
+    /// The port of GET /health, /ready and /metrics.
     #[arg(long, env = "BOOKING_HTTP_PORT", default_value_t = 8000)]
     pub port: u16,
+    /// The lag limits of GET /ready.
+    #[command(flatten)]
+    pub readiness: ReadinessArgs,
 }
 
 /// Why `booking serve` stopped.
@@ -90,11 +94,18 @@ pub async fn serve(
             .build()
             .map_err(|error| ServeError::Relay(RelayError::Config(error)))?,
     );
-    tracing::info!(port = args.port, exchange = %args.broker.exchange, "booking serve: projector, relay and /health running");
+    let routes = operations::routes(
+        service,
+        store,
+        relay.saved(),
+        &args.broker.amqp_url,
+        args.readiness,
+    );
+    tracing::info!(port = args.port, exchange = %args.broker.exchange, "booking serve: projector, relay, /health, /ready and /metrics running");
     tokio::select! {
         error = projector_until_stopped(service) => Err(ServeError::Projector(error)),
         error = relay_until_fatal(&relay) => Err(ServeError::Relay(error)),
-        result = health::serve(listener, "booking") => match result {
+        result = health::serve(listener, "booking", routes) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },

@@ -28,11 +28,21 @@ pub async fn bind(port: u16) -> Result<TcpListener, HealthError> {
         .map_err(|source| HealthError { address, source })
 }
 
-/// Answers `GET /health` with `{"status":"ok","service":…}` until the task is dropped.
-pub async fn serve(listener: TcpListener, service: &'static str) -> std::io::Result<()> {
-    let app = Router::new().route(
-        "/health",
-        get(move || async move { Json(serde_json::json!({ "status": "ok", "service": service })) }),
-    );
+/// Answers `GET /health` with `{"status":"ok","service":…}` (liveness), and
+/// the `routes` beside it (`/ready`, `/metrics`), until the task is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    service: &'static str,
+    routes: Router,
+) -> std::io::Result<()> {
+    let app =
+        Router::new()
+            .route(
+                "/health",
+                get(move || async move {
+                    Json(serde_json::json!({ "status": "ok", "service": service }))
+                }),
+            )
+            .merge(routes);
     axum::serve(listener, app).await
 }
