@@ -70,7 +70,7 @@ pub async fn raw_insert(
     event_type: &str,
     payload: &serde_json::Value,
 ) {
-    sqlx::query(sql)
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(Uuid::now_v7())
         .bind(stream)
         .bind(version)

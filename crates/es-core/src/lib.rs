@@ -29,6 +29,8 @@
 //!   schema versions, [`Subscription`] to follow the global log, and
 //!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
 //!   read models; [`UndecodablePolicy`] says what readers do with bad data.
+//! * Operating: [`metrics`] (every metric's name, unit and labels; the
+//!   `metrics` feature records them) and [`Lag`] (how far a follower is behind).
 //! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
 //! * `testing` (feature): the conformance suite and a given/when/then kit.
 //!
@@ -112,9 +114,11 @@ mod expected_version;
 mod idempotent_append;
 mod in_memory;
 mod invalid_input;
+mod lag;
 mod lease;
 pub mod limits;
 mod metadata;
+pub mod metrics;
 mod position;
 mod projection;
 mod recorded_event;
@@ -139,6 +143,7 @@ pub use expected_version::ExpectedVersion;
 pub use idempotent_append::{previous_append, RecordedId};
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
 pub use invalid_input::{InputField, InvalidInput};
+pub use lag::Lag;
 pub use lease::{
     check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
     LeaderExit, LeaderWork, Lease, LeaseError, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore,

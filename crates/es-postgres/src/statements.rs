@@ -38,6 +38,9 @@ pub(crate) struct Statements {
     /// The oldest committed transaction after a position, safe or not.
     pub pending: SqlStr,
     pub snapshot_xmin: SqlStr,
+    /// How many committed events lie after a position, and the age in
+    /// seconds of the oldest (`0` when none).
+    pub lag_after: SqlStr,
     pub stream_version: SqlStr,
     pub find_event_ids: SqlStr,
     pub load_snapshot: SqlStr,
@@ -147,6 +150,10 @@ impl Statements {
             snapshot_xmin: SqlStr::from_static(
                 "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
             ),
+            lag_after: schema_sql(format!(
+                "SELECT count(*), coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 \
+                 FROM {q}.es_events WHERE (txid, sequence) > ($1, $2)"
+            )),
             stream_version: schema_sql(format!(
                 "SELECT coalesce(max(version), 0) FROM {q}.es_events WHERE stream_id = $1"
             )),

@@ -62,7 +62,10 @@ use std::{
     sync::{atomic::Ordering, Arc},
 };
 
-use es_core::RecordedEvent;
+use es_core::{
+    metrics::{self, Component},
+    RecordedEvent,
+};
 use futures::StreamExt;
 use lapin::{
     message::Delivery,
@@ -209,6 +212,7 @@ impl<H: Handler> Consumer<H> {
             let delay = delays.next().unwrap_or(self.config.reconnect().max());
             tracing::warn!(queue = %self.config.queue(), %error, ?delay, "consumer reconnecting");
             self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+            metrics::reconnected(Component::Consumer, self.config.queue());
             tokio::time::sleep(delay).await;
         }
     }
@@ -330,8 +334,14 @@ impl<H: Handler> Consumer<H> {
         .await?;
         delivery.acker.ack(BasicAckOptions::default()).await?;
         match outcome {
-            Outcome::Handled => self.stats.handled.fetch_add(1, Ordering::Relaxed),
-            Outcome::DeadLettered => self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed),
+            Outcome::Handled => {
+                metrics::consumer_handled(self.config.queue());
+                self.stats.handled.fetch_add(1, Ordering::Relaxed)
+            }
+            Outcome::DeadLettered => {
+                metrics::consumer_dead_lettered(self.config.queue());
+                self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed)
+            }
         };
         Ok(())
     }
@@ -357,6 +367,7 @@ impl<H: Handler> Consumer<H> {
                     let delay = delays.next().unwrap_or(self.config.retry().max());
                     tracing::warn!(%error, attempt, ?delay, stream_id = %event.stream_id, version = event.version, "handler failed; retrying in place");
                     self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    metrics::consumer_retried(self.config.queue());
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

@@ -27,7 +27,10 @@ pub(crate) mod unpublishable;
 
 use std::{convert::Infallible, sync::Arc};
 
-use es_core::{EventStore, Position};
+use es_core::{
+    metrics::{self, Component},
+    EventStore, Position,
+};
 use tokio::{sync::watch, time::Instant};
 
 use crate::{connection, CheckpointError, RelayCheckpoint, RelayConfig, RelayError};
@@ -213,6 +216,7 @@ where
             }
             let delay = delays.next().unwrap_or(self.config.reconnect().max());
             tracing::warn!(relay = %self.config.name(), %error, ?delay, confirmed = %progress.confirmed, "relay reconnecting; republishing what was not confirmed");
+            metrics::reconnected(Component::Relay, self.config.name());
             tokio::time::sleep(delay).await;
         }
     }

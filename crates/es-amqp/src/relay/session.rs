@@ -8,7 +8,7 @@
 
 use std::{collections::VecDeque, convert::Infallible};
 
-use es_core::{EventStore, Position, RecordedEvent, Subscription};
+use es_core::{metrics, EventStore, Position, RecordedEvent, Subscription};
 use futures::FutureExt;
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions},
@@ -108,6 +108,7 @@ where
                     .await
                 {
                     Ok(sent) => {
+                        metrics::relay_published(self.config.name());
                         last_published = event.position;
                         in_flight.push_back(sent);
                     }
@@ -277,6 +278,7 @@ where
     ) -> Result<(), RelayError> {
         match confirmation? {
             Confirmation::Ack(None) => {
+                metrics::relay_confirmed(self.config.name());
                 progress.confirmed = done.position;
                 progress.unsaved += 1;
                 if recent.len() >= self.config.max_in_flight() {
@@ -301,6 +303,7 @@ where
                             .cloned()
                     })
                     .unwrap_or(done);
+                metrics::relay_returned(self.config.name());
                 if unroutable.before < progress.confirmed {
                     progress.confirmed = unroutable.before;
                 }

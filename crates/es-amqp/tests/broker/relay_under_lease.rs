@@ -77,7 +77,7 @@ impl Checkpoints {
 
     async fn drop_schema(self) {
         let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
-        sqlx::query(&sql)
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .execute(self.store.pool())
             .await
             .expect("drop schema");

@@ -211,6 +211,7 @@ where
         self.checkpoints
             .commit(tx, self.projection.name(), from, to)
             .await?;
+        crate::metrics::projection_applied(self.projection.name(), batch.len());
         self.progress.send_if_modified(|p| {
             let advanced = *p < to;
             if advanced {

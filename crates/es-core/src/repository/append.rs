@@ -52,10 +52,13 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let outcome = self
+        let started = std::time::Instant::now();
+        let appended = self
             .store
             .append(stream_id, ExpectedVersion::Exact(before), new_events)
-            .await?;
+            .await;
+        crate::metrics::append_finished(started, &appended);
+        let outcome = appended?;
         let state = A::fold(loaded.state, &events);
         let executed: Executed<A> = Executed {
             stream_id: stream_id.clone(),

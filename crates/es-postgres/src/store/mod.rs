@@ -4,12 +4,13 @@
 //! of the gap-safe global log; this module holds the store's handle and its
 //! trait implementations, and each concern lives in a file of its own:
 //! connecting ([`connect`]), appending ([`append`]), reading the streams and
-//! the global log ([`read`]), turning rows into events ([`decode`]) and
-//! snapshots ([`snapshots`]).
+//! the global log ([`read`]), turning rows into events ([`decode`]),
+//! snapshots ([`snapshots`]) and how far followers are behind ([`lag`]).
 
 mod append;
 mod connect;
 mod decode;
+mod lag;
 mod read;
 mod snapshots;
 

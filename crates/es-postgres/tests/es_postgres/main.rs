@@ -8,6 +8,7 @@ mod common;
 mod conformance;
 mod exact_json;
 mod hostile_input;
+mod lag;
 mod late_commit;
 mod migrations;
 mod notifications;

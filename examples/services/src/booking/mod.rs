@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod cli;
 pub mod history;
+pub mod operations;
 pub mod projection;
 pub mod serve;
 pub mod service;

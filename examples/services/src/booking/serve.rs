@@ -19,8 +19,9 @@ use es_core::{Leader, LeaderConfig, LeaseError, RecordedEvent};
 use es_postgres::{PostgresCheckpoints, PostgresLeases, PostgresStore};
 use tokio::sync::watch;
 
+use super::operations;
 use super::service::BookingService;
-use crate::common::{broker_args::BrokerArgs, health, shutdown};
+use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, shutdown};
 
 /// The relay's name: the key of its checkpoint in the event store database,
 /// and the name of its lease.
@@ -42,9 +43,12 @@ pub struct ServeArgs {
     /// The broker and the exchange to publish to.
     #[command(flatten)]
     pub broker: BrokerArgs,
-    /// The port of GET /health.
+    /// The port of GET /health, /ready and /metrics.
     #[arg(long, env = "BOOKING_HTTP_PORT", default_value_t = 8000)]
     pub port: u16,
+    /// The lag limits of GET /ready.
+    #[command(flatten)]
+    pub readiness: ReadinessArgs,
 }
 
 /// Why `booking serve` stopped.
@@ -126,10 +130,17 @@ pub async fn serve(
             projector_leader.serve(stopped(stopping.clone()), service.projector()),
         )
     });
-    tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases, /health running");
+    let routes = operations::routes(
+        service,
+        store,
+        relay.saved(),
+        &args.broker.amqp_url,
+        args.readiness,
+    );
+    tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases; /health, /ready and /metrics running");
     tokio::select! {
         _ = &mut workers => Ok(()),
-        result = health::serve(listener, "booking", roles) => match result {
+        result = health::serve(listener, "booking", roles, routes) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },

@@ -33,25 +33,31 @@ pub async fn bind(port: u16) -> Result<TcpListener, HealthError> {
 /// One worker's role for `/health`: its lease name and its role channel.
 pub type WorkerRole = (&'static str, watch::Receiver<Role>);
 
-/// Answers `GET /health` with `{"status":"ok","service":…,"workers":{name: role}}`
-/// (each worker's current [`Role`]: `leader`, `standby` or `stopped`) until
-/// the task is dropped.
+/// Answers `GET /health` (liveness) with
+/// `{"status":"ok","service":…,"workers":{name: role}}` (each worker's current
+/// [`Role`]: `leader`, `standby` or `stopped`), and the `routes` beside it
+/// (`/ready`, `/metrics`), until the task is dropped.
 pub async fn serve(
     listener: TcpListener,
     service: &'static str,
     workers: Vec<WorkerRole>,
+    routes: Router,
 ) -> std::io::Result<()> {
-    let app = Router::new().route(
-        "/health",
-        get(move || {
-            let roles: serde_json::Map<String, serde_json::Value> = workers
-                .iter()
-                .map(|(name, role)| ((*name).to_owned(), role.borrow().as_str().into()))
-                .collect();
-            async move {
-                Json(serde_json::json!({ "status": "ok", "service": service, "workers": roles }))
-            }
-        }),
-    );
+    let app = Router::new()
+        .route(
+            "/health",
+            get(move || {
+                let roles: serde_json::Map<String, serde_json::Value> = workers
+                    .iter()
+                    .map(|(name, role)| ((*name).to_owned(), role.borrow().as_str().into()))
+                    .collect();
+                async move {
+                    Json(
+                        serde_json::json!({ "status": "ok", "service": service, "workers": roles }),
+                    )
+                }
+            }),
+        )
+        .merge(routes);
     axum::serve(listener, app).await
 }

@@ -8,6 +8,8 @@ pub mod data_dir;
 pub mod health;
 pub mod key_value;
 pub mod logging;
+pub mod metrics_endpoint;
+pub mod readiness;
 pub mod service_main;
 pub mod shutdown;
 pub mod uuid_arg;

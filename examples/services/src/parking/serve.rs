@@ -111,7 +111,7 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
             Ok(never) => match never {},
             Err(error) => Err(ServeError::Consumer(error)),
         },
-        result = health::serve(listener, "parking") => match result {
+        result = health::serve(listener, "parking", Vec::new(), axum::Router::new()) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },

@@ -6,6 +6,7 @@ mod bad_data;
 mod hostile_names;
 mod killed_services;
 mod late_commits;
+mod operations;
 mod outages;
 mod rolling_restart;
 mod secrets;

@@ -160,6 +160,14 @@ impl ServerEnv {
         proxy
     }
 
+    /// Routes later connections to the projector database only through a
+    /// fault proxy, and returns it.
+    pub fn projector_through_proxy(&mut self) -> FaultProxy {
+        let proxy = proxy_for(&self.projector_url);
+        self.projector_url = proxy.redirect(&self.projector_url).expect("redirect");
+        proxy
+    }
+
     /// Routes the services' later connections to RabbitMQ through a fault
     /// proxy, and returns it.
     pub fn rabbitmq_through_proxy(&mut self) -> FaultProxy {
@@ -279,19 +287,26 @@ pub struct Service {
 impl Service {
     /// The body of `GET /health` if it answers 200.
     pub fn health(&self) -> Option<String> {
+        match self.get("/health")? {
+            (200, body) => Some(body),
+            _ => None,
+        }
+    }
+
+    /// `GET path`: the status code and body, `None` if it does not answer.
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         stream
-            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .set_read_timeout(Some(Duration::from_secs(10)))
             .ok()?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
-        if !response.starts_with("HTTP/1.1 200") {
-            return None;
-        }
-        response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_owned())
+        let status = response.get(9..12)?.parse().ok()?;
+        let (_, body) = response.split_once("\r\n\r\n")?;
+        Some((status, body.to_owned()))
     }
 
     /// What it logged so far.
