@@ -44,6 +44,7 @@ const EVENTS: usize = 400;
 const STREAMS: usize = 100;
 const SHAPES: [u16; 3] = [1, 2, 4];
 const SIMULATED_IO: Duration = Duration::from_millis(1);
+const STANDBY_DELAY: Duration = Duration::from_millis(200);
 
 fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
@@ -131,7 +132,7 @@ impl Running {
             let config = ConsumerGroupConfig::builder(consumer)
                 .with_partitions(partitions)
                 .with_instance(instance, consumers)
-                .with_standby_delay(Duration::from_millis(200))
+                .with_standby_delay(STANDBY_DELAY)
                 .build()
                 .expect("group config");
             groups.push(ConsumerGroup::new(
@@ -164,13 +165,13 @@ impl Running {
             queue,
             partitions,
         };
-        running.wait_subscribed(consumers).await;
+        running.wait_subscribed().await;
         running
     }
 
-    /// Waits until every partition queue has all its subscribers (active and
-    /// standby), so the spread of active consumers is settled.
-    async fn wait_subscribed(&self, consumers: u16) {
+    /// Waits until every partition queue has its active consumer, and the
+    /// standbys had time to subscribe, so the spread is settled.
+    async fn wait_subscribed(&self) {
         let channel = self.publisher.create_channel().await.expect("channel");
         for queue in self.groups[0].config().partition_queues() {
             loop {
@@ -185,12 +186,15 @@ impl Running {
                     )
                     .await
                     .expect("partition queue");
-                if declared.consumer_count() >= u32::from(consumers) {
+                // A single-active-consumer queue counts only its active
+                // consumer, so this waits for one, then past the standby delay.
+                if declared.consumer_count() >= 1 {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
+        tokio::time::sleep(STANDBY_DELAY * 2).await;
         let _ = channel.close(200, "subscribed".into()).await;
     }
 
