@@ -207,7 +207,7 @@ async fn stress_8_writers_2000_appends_each() {
                 // A random pause of 0-300 µs now and then, so commits interleave
                 // differently on every run.
                 let noise = Uuid::new_v4().as_u128();
-                if noise % 4 == 0 {
+                if noise.is_multiple_of(4) {
                     tokio::time::sleep(Duration::from_micros((noise >> 8) as u64 % 300)).await;
                 }
             }

@@ -102,10 +102,9 @@ async fn verify_full_with_a_foreign_ca_is_refused_with_a_tls_error() {
     let config = PostgresConfig::new(verify_full_url(&proxy, &wrong_ca))
         .with_schema_name(fresh_schema("tls_refused"))
         .with_pool_size(1);
-    let error = PostgresStore::connect_with(config)
-        .await
-        .err()
-        .expect("a certificate from an untrusted CA must be refused");
+    let Err(error) = PostgresStore::connect_with(config).await else {
+        panic!("a certificate from an untrusted CA must be refused");
+    };
     let text = format!("{error} / {error:?}").to_lowercase();
     assert!(
         matches!(error, PostgresError::Connect { .. }),
