@@ -10,6 +10,7 @@ mod exact_json;
 mod hostile_input;
 mod lag;
 mod late_commit;
+mod leases;
 mod migrations;
 mod notifications;
 mod projection_second_database;

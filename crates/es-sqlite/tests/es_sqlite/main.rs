@@ -2,4 +2,6 @@
 
 mod conformance;
 mod exact_json;
+mod leases;
+mod runner_under_lease;
 mod undecodable_rows;
