@@ -26,6 +26,18 @@ pub struct AppendOutcome {
     pub last_position: Option<Position>,
 }
 
+impl AppendOutcome {
+    /// The outcome of an empty batch on a stream at `version`: nothing
+    /// written, so no positions.
+    pub fn nothing_written(version: u64) -> Self {
+        Self {
+            version,
+            first_position: None,
+            last_position: None,
+        }
+    }
+}
+
 /// The contract every event store keeps.
 ///
 /// * [`append`](EventStore::append) is atomic (all events of the batch or

@@ -44,11 +44,7 @@ impl EventStore for InMemoryStore {
         let current = inner.streams.get(stream_id).map_or(0, |v| v.len() as u64);
         if events.is_empty() {
             check_expected_version(stream_id, expected, current)?;
-            return Ok(AppendOutcome {
-                version: current,
-                first_position: None,
-                last_position: None,
-            });
+            return Ok(AppendOutcome::nothing_written(current));
         }
         let batch: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
         if let Some(outcome) = previous_append(stream_id, &batch, recorded_ids(&inner, &events))? {

@@ -34,11 +34,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 events,
                 state: loaded.state,
                 version: before,
-                outcome: AppendOutcome {
-                    version: before,
-                    first_position: None,
-                    last_position: None,
-                },
+                outcome: AppendOutcome::nothing_written(before),
             });
         }
         let new_events = events

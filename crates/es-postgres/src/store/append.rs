@@ -111,11 +111,7 @@ impl PostgresStore {
         if events.is_empty() {
             let current = self.version_on(&mut *conn, stream_id).await?;
             check_expected_version(stream_id, expected, current)?;
-            return Ok(AppendOutcome {
-                version: current,
-                first_position: None,
-                last_position: None,
-            });
+            return Ok(AppendOutcome::nothing_written(current));
         }
         let columns = Columns::new(events)?;
         let attempts = match expected {

@@ -101,11 +101,7 @@ impl SqliteStore {
         let current = current_version(&mut tx, stream_id).await?;
         if events.is_empty() {
             check_expected_version(stream_id, expected, current)?;
-            return Ok(AppendOutcome {
-                version: current,
-                first_position: None,
-                last_position: None,
-            });
+            return Ok(AppendOutcome::nothing_written(current));
         }
         if !expected.is_satisfied_by(current) {
             // Maybe a re-send of an append that already committed.

@@ -199,3 +199,27 @@ fn server_mode_failures_are_one_clear_line() {
     .fails(2);
     assert!(line.contains("--amqp-url <AMQP_URL>"), "{line}");
 }
+
+/// `amqps://` works in the example services: both reach RabbitMQ only through
+/// a TLS-terminating proxy whose certificate they trust through
+/// `SSL_CERT_FILE`, and a booking still reaches Parking.
+#[test]
+fn the_services_talk_to_rabbitmq_over_amqps() {
+    let mut env = ServerEnv::new();
+    let _tls = env.rabbitmq_over_tls();
+    assert!(env.amqp_url.starts_with("amqps://"), "{}", env.amqp_url);
+    let parking = env.serve("parking", free_port());
+    let booking = env.serve("booking", free_port());
+    assert!(parking.health().is_some() && booking.health().is_some());
+
+    let created = env
+        .cli("parking", &["create_parking_slot", "Slot TLS"])
+        .ok();
+    let slot = field(&created, "uuid");
+    let id = env.cli("booking", &["create_booking_request", &slot]).ok();
+    assert_eq!(
+        env.cli("booking", &["get_booking_events", &id]).ok(),
+        booking_events(&id, &slot, 1)
+    );
+    slot_becomes(&env, &slot, "Slot TLS", "blocked");
+}

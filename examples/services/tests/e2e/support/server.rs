@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use es_test_support::FaultProxy;
+use es_test_support::{FaultProxy, TlsMode, TlsProxy};
 
 use es_amqp::lapin::{
     options::{ExchangeDeleteOptions, QueueDeleteOptions},
@@ -98,6 +98,9 @@ pub struct ServerEnv {
     pub queue: String,
     /// Holds logs and Parking's database.
     pub dir: tempfile::TempDir,
+    /// The CA file the services trust (`SSL_CERT_FILE`), when RabbitMQ is
+    /// reached over TLS.
+    pub ssl_cert_file: Option<PathBuf>,
     /// Keeps the opt-in server restarts out while this test runs.
     _servers: Option<RwLockReadGuard<'static, ()>>,
 }
@@ -147,6 +150,7 @@ impl ServerEnv {
             databases,
             runtime,
             dir,
+            ssl_cert_file: None,
             _servers: servers,
         }
     }
@@ -176,7 +180,31 @@ impl ServerEnv {
         proxy
     }
 
+    /// Makes the services reach RabbitMQ over TLS (`amqps://`) through a
+    /// TLS-terminating proxy, trusting its certificate through
+    /// `SSL_CERT_FILE`, and returns the proxy.
+    pub fn rabbitmq_over_tls(&mut self) -> TlsProxy {
+        let parsed = url::Url::parse(&self.amqp_url).expect("AMQP_URL parses");
+        let upstream = format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or("127.0.0.1"),
+            parsed.port().unwrap_or(5672)
+        );
+        let proxy = TlsProxy::start(&upstream, TlsMode::Direct).expect("start a TLS proxy");
+        let mut url = url::Url::parse(&proxy.redirect(&self.amqp_url).expect("redirect"))
+            .expect("proxied URL");
+        url.set_scheme("amqps").expect("amqps scheme");
+        self.amqp_url = url.into();
+        let ca = self.dir.path().join("broker-ca.pem");
+        proxy.write_ca_pem(&ca).expect("write the CA file");
+        self.ssl_cert_file = Some(ca);
+        proxy
+    }
+
     fn configure(&self, command: &mut Command) {
+        if let Some(ca) = &self.ssl_cert_file {
+            command.env("SSL_CERT_FILE", ca);
+        }
         command
             .env("EVENT_STORE_DATABASE_URL", &self.event_store_url)
             .env("PROJECTOR_DATABASE_URL", &self.projector_url)
