@@ -77,7 +77,8 @@
 //! * [`wire`] — the message format, both ways.
 //! * Shared: [`Backoff`] (the one backoff policy), [`ConfigError`] (what
 //!   the builders refuse), [`redact_url`] (es-core's URL redaction, re-exported), the
-//!   connection and exchange helpers.
+//!   connection helpers (named connections, a bounded handshake:
+//!   [`DEFAULT_CONNECT_TIMEOUT`]) and exchange helpers.
 
 #![warn(missing_docs)]
 
@@ -92,8 +93,9 @@ pub mod wire;
 
 pub use backoff::Backoff;
 pub use config_error::{ConfigError, SHORT_STRING_MAX};
+pub use connection::DEFAULT_CONNECT_TIMEOUT;
 pub use consumer::{
-    config::{ConsumerConfig, ConsumerConfigBuilder},
+    config::{ConsumerConfig, ConsumerConfigBuilder, DEFAULT_REQUEST_TIMEOUT},
     error::ConsumerError,
     group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder},
     handler::Handler,

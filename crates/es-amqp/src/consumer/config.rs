@@ -13,6 +13,11 @@ use crate::{
     Backoff, ConfigError, QueueType,
 };
 
+/// The default [`ConsumerConfig::request_timeout`]: 10 s, far above what a
+/// healthy broker takes to answer (milliseconds), so that only a broken
+/// connection trips it.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How a [`Consumer`](crate::Consumer) connects, declares its queue and
 /// handles failures. `Debug` shows the URL without its password. Made with
 /// [`ConsumerConfig::builder`].
@@ -44,6 +49,8 @@ pub struct ConsumerConfig {
     max_attempts: u32,
     retry: Backoff,
     reconnect: Backoff,
+    connect_timeout: Duration,
+    request_timeout: Duration,
     name: String,
     partition: Option<PartitionRoute>,
 }
@@ -60,7 +67,9 @@ impl ConsumerConfig {
     /// `amqp_url` (query parameters such as `?heartbeat=10` are passed to
     /// the connection), with the defaults: quorum queue with a single active
     /// consumer, dead letters to `{queue}.dlx` / `{queue}.dlq`, delivery
-    /// limit 20, prefetch 200, 5 attempts 50 ms–2 s apart.
+    /// limit 20, prefetch 200, 5 attempts 50 ms–2 s apart, connections
+    /// opened within [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)
+    /// and requests answered within [`DEFAULT_REQUEST_TIMEOUT`].
     pub fn builder(
         amqp_url: impl Into<String>,
         exchange: impl Into<String>,
@@ -82,6 +91,8 @@ impl ConsumerConfig {
                 max_attempts: 5,
                 retry: Backoff::known_valid(Duration::from_millis(50), Duration::from_secs(2)),
                 reconnect: Backoff::default(),
+                connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
+                request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 name: queue.clone(),
                 queue,
                 partition: None,
@@ -169,6 +180,28 @@ impl ConsumerConfig {
         &self.reconnect
     }
 
+    /// How long opening a connection (TCP, TLS and the AMQP handshake) may
+    /// take before the attempt is abandoned and retried after the reconnect
+    /// backoff (default [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)).
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// How long the consumer waits on the broker before it suspects the
+    /// connection (default [`DEFAULT_REQUEST_TIMEOUT`]): a request
+    /// (declaring, acknowledging, dead-lettering) that takes longer ends the
+    /// session, and after this long without a delivery the consumer asks the
+    /// broker about its queue (a passive declare), which must answer within
+    /// the same time. Either way it reconnects, and the broker redelivers
+    /// what was not acknowledged.
+    ///
+    /// Why: lapin can lose the error of a connection that broke while idle,
+    /// leaving a consumer waiting for deliveries that never come; the check
+    /// while idle is what notices it.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
     /// The connection name and consumer tag prefix (default: the queue name).
     pub fn name(&self) -> &str {
         &self.name
@@ -244,6 +277,19 @@ impl ConsumerConfigBuilder {
         self
     }
 
+    /// Sets the bound on opening a connection (at least 1 ms).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets how long the consumer waits on the broker before it suspects the
+    /// connection (at least 1 ms); see [`ConsumerConfig::request_timeout`].
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
     /// Sets whether the consumer declares the event exchange.
     pub fn with_declare_exchange(mut self, declare: bool) -> Self {
         self.config.declare_exchange = declare;
@@ -281,6 +327,16 @@ impl ConsumerConfigBuilder {
         }
         at_least("prefetch", u64::from(c.prefetch), 1)?;
         at_least("max_attempts", u64::from(c.max_attempts), 1)?;
+        at_least(
+            "connect_timeout (ms)",
+            u64::try_from(c.connect_timeout.as_millis()).unwrap_or(u64::MAX),
+            1,
+        )?;
+        at_least(
+            "request_timeout (ms)",
+            u64::try_from(c.request_timeout.as_millis()).unwrap_or(u64::MAX),
+            1,
+        )?;
         if let Some(limit) = c.delivery_limit {
             at_least("delivery_limit", u64::from(limit), 1)?;
         }
@@ -305,6 +361,8 @@ impl fmt::Debug for ConsumerConfig {
             .field("max_attempts", &self.max_attempts)
             .field("retry", &self.retry)
             .field("reconnect", &self.reconnect)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
             .field("name", &self.name)
             .field("partition", &self.partition)
             .finish()

@@ -12,6 +12,20 @@ pub enum ConsumerError {
     /// broker redelivers every message that was not acknowledged.
     #[error("AMQP error: {0}")]
     Amqp(#[from] lapin::Error),
+    /// The broker did not answer in time: opening a connection took longer
+    /// than [`ConsumerConfig::connect_timeout`](crate::ConsumerConfig::connect_timeout),
+    /// or a request (declaring, acknowledging, dead-lettering, checking the
+    /// queue while idle) longer than
+    /// [`ConsumerConfig::request_timeout`](crate::ConsumerConfig::request_timeout).
+    /// The consumer drops the connection and reconnects after its backoff;
+    /// the broker redelivers what was not acknowledged.
+    #[error("the broker did not answer within {after:?} ({operation})")]
+    TimedOut {
+        /// What the consumer was waiting for, e.g. `"connect"` or `"ack"`.
+        operation: &'static str,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
     /// Declaring the queues and exchanges failed the first time (for example
     /// a queue that exists with other arguments): a configuration error.
     #[error("cannot declare the consumer's topology: {0}")]

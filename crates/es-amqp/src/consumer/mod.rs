@@ -39,6 +39,17 @@
 //! * Redelivered and republished messages reach the handler again: the
 //!   handler must be idempotent (see [`IdempotentHandler`](crate::IdempotentHandler)).
 //!
+//! # A connection that breaks without a word
+//!
+//! Every wait on the broker is bounded: opening a connection by
+//! [`ConsumerConfig::connect_timeout`], each request (declare, acknowledge,
+//! dead-letter) by [`ConsumerConfig::request_timeout`], and after that long
+//! without a delivery the consumer asks the broker about its queue. lapin
+//! can miss the end of a connection that was reset (a handshake that never
+//! completes, an idle consumer whose stream neither ends nor errs); these
+//! bounds turn such a hang into an ordinary reconnect, and the broker
+//! redelivers whatever was not acknowledged.
+//!
 //! # Throughput
 //!
 //! One queue is handled one message at a time, so its throughput is bounded
@@ -69,7 +80,10 @@ use es_core::{
 use futures::StreamExt;
 use lapin::{
     message::Delivery,
-    options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
+    options::{
+        BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions,
+        QueueDeclareOptions,
+    },
     types::FieldTable,
 };
 use tracing::Instrument;
@@ -133,6 +147,19 @@ pub(crate) async fn until(
     }
 }
 
+/// Waits at most `config`'s [`ConsumerConfig::request_timeout`] for
+/// `request` (named `operation` in the timeout error).
+pub(crate) async fn bounded<T>(
+    config: &ConsumerConfig,
+    operation: &'static str,
+    request: impl std::future::Future<Output = Result<T, ConsumerError>>,
+) -> Result<T, ConsumerError> {
+    let after = config.request_timeout();
+    tokio::time::timeout(after, request)
+        .await
+        .map_err(|_| ConsumerError::TimedOut { operation, after })?
+}
+
 enum Outcome {
     Handled,
     DeadLettered,
@@ -181,12 +208,18 @@ impl<H: Handler> Consumer<H> {
     /// disconnects. After this the queue collects events even while no
     /// consumer runs.
     pub async fn declare(&self) -> Result<(), ConsumerError> {
-        let connection = connection::connect(self.config.amqp_url(), self.config.name()).await?;
-        let result = async {
-            let channel = connection.create_channel().await?;
-            topology::declare(&channel, &self.config).await
-        }
-        .await;
+        let connection = connection::connect(
+            self.config.amqp_url(),
+            self.config.name(),
+            self.config.connect_timeout(),
+        )
+        .await?;
+        let result = self
+            .bounded("declare the topology", async {
+                let channel = connection.create_channel().await?;
+                topology::declare(&channel, &self.config).await
+            })
+            .await;
         connection::close(&connection).await;
         result
     }
@@ -231,7 +264,12 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {
-        let connection = match connection::connect(self.config.amqp_url(), self.config.name()).await
+        let connection = match connection::connect(
+            self.config.amqp_url(),
+            self.config.name(),
+            self.config.connect_timeout(),
+        )
+        .await
         {
             Ok(connection) => connection,
             Err(error) => return error.into(),
@@ -256,44 +294,86 @@ impl<H: Handler> Consumer<H> {
         error
     }
 
+    /// Waits at most [`ConsumerConfig::request_timeout`] for `request`.
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        request: impl std::future::Future<Output = Result<T, ConsumerError>>,
+    ) -> Result<T, ConsumerError> {
+        bounded(&self.config, operation, request).await
+    }
+
     async fn consume(
         &self,
         connection: &lapin::Connection,
         slot: &mut Option<lapin::Consumer>,
         declared_once: &mut bool,
     ) -> Result<Infallible, ConsumerError> {
-        let channel = connection.create_channel().await?;
-        topology::declare(&channel, &self.config).await?;
+        let channel = self
+            .bounded("open a channel", async {
+                Ok(connection.create_channel().await?)
+            })
+            .await?;
+        self.bounded(
+            "declare the topology",
+            topology::declare(&channel, &self.config),
+        )
+        .await?;
         *declared_once = true;
-        let dead_letters = DeadLetters {
-            channel: connection.create_channel().await?,
-            frame_max: usize::try_from(connection.configuration().frame_max())
-                .unwrap_or(usize::MAX),
-        };
-        dead_letters
-            .channel
-            .confirm_select(ConfirmSelectOptions::default())
+        let dead_letters = self
+            .bounded("open the dead-letter channel", async {
+                let channel = connection.create_channel().await?;
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await?;
+                Ok(DeadLetters {
+                    channel,
+                    frame_max: usize::try_from(connection.configuration().frame_max())
+                        .unwrap_or(usize::MAX),
+                })
+            })
             .await?;
-        channel
-            .basic_qos(self.config.prefetch(), BasicQosOptions::default())
-            .await?;
+        let queue = short("queue", self.config.queue())?;
         let tag = format!("{}-{}", self.config.name(), uuid::Uuid::new_v4());
+        let tag = short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into());
         let deliveries = slot.insert(
-            channel
-                .basic_consume(
-                    short("queue", self.config.queue())?,
-                    short("consumer tag", &tag).unwrap_or_else(|_| "es-amqp".into()),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?,
+            self.bounded("start consuming", async {
+                channel
+                    .basic_qos(self.config.prefetch(), BasicQosOptions::default())
+                    .await?;
+                Ok(channel
+                    .basic_consume(
+                        queue.clone(),
+                        tag,
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?)
+            })
+            .await?,
         );
         tracing::info!(queue = %self.config.queue(), prefetch = self.config.prefetch(), "consumer started");
-        while let Some(delivery) = deliveries.next().await {
-            let delivery = delivery?;
-            self.process(&dead_letters, delivery).await?;
+        loop {
+            match tokio::time::timeout(self.config.request_timeout(), deliveries.next()).await {
+                Ok(Some(delivery)) => self.process(&dead_letters, delivery?).await?,
+                Ok(None) => return Err(ConsumerError::Cancelled),
+                // Idle: make sure the broker still answers on this
+                // connection (see `ConsumerConfig::request_timeout`).
+                Err(_) => {
+                    self.bounded("check the queue while idle", async {
+                        let passive = QueueDeclareOptions {
+                            passive: true,
+                            ..QueueDeclareOptions::default()
+                        };
+                        channel
+                            .queue_declare(queue.clone(), passive, FieldTable::default())
+                            .await?;
+                        Ok(())
+                    })
+                    .await?;
+                }
+            }
         }
-        Err(ConsumerError::Cancelled)
     }
 
     async fn process(
@@ -323,8 +403,11 @@ impl<H: Handler> Consumer<H> {
                         "undecodable message (message_id {message_id:?}, routing key {:?}): {error}",
                         delivery.routing_key.as_str()
                     );
-                    self.dead_letter(dead_letters, &delivery, &failure, 0)
-                        .await?;
+                    self.bounded(
+                        "dead-letter a message",
+                        self.dead_letter(dead_letters, &delivery, &failure, 0),
+                    )
+                    .await?;
                     Ok::<_, ConsumerError>(Outcome::DeadLettered)
                 }
                 Ok(event) => self.handle(dead_letters, &delivery, &event).await,
@@ -332,7 +415,10 @@ impl<H: Handler> Consumer<H> {
         }
         .instrument(span)
         .await?;
-        delivery.acker.ack(BasicAckOptions::default()).await?;
+        self.bounded("acknowledge a message", async {
+            Ok(delivery.acker.ack(BasicAckOptions::default()).await?)
+        })
+        .await?;
         match outcome {
             Outcome::Handled => {
                 metrics::consumer_handled(self.config.queue());
@@ -359,8 +445,11 @@ impl<H: Handler> Consumer<H> {
                 Ok(()) => return Ok(Outcome::Handled),
                 Err(error) if attempt >= self.config.max_attempts() => {
                     tracing::error!(%error, attempt, stream_id = %event.stream_id, version = event.version, "handler keeps failing: dead-lettering the event");
-                    self.dead_letter(dead_letters, delivery, &error.to_string(), attempt)
-                        .await?;
+                    self.bounded(
+                        "dead-letter a message",
+                        self.dead_letter(dead_letters, delivery, &error.to_string(), attempt),
+                    )
+                    .await?;
                     return Ok(Outcome::DeadLettered);
                 }
                 Err(error) => {

@@ -44,6 +44,7 @@ pub struct RelayConfig {
     checkpoint_interval: Duration,
     poll_interval: Duration,
     reconnect: Backoff,
+    connect_timeout: Duration,
     confirm_timeout: Duration,
     max_message_size: usize,
     unpublishable: UnpublishablePolicy,
@@ -84,6 +85,7 @@ impl RelayConfig {
                 checkpoint_interval: Duration::from_secs(1),
                 poll_interval: es_core::DEFAULT_POLL_INTERVAL,
                 reconnect: Backoff::default(),
+                connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
                 confirm_timeout: Duration::from_secs(30),
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 unpublishable: UnpublishablePolicy::default(),
@@ -145,6 +147,13 @@ impl RelayConfig {
     /// Delays between reconnection attempts.
     pub fn reconnect(&self) -> &Backoff {
         &self.reconnect
+    }
+
+    /// How long opening a connection (TCP, TLS and the AMQP handshake) may
+    /// take before the attempt is abandoned and retried after the reconnect
+    /// backoff (default [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)).
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
     }
 
     /// How long the oldest publish may wait for its confirm before the relay
@@ -209,7 +218,13 @@ impl RelayConfigBuilder {
         self
     }
 
-    /// Sets how long a publish may wait for its confirm (at least 1 ms).
+    /// Sets the bound on opening a connection (at least 1 ms).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets how long the oldest publish may wait for its confirm (at least 1 ms).
     pub fn with_confirm_timeout(mut self, timeout: Duration) -> Self {
         self.config.confirm_timeout = timeout;
         self
@@ -238,6 +253,11 @@ impl RelayConfigBuilder {
         at_least("page_size", c.page_size as u64, 1)?;
         at_least("checkpoint_every", c.checkpoint_every as u64, 1)?;
         at_least(
+            "connect_timeout (ms)",
+            u64::try_from(c.connect_timeout.as_millis()).unwrap_or(u64::MAX),
+            1,
+        )?;
+        at_least(
             "confirm_timeout (ms)",
             u64::try_from(c.confirm_timeout.as_millis()).unwrap_or(u64::MAX),
             1,
@@ -264,6 +284,7 @@ impl fmt::Debug for RelayConfig {
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("poll_interval", &self.poll_interval)
             .field("reconnect", &self.reconnect)
+            .field("connect_timeout", &self.connect_timeout)
             .field("confirm_timeout", &self.confirm_timeout)
             .field("max_message_size", &self.max_message_size)
             .field("unpublishable", &self.unpublishable)

@@ -52,6 +52,16 @@ pub enum RelayError {
     /// republishes everything not confirmed.
     #[error("AMQP error: {0}")]
     Amqp(#[from] lapin::Error),
+    /// The broker did not answer in time: opening a connection took longer
+    /// than [`RelayConfig::connect_timeout`](crate::RelayConfig::connect_timeout).
+    /// The relay tries again after its reconnect backoff.
+    #[error("the broker did not answer within {after:?} ({operation})")]
+    TimedOut {
+        /// What the relay was waiting for: `"connect"`.
+        operation: &'static str,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
     /// The broker refused (nacked) a publish; the relay republishes it.
     #[error("the broker nacked event {event_id} at {position}")]
     Nacked {
@@ -98,6 +108,7 @@ impl RelayError {
         matches!(
             self,
             RelayError::Amqp(_)
+                | RelayError::TimedOut { .. }
                 | RelayError::Nacked { .. }
                 | RelayError::ConfirmTimeout { .. }
                 | RelayError::Checkpoint(_)

@@ -223,7 +223,12 @@ where
 
     /// One connection's life: returns the error that ended it.
     async fn session(&self, progress: &mut Progress) -> RelayError {
-        let connection = match connection::connect(self.config.amqp_url(), self.config.name()).await
+        let connection = match connection::connect(
+            self.config.amqp_url(),
+            self.config.name(),
+            self.config.connect_timeout(),
+        )
+        .await
         {
             Ok(connection) => connection,
             Err(error) => return error.into(),

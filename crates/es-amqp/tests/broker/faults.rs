@@ -1,11 +1,15 @@
 //! Network faults between the relay / consumer and the broker, injected by a
 //! [`FaultProxy`](es_test_support::FaultProxy) in front of RabbitMQ (the
 //! broker itself and other programs' connections are never touched): every
-//! connection cut mid-stream, reconnects refused for a while, and a
-//! half-open link that only the AMQP heartbeat can notice. In each case
-//! nothing is lost and nothing is applied twice.
+//! connection cut mid-stream, reconnects refused for a while, a handshake
+//! that never finishes (bounded by the connect timeout), a half-open link
+//! that the AMQP heartbeat notices, and one that an idle consumer notices
+//! by asking the broker, long before the heartbeat would. In each case nothing is lost and
+//! nothing is applied twice.
 
 use std::time::Duration;
+
+use es_core::InMemoryProjectionStore;
 
 use crate::harness::{
     append_events, confirmed_everything, spawn_consumer, spawn_relay, within, Harness,
@@ -102,6 +106,105 @@ async fn reconnects_refused_for_a_while_are_ridden_out() {
     confirmed_everything(&relay, last).await;
     h.side.assert_all_applied(&ids).await;
     assert!(consumer.stats().reconnects() >= 1);
+}
+
+/// A connection whose handshake never finishes (the link carries no bytes
+/// from the start, so no heartbeat is ever negotiated) is abandoned after
+/// the connect timeout and tried again, by the relay and by the consumer;
+/// once the link flows, everything is delivered exactly once. Without the
+/// bound, both would wait in their first attempt for good (lapin's connect
+/// has no timeout of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_that_never_finishes_is_abandoned_and_retried() {
+    const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+    let h = Harness::via_proxy("stalled-handshake", None);
+    let consumer = h
+        .declared_consumer(
+            h.consumer_config().with_connect_timeout(CONNECT_TIMEOUT),
+            None,
+            0,
+        )
+        .await;
+    let relay = h.relay_with(
+        InMemoryProjectionStore::<()>::new(),
+        h.relay_config().with_connect_timeout(CONNECT_TIMEOUT),
+    );
+    let (ids, last) = append_events(&h.store, "order", 10, 500, 10).await;
+    let proxy = h.proxy();
+    proxy.hold(true);
+    let accepted = proxy.accepted_connections();
+    let _relay_task = spawn_relay(&relay);
+    let _consumer_task = spawn_consumer(&consumer);
+    // Each side gives up on its stalled handshake and connects again: at
+    // least three attempts each.
+    within(
+        Duration::from_secs(30),
+        "both sides to abandon stalled handshakes and try again",
+        async {
+            while proxy.accepted_connections() < accepted + 6 || consumer.stats().reconnects() < 2 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        *h.side.progress.borrow(),
+        0,
+        "nothing can arrive while held"
+    );
+    proxy.hold(false);
+
+    confirmed_everything(&relay, last).await;
+    h.side.assert_all_applied(&ids).await;
+}
+
+/// An idle consumer on a link that went dead without a word (nothing
+/// closes, and the broker's 60 s heartbeat is far off) notices by asking the
+/// broker about its queue after `request_timeout` without a delivery; the
+/// question goes unanswered, so it reconnects, and once the link flows it
+/// gets what was published meanwhile, exactly once. This check is what
+/// catches a connection whose end lapin missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_consumer_notices_a_dead_link_long_before_the_heartbeat() {
+    const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
+    let h = Harness::via_proxy("idle-dead-link", None);
+    let consumer = h
+        .declared_consumer(
+            h.consumer_config()
+                .with_request_timeout(REQUEST_TIMEOUT)
+                .with_connect_timeout(REQUEST_TIMEOUT),
+            None,
+            0,
+        )
+        .await;
+    let _consumer_task = spawn_consumer(&consumer);
+    let proxy = h.proxy();
+    within(Duration::from_secs(30), "the consumer to connect", async {
+        while proxy.open_connections() < 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let reconnects = consumer.stats().reconnects();
+    proxy.hold(true);
+    within(
+        Duration::from_secs(30),
+        "the idle consumer to notice the dead link and reconnect",
+        async {
+            while consumer.stats().reconnects() < reconnects + 2 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+    )
+    .await;
+    proxy.hold(false);
+
+    // Published while the consumer was away: delivered once it is back.
+    let relay = h.relay();
+    let (ids, last) = append_events(&h.store, "order", 10, 200, 10).await;
+    let _relay_task = spawn_relay(&relay);
+    confirmed_everything(&relay, last).await;
+    h.side.assert_all_applied(&ids).await;
 }
 
 /// A half-open link (bytes stop flowing, nothing closes) is noticed by the

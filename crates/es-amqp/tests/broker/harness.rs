@@ -238,13 +238,18 @@ impl ConsumerSide {
     /// Waits (bounded) until `n` distinct events were applied.
     pub async fn wait_for(&self, n: usize, timeout: Duration) {
         let mut progress = self.progress.subscribe();
-        within(timeout, "consumer to apply events", async {
-            progress
-                .wait_for(|applied| *applied >= n)
-                .await
-                .expect("progress sender alive");
+        let waited = tokio::time::timeout(timeout, async {
+            progress.wait_for(|applied| *applied >= n).await.map(|_| ())
         })
         .await;
+        match waited {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => panic!("the consumer's progress sender is gone"),
+            Err(_) => panic!(
+                "timed out after {timeout:?} waiting for the consumer to apply {n} events: {} applied",
+                *self.progress.borrow()
+            ),
+        }
     }
 
     /// Asserts exactly the `expected` events were applied, each exactly once.
@@ -357,9 +362,22 @@ pub struct Harness {
     url: String,
 }
 
+/// Sends the relay's and consumer's warnings (reconnects, retries, dead
+/// letters) to the test's captured output, so a failing test shows what its
+/// relay and consumer went through. `RUST_LOG` overrides the level.
+pub fn capture_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("es_amqp=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 impl Harness {
     /// Relay and consumer connect to the broker directly.
     pub fn new(test: &str) -> Self {
+        capture_logs();
         Self {
             names: Names::new(test),
             store: InMemoryStore::new(),
