@@ -27,28 +27,41 @@ use lapin::{Connection, ConnectionProperties};
 /// leaves room for a slow TLS handshake on a loaded machine.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Why a connection could not be opened.
-#[derive(Debug)]
-pub(crate) enum ConnectFailure {
-    /// The broker or the network refused or broke the connection.
-    Amqp(lapin::Error),
-    /// The handshake did not finish within the bound.
-    TimedOut(Duration),
+/// A wait on the broker that ran out of time: what was awaited, and how
+/// long. Each error type of the crate turns it into its `TimedOut` variant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimedOut {
+    /// What was awaited, e.g. `"connect"` or `"publish"`.
+    pub(crate) operation: &'static str,
+    /// How long.
+    pub(crate) after: Duration,
+}
+
+/// Waits at most `after` for `request`; on time-out the error names
+/// `operation`. Every wait on the broker goes through here (see the module
+/// docs for why).
+pub(crate) async fn bounded<T, E: From<TimedOut>>(
+    operation: &'static str,
+    after: Duration,
+    request: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    tokio::time::timeout(after, request)
+        .await
+        .map_err(|_| E::from(TimedOut { operation, after }))?
 }
 
 /// Connects to `url`, naming the connection `name`, giving up after
 /// `timeout`.
-pub(crate) async fn connect(
+pub(crate) async fn connect<E: From<lapin::Error> + From<TimedOut>>(
     url: &str,
     name: &str,
     timeout: Duration,
-) -> Result<Connection, ConnectFailure> {
+) -> Result<Connection, E> {
     let properties = ConnectionProperties::default().with_connection_name(name.into());
-    match tokio::time::timeout(timeout, Connection::connect(url, properties)).await {
-        Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(error)) => Err(ConnectFailure::Amqp(error)),
-        Err(_) => Err(ConnectFailure::TimedOut(timeout)),
-    }
+    bounded("connect", timeout, async {
+        Ok(Connection::connect(url, properties).await?)
+    })
+    .await
 }
 
 /// How long a polite close may wait for the broker's answer.
@@ -62,23 +75,14 @@ pub(crate) async fn close(connection: &Connection) {
     }
 }
 
-/// Both the consumer's and the relay's errors take a failed connect the
-/// same way: a lost connection, or a timeout naming `"connect"`.
-macro_rules! from_connect_failure {
-    ($error:ty) => {
-        impl From<ConnectFailure> for $error {
-            fn from(failure: ConnectFailure) -> Self {
-                match failure {
-                    ConnectFailure::Amqp(error) => Self::Amqp(error),
-                    ConnectFailure::TimedOut(after) => Self::TimedOut {
-                        operation: "connect",
-                        after,
-                    },
-                }
-            }
-        }
-    };
+impl From<TimedOut> for crate::ConsumerError {
+    fn from(TimedOut { operation, after }: TimedOut) -> Self {
+        Self::TimedOut { operation, after }
+    }
 }
 
-from_connect_failure!(crate::ConsumerError);
-from_connect_failure!(crate::RelayError);
+impl From<TimedOut> for crate::RelayError {
+    fn from(TimedOut { operation, after }: TimedOut) -> Self {
+        Self::TimedOut { operation, after }
+    }
+}

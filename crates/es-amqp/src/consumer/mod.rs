@@ -154,10 +154,7 @@ pub(crate) async fn bounded<T>(
     operation: &'static str,
     request: impl std::future::Future<Output = Result<T, ConsumerError>>,
 ) -> Result<T, ConsumerError> {
-    let after = config.request_timeout();
-    tokio::time::timeout(after, request)
-        .await
-        .map_err(|_| ConsumerError::TimedOut { operation, after })?
+    connection::bounded(operation, config.request_timeout(), request).await
 }
 
 enum Outcome {
@@ -208,7 +205,7 @@ impl<H: Handler> Consumer<H> {
     /// disconnects. After this the queue collects events even while no
     /// consumer runs.
     pub async fn declare(&self) -> Result<(), ConsumerError> {
-        let connection = connection::connect(
+        let connection = connection::connect::<ConsumerError>(
             self.config.amqp_url(),
             self.config.name(),
             self.config.connect_timeout(),
@@ -264,7 +261,7 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {
-        let connection = match connection::connect(
+        let connection = match connection::connect::<ConsumerError>(
             self.config.amqp_url(),
             self.config.name(),
             self.config.connect_timeout(),
@@ -272,7 +269,7 @@ impl<H: Handler> Consumer<H> {
         .await
         {
             Ok(connection) => connection,
-            Err(error) => return error.into(),
+            Err(error) => return error,
         };
         let mut live = Live {
             connection: Some(connection),

@@ -45,6 +45,7 @@ pub struct RelayConfig {
     poll_interval: Duration,
     reconnect: Backoff,
     connect_timeout: Duration,
+    request_timeout: Duration,
     confirm_timeout: Duration,
     max_message_size: usize,
     unpublishable: UnpublishablePolicy,
@@ -64,8 +65,10 @@ impl RelayConfig {
     /// parameters such as `?heartbeat=10` or `?frame_max=131072` are passed
     /// to the connection). The defaults: routing key
     /// `{category}.{event_type}`, 1,000 publishes in flight, pages of 500,
-    /// checkpoint every 1,000 events or 1 s, exchange declared, confirms
-    /// awaited up to 30 s, bodies up to [`DEFAULT_MAX_MESSAGE_SIZE`], and a
+    /// checkpoint every 1,000 events or 1 s, exchange declared, connections
+    /// opened within [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT),
+    /// requests taken within [`DEFAULT_REQUEST_TIMEOUT`](crate::DEFAULT_REQUEST_TIMEOUT),
+    /// confirms awaited up to 30 s, bodies up to [`DEFAULT_MAX_MESSAGE_SIZE`], and a
     /// relay that stops at an event it can never publish.
     pub fn builder(
         amqp_url: impl Into<String>,
@@ -86,6 +89,7 @@ impl RelayConfig {
                 poll_interval: es_core::DEFAULT_POLL_INTERVAL,
                 reconnect: Backoff::default(),
                 connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
+                request_timeout: crate::DEFAULT_REQUEST_TIMEOUT,
                 confirm_timeout: Duration::from_secs(30),
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 unpublishable: UnpublishablePolicy::default(),
@@ -156,6 +160,15 @@ impl RelayConfig {
         self.connect_timeout
     }
 
+    /// How long the relay waits for the broker to take a request (open a
+    /// channel, declare an exchange, take a publish onto the connection)
+    /// before it gives up on the connection and reconnects (default
+    /// [`DEFAULT_REQUEST_TIMEOUT`](crate::DEFAULT_REQUEST_TIMEOUT)). Confirms
+    /// have their own bound, [`confirm_timeout`](Self::confirm_timeout).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
     /// How long the oldest publish may wait for its confirm before the relay
     /// gives up on the connection, reconnects and republishes.
     pub fn confirm_timeout(&self) -> Duration {
@@ -224,6 +237,13 @@ impl RelayConfigBuilder {
         self
     }
 
+    /// Sets how long the relay waits for the broker to take a request (at
+    /// least 1 ms); see [`RelayConfig::request_timeout`].
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
     /// Sets how long the oldest publish may wait for its confirm (at least 1 ms).
     pub fn with_confirm_timeout(mut self, timeout: Duration) -> Self {
         self.config.confirm_timeout = timeout;
@@ -258,6 +278,11 @@ impl RelayConfigBuilder {
             1,
         )?;
         at_least(
+            "request_timeout (ms)",
+            u64::try_from(c.request_timeout.as_millis()).unwrap_or(u64::MAX),
+            1,
+        )?;
+        at_least(
             "confirm_timeout (ms)",
             u64::try_from(c.confirm_timeout.as_millis()).unwrap_or(u64::MAX),
             1,
@@ -285,6 +310,7 @@ impl fmt::Debug for RelayConfig {
             .field("poll_interval", &self.poll_interval)
             .field("reconnect", &self.reconnect)
             .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
             .field("confirm_timeout", &self.confirm_timeout)
             .field("max_message_size", &self.max_message_size)
             .field("unpublishable", &self.unpublishable)

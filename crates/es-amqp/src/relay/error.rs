@@ -53,11 +53,14 @@ pub enum RelayError {
     #[error("AMQP error: {0}")]
     Amqp(#[from] lapin::Error),
     /// The broker did not answer in time: opening a connection took longer
-    /// than [`RelayConfig::connect_timeout`](crate::RelayConfig::connect_timeout).
-    /// The relay tries again after its reconnect backoff.
+    /// than [`RelayConfig::connect_timeout`](crate::RelayConfig::connect_timeout),
+    /// or a request longer than
+    /// [`RelayConfig::request_timeout`](crate::RelayConfig::request_timeout).
+    /// The relay reconnects after its backoff and republishes what was not
+    /// confirmed.
     #[error("the broker did not answer within {after:?} ({operation})")]
     TimedOut {
-        /// What the relay was waiting for: `"connect"`.
+        /// What the relay was waiting for, e.g. `"connect"` or `"publish"`.
         operation: &'static str,
         /// How long it waited.
         after: std::time::Duration,

@@ -223,7 +223,7 @@ where
 
     /// One connection's life: returns the error that ended it.
     async fn session(&self, progress: &mut Progress) -> RelayError {
-        let connection = match connection::connect(
+        let connection = match connection::connect::<RelayError>(
             self.config.amqp_url(),
             self.config.name(),
             self.config.connect_timeout(),
@@ -231,7 +231,7 @@ where
         .await
         {
             Ok(connection) => connection,
-            Err(error) => return error.into(),
+            Err(error) => return error,
         };
         let error = match self.publish_loop(&connection, progress).await {
             Ok(never) => match never {},

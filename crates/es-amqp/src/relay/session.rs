@@ -74,17 +74,23 @@ where
         connection: &lapin::Connection,
         progress: &mut Progress,
     ) -> Result<Infallible, RelayError> {
-        let channel = connection.create_channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
         let targets = self.targets(connection)?;
-        if self.config.declares_exchange() {
-            declare_durable(&channel, targets.exchange.clone(), ExchangeKind::Topic).await?;
-            if let Some(parking) = &targets.parking {
-                declare_durable(&channel, parking.clone(), ExchangeKind::Fanout).await?;
-            }
-        }
+        let channel = self
+            .bounded("open a channel and declare the exchanges", async {
+                let channel = connection.create_channel().await?;
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await?;
+                if self.config.declares_exchange() {
+                    declare_durable(&channel, targets.exchange.clone(), ExchangeKind::Topic)
+                        .await?;
+                    if let Some(parking) = &targets.parking {
+                        declare_durable(&channel, parking.clone(), ExchangeKind::Fanout).await?;
+                    }
+                }
+                Ok(channel)
+            })
+            .await?;
         let max_in_flight = self.config.max_in_flight();
         let mut subscription = Subscription::new(self.store.clone(), progress.confirmed)
             .with_page_size(self.config.page_size())
@@ -177,6 +183,15 @@ where
         }
     }
 
+    /// Waits at most [`RelayConfig::request_timeout`] for `request`.
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        request: impl std::future::Future<Output = Result<T, RelayError>>,
+    ) -> Result<T, RelayError> {
+        crate::connection::bounded(operation, self.config.request_timeout(), request).await
+    }
+
     /// The exchanges and limits of this connection.
     fn targets(&self, connection: &lapin::Connection) -> Result<Targets, RelayError> {
         let parking = match self.config.unpublishable() {
@@ -233,18 +248,26 @@ where
             position = %event.position,
             routing_key = %message.routing_key,
         );
-        let confirm = channel
-            .basic_publish(
-                exchange.clone(),
-                short("routing key", &message.routing_key)?,
-                BasicPublishOptions {
-                    mandatory: true,
-                    immediate: false,
-                },
-                &message.body,
-                message.properties,
+        let routing_key = short("routing key", &message.routing_key)?;
+        let confirm = self
+            .bounded(
+                "publish",
+                async {
+                    Ok(channel
+                        .basic_publish(
+                            exchange.clone(),
+                            routing_key,
+                            BasicPublishOptions {
+                                mandatory: true,
+                                immediate: false,
+                            },
+                            &message.body,
+                            message.properties,
+                        )
+                        .await?)
+                }
+                .instrument(span),
             )
-            .instrument(span)
             .await?;
         Ok(InFlight {
             sent: Sent {
