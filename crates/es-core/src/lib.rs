@@ -120,6 +120,7 @@ pub mod limits;
 mod metadata;
 pub mod metrics;
 mod position;
+mod progress;
 mod projection;
 mod recorded_event;
 mod redact;
@@ -146,12 +147,13 @@ pub use invalid_input::{InputField, InvalidInput};
 pub use lag::Lag;
 pub use lease::{
     check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
-    LeaderExit, LeaderWork, Lease, LeaseError, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore,
+    LeaderExit, LeaderWork, Lease, LeaseError, LeaseHolder, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore,
     Renewal, Role, WorkEnd, DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL,
     MAX_LEASE_NAME_LEN,
 };
 pub use metadata::Metadata;
 pub use position::Position;
+pub use progress::{CatchUpMeter, CatchUpProgress};
 pub use projection::{
     check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
 };
