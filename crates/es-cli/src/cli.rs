@@ -11,8 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::{
     dead_letters::DeadLettersCommand, events::EventsArgs, horizon::HorizonArgs,
     projection_reset::ProjectionResetArgs, projection_watch::ProjectionWatchArgs,
-    projections::ProjectionsArgs,
-    relay_status::RelayStatusArgs, streams::StreamsArgs, tail::TailArgs,
+    projections::ProjectionsArgs, relay_status::RelayStatusArgs, streams::StreamsArgs,
+    tail::TailArgs,
 };
 
 /// Inspect an es-* event store, its projections and relay, and its RabbitMQ dead letters.

@@ -147,9 +147,9 @@ pub use invalid_input::{InputField, InvalidInput};
 pub use lag::Lag;
 pub use lease::{
     check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
-    LeaderExit, LeaderWork, Lease, LeaseError, LeaseHolder, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore,
-    Renewal, Role, WorkEnd, DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL,
-    MAX_LEASE_NAME_LEN,
+    LeaderExit, LeaderWork, Lease, LeaseError, LeaseHolder, LeaseInfo, LeaseKeeper, LeaseLost,
+    LeaseStore, Renewal, Role, WorkEnd, DEFAULT_LEASE_ACQUIRE_TIMEOUT,
+    DEFAULT_LEASE_RETRY_INTERVAL, MAX_LEASE_NAME_LEN,
 };
 pub use metadata::Metadata;
 pub use position::Position;

@@ -185,11 +185,20 @@ mod tests {
         meter.advance(300, Position::new(0, 300));
         let p = meter.progress(t0 + secs(3));
         assert_eq!(p.rate(), Some(100.0));
-        assert_eq!((p.remaining(), p.time_left(), p.fraction()), (None, None, None));
+        assert_eq!(
+            (p.remaining(), p.time_left(), p.fraction()),
+            (None, None, None)
+        );
         meter.finish();
         let p = meter.progress(t0 + secs(3));
-        assert_eq!((p.remaining(), p.time_left()), (Some(0), Some(Duration::ZERO)));
-        assert_eq!((p.total, p.fraction(), p.caught_up), (Some(300), Some(1.0), true));
+        assert_eq!(
+            (p.remaining(), p.time_left()),
+            (Some(0), Some(Duration::ZERO))
+        );
+        assert_eq!(
+            (p.total, p.fraction(), p.caught_up),
+            (Some(300), Some(1.0), true)
+        );
     }
 
     #[test]
@@ -198,7 +207,10 @@ mod tests {
         let mut meter = CatchUpMeter::start(Position::START, Some(100), t0);
         meter.advance(150, Position::new(0, 150));
         let p = meter.progress(t0 + secs(1));
-        assert_eq!((p.total, p.remaining(), p.fraction()), (Some(150), Some(0), Some(1.0)));
+        assert_eq!(
+            (p.total, p.remaining(), p.fraction()),
+            (Some(150), Some(0), Some(1.0))
+        );
         assert!(!p.caught_up, "only finish() or an observed zero says so");
     }
 

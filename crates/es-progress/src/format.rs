@@ -81,7 +81,10 @@ mod tests {
         let mut meter = CatchUpMeter::start(Position::START, None, t0);
         meter.advance(300, Position::new(0, 300));
         let at = t0 + Duration::from_secs(3);
-        assert_eq!(line("p", &meter.progress(at)), "p: 300 events, 100 events/s");
+        assert_eq!(
+            line("p", &meter.progress(at)),
+            "p: 300 events, 100 events/s"
+        );
         meter.finish();
         assert_eq!(
             line("p", &meter.progress(at)),

@@ -111,14 +111,12 @@ impl ProgressView {
         }
     }
 
-    /// Shows the last sample: the bar is replaced by its line, and the line
-    /// is written whatever the interval.
+    /// Ends the view with the last sample: the bar is cleared (the caller
+    /// prints its own summary on stdout), a log line is written whatever
+    /// the interval.
     pub fn finish(&mut self, progress: &CatchUpProgress) {
         match &mut self.output {
-            Output::Bar(bar) => {
-                bar.finish_and_clear();
-                eprintln!("{}", line(&self.label, progress));
-            }
+            Output::Bar(bar) => bar.finish_and_clear(),
             Output::Lines { to, .. } => {
                 let _ = writeln!(to, "{}", line(&self.label, progress));
             }
@@ -233,7 +231,9 @@ mod tests {
         let lines = out.lines();
         assert!(!lines.iter().any(|l| l.contains("/9 events")), "{lines:?}");
         assert!(
-            lines.last().is_some_and(|l| l.starts_with("p: caught up, 2 events")),
+            lines
+                .last()
+                .is_some_and(|l| l.starts_with("p: caught up, 2 events")),
             "{lines:?}"
         );
     }

@@ -8,8 +8,8 @@
 //! rate and the time left (computed by es-core's `CatchUpMeter`), drawn as a
 //! bar on a terminal or as a line every `--log-every` otherwise (es-progress,
 //! on stderr). It exits 0 once the checkpoint has reached the head of the
-//! log (printing the summary line on stdout), or on Ctrl-C. With `--json` it
-//! prints one JSON line per look instead.
+//! log, or on Ctrl-C, printing the last look as one line on stdout. With
+//! `--json` it prints one JSON line per look instead.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,12 @@ use es_core::{CatchUpMeter, CatchUpProgress, Position};
 use es_progress::ProgressView;
 use serde::Serialize;
 
-use crate::{backend::Backend, cli::parse_seconds, error::CliError, output::{Printer, Report}};
+use crate::{
+    backend::Backend,
+    cli::parse_seconds,
+    error::CliError,
+    output::{Printer, Report},
+};
 
 /// Flags of `es projection watch`.
 #[derive(Debug, Args)]
@@ -84,7 +89,8 @@ pub async fn run(
     let start = backend.checkpoint(&args.name).await?.position;
     let behind_at_start = backend.backlog(start).await?.events;
     let mut meter = CatchUpMeter::start(start, Some(behind_at_start), Instant::now());
-    let mut view = (!printer.is_json()).then(|| ProgressView::for_stderr(&args.name, args.log_every));
+    let mut view =
+        (!printer.is_json()).then(|| ProgressView::for_stderr(&args.name, args.log_every));
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
@@ -113,10 +119,12 @@ pub async fn run(
         }
         tokio::select! {
             signal = &mut ctrl_c => {
+                signal.map_err(CliError::Signal)?;
                 if let Some(view) = &mut view {
                     view.finish(&sample.progress);
+                    printer.item(&sample)?;
                 }
-                return signal.map_err(CliError::Signal);
+                return Ok(());
             }
             () = tokio::time::sleep(args.interval) => {}
         }

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::{
-    check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseKeeper, LeaseLost, LeaseStore,
-    Renewal,
+    check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseKeeper, LeaseLost,
+    LeaseStore, Renewal,
 };
 
 /// How often an in-memory lease checks it was not revoked, by default.

@@ -105,7 +105,10 @@ async fn one_leader_at_a_time_and_a_revoked_leader_steps_down() {
         .count();
     assert_eq!(leaders, 1, "exactly one leader");
     assert_eq!(running.load(Ordering::SeqCst), 1, "exactly one worker runs");
-    assert_eq!(leases.current_holder("relay"), Some(format!("instance-{first}")));
+    assert_eq!(
+        leases.current_holder("relay"),
+        Some(format!("instance-{first}"))
+    );
 
     // The leader loses its lease: its work is cancelled, it becomes a standby
     // and another instance (or itself, later) takes over.
@@ -135,7 +138,11 @@ async fn one_leader_at_a_time_and_a_revoked_leader_steps_down() {
         0,
         "shutdown cancels the work"
     );
-    assert_eq!(leases.current_holder("relay"), None, "shutdown released the lease");
+    assert_eq!(
+        leases.current_holder("relay"),
+        None,
+        "shutdown released the lease"
+    );
 }
 
 #[tokio::test]

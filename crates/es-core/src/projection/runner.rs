@@ -168,7 +168,10 @@ where
     /// Applies the next batch: how many events it applied, `None` when there
     /// was nothing to apply. When another runner moved the checkpoint,
     /// starts again from where it is (having applied nothing).
-    async fn step(&self, subscription: &mut Subscription<S>) -> Result<Option<u64>, ProjectionError> {
+    async fn step(
+        &self,
+        subscription: &mut Subscription<S>,
+    ) -> Result<Option<u64>, ProjectionError> {
         let from = subscription.position();
         let batch = subscription.next_batch().await?;
         let to = subscription.position();

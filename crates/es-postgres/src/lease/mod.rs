@@ -243,8 +243,8 @@ impl LeaseStore for PostgresLeases {
             .map_err(LeaseError::backend)?;
         self.keep_spare(conn).await;
         Ok(row.map(|(holder, pid, client_addr, since)| {
-            let holder = LeaseHolder::new(holder.unwrap_or_default())
-                .with_session(pid, client_addr);
+            let holder =
+                LeaseHolder::new(holder.unwrap_or_default()).with_session(pid, client_addr);
             match since {
                 Some(since) => holder.with_since(since),
                 None => holder,

@@ -27,8 +27,9 @@ use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, s
 /// and the name of its lease.
 pub const RELAY_NAME: &str = "booking-relay";
 
-/// The projector's lease name.
-pub const PROJECTOR_LEASE: &str = "booking-projector";
+/// The projector's lease name: the projection's own name (its checkpoint's
+/// key), so `es projections` shows which instance runs it.
+pub const PROJECTOR_LEASE: &str = super::projection::BOOKING_PROJECTION;
 
 /// How long a worker asked to stop (lease lost, shutdown) may take to save
 /// its checkpoint.
