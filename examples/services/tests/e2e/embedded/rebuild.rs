@@ -60,6 +60,19 @@ async fn rebuild_projection_restores_the_rows_and_logs_its_progress() {
     );
 
     let after = embedded("booking", data, &["get_booking_list"]).ok();
-    assert_eq!(after, before, "the rows are back as they were");
+    // The row ids are new (the table numbers rows on insert); the rest is back.
+    assert_eq!(without_row_ids(&after), without_row_ids(&before));
     assert!(!after.contains("damaged"));
+}
+
+/// The lines of `get_booking_list` without their first column (the row id).
+fn without_row_ids(list: &str) -> Vec<String> {
+    list.lines()
+        .map(|line| {
+            line.split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
