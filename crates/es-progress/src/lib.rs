@@ -6,7 +6,7 @@
 //! services both render them, the same way, through this crate. A
 //! [`ProgressView`] decides once whether stderr is a terminal
 //! ([`std::io::IsTerminal`]): if so it draws an indicatif bar there,
-//! otherwise it writes [`line`]s to stderr, at most one per interval (and
+//! otherwise it writes [`line()`]s to stderr, at most one per interval (and
 //! always the last). [`follow_while`] renders a runner's `watch` of progress
 //! while the work runs.
 //!
