@@ -23,14 +23,17 @@
 //!   [`redact_url`] (`redact.rs`: passwords out of logs and errors).
 //! * Running alone: leases (`lease/`: [`LeaseStore`], [`Leader`],
 //!   [`run_as_leader`], [`Role`]) so one instance works on a name and the
-//!   others stand by.
+//!   others stand by; [`LeaseHolder`] says who holds a name now.
 //! * Using a store: [`Repository`] (`repository/`: load, decide, append,
 //!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
 //!   schema versions, [`Subscription`] to follow the global log, and
 //!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
 //!   read models; [`UndecodablePolicy`] says what readers do with bad data.
 //! * Operating: [`metrics`] (every metric's name, unit and labels; the
-//!   `metrics` feature records them) and [`Lag`] (how far a follower is behind).
+//!   `metrics` feature records them), [`Lag`] (how far a follower is behind)
+//!   and [`CatchUpProgress`] / [`CatchUpMeter`] (`progress.rs`: done, total,
+//!   rate and time left of a catch-up or rebuild, published by
+//!   [`ProjectionRunner::catch_up_progress`]; no UI here, `es-progress` draws it).
 //! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
 //! * `testing` (feature): the conformance suite and a given/when/then kit.
 //!

@@ -16,8 +16,8 @@ use tokio::{
 };
 
 use crate::{
-    InMemoryLeases, Leader, LeaderConfig, LeaderExit, Lease, LeaseError, LeaseKeeper, LeaseLost,
-    LeaseStore, Renewal, Role,
+    InMemoryLeases, Leader, LeaderConfig, LeaderExit, Lease, LeaseError, LeaseHolder, LeaseKeeper,
+    LeaseLost, LeaseStore, Renewal, Role,
 };
 
 fn fast() -> LeaderConfig {
@@ -397,5 +397,30 @@ async fn work_that_can_stop_gets_its_grace_on_loss_and_at_shutdown() {
         leases.current_holder("relay"),
         None,
         "released after the work stopped"
+    );
+}
+
+#[tokio::test]
+async fn the_store_says_who_holds_a_name() {
+    let leases = InMemoryLeases::new();
+    assert_eq!(
+        LeaseStore::holder(&leases, "relay").await.expect("ask"),
+        None
+    );
+    let lease = leases
+        .try_acquire("relay", "instance-1")
+        .await
+        .expect("store")
+        .expect("free");
+    let holder = LeaseStore::holder(&leases, "relay").await.expect("ask");
+    assert_eq!(holder, Some(LeaseHolder::new("instance-1")));
+    assert!(
+        LeaseStore::holder(&leases, "").await.is_err(),
+        "names are checked"
+    );
+    lease.release().await.expect("release");
+    assert_eq!(
+        LeaseStore::holder(&leases, "relay").await.expect("ask"),
+        None
     );
 }
