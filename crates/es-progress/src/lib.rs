@@ -8,7 +8,9 @@
 //! ([`std::io::IsTerminal`]): if so it draws an indicatif bar there,
 //! otherwise it writes [`line()`]s to stderr, at most one per interval (and
 //! always the last). [`follow_while`] renders a runner's `watch` of progress
-//! while the work runs.
+//! while the work runs; [`follow`] renders it for as long as the runner
+//! lives (a service that catches up at each start), for example into its
+//! log through [`ProgressView::log_with`].
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -26,4 +28,4 @@ mod view;
 
 pub use es_core::CatchUpProgress;
 pub use format::{duration, line};
-pub use view::{follow_while, ProgressView, DEFAULT_LINE_INTERVAL};
+pub use view::{follow, follow_while, ProgressView, DEFAULT_LINE_INTERVAL};

@@ -30,7 +30,7 @@ enum Output {
     Lines {
         every: Duration,
         last: Option<Instant>,
-        to: Box<dyn Write + Send>,
+        to: Box<dyn FnMut(&str) + Send>,
     },
 }
 
@@ -73,13 +73,26 @@ impl ProgressView {
     }
 
     /// Log lines to `to`, at most one every `every` (and always the last).
-    pub fn lines(label: impl Into<String>, every: Duration, to: Box<dyn Write + Send>) -> Self {
+    pub fn lines(label: impl Into<String>, every: Duration, mut to: Box<dyn Write + Send>) -> Self {
+        // Progress is a courtesy: a closed output must not fail the work.
+        Self::log_with(label, every, move |line| {
+            let _ = writeln!(to, "{line}");
+        })
+    }
+
+    /// Log lines handed to `log` (a service's `tracing::info!`, say), at
+    /// most one every `every` (and always the last).
+    pub fn log_with(
+        label: impl Into<String>,
+        every: Duration,
+        log: impl FnMut(&str) + Send + 'static,
+    ) -> Self {
         Self {
             label: label.into(),
             output: Output::Lines {
                 every,
                 last: None,
-                to,
+                to: Box::new(log),
             },
         }
     }
@@ -105,8 +118,7 @@ impl ProgressView {
                     return;
                 }
                 *last = Some(now);
-                // Progress is a courtesy: a closed stderr must not fail the work.
-                let _ = writeln!(to, "{}", line(&self.label, progress));
+                to(&line(&self.label, progress));
             }
         }
     }
@@ -117,8 +129,10 @@ impl ProgressView {
     pub fn finish(&mut self, progress: &CatchUpProgress) {
         match &mut self.output {
             Output::Bar(bar) => bar.finish_and_clear(),
-            Output::Lines { to, .. } => {
-                let _ = writeln!(to, "{}", line(&self.label, progress));
+            Output::Lines { to, last, .. } => {
+                to(&line(&self.label, progress));
+                // The next piece of work starts with a line of its own.
+                *last = None;
             }
         }
     }
@@ -155,6 +169,30 @@ pub async fn follow_while<T>(
         view.finish(&last);
     }
     output
+}
+
+/// Shows every sample `progress` receives on `view`, for the life of the
+/// sender (a runner that catches up at each start, as under a lease): a
+/// sample that says caught up ends that piece of work with
+/// [`ProgressView::finish`]. Samples already there when it starts are shown
+/// too. Returns when the sender is gone.
+pub async fn follow(
+    mut progress: watch::Receiver<Option<CatchUpProgress>>,
+    view: &mut ProgressView,
+) {
+    loop {
+        let sample = *progress.borrow_and_update();
+        if let Some(sample) = sample {
+            if sample.caught_up {
+                view.finish(&sample);
+            } else {
+                view.show(&sample);
+            }
+        }
+        if progress.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +245,43 @@ mod tests {
         assert_eq!(lines.len(), 4, "{lines:?}");
         assert_eq!(lines[0], "p: 5/100 events (5.0%), 5 events/s, 19s left");
         assert_eq!(lines[3], "p: caught up, 60 events in 12s (5 events/s)");
+    }
+
+    #[tokio::test]
+    async fn follow_ends_each_catch_up_with_its_last_line() {
+        let out = Captured::default();
+        let mut view = ProgressView::lines("p", Duration::from_secs(3600), Box::new(out.clone()));
+        let t0 = Instant::now();
+        let (tx, rx) = watch::channel(None);
+        let seen = out.clone();
+        let feed = async move {
+            // A watch keeps only the latest sample: wait until each is shown.
+            let shown = async |lines: usize| {
+                while seen.lines().len() < lines {
+                    tokio::task::yield_now().await;
+                }
+            };
+            for (round, events) in [3, 5].into_iter().enumerate() {
+                let mut meter = CatchUpMeter::start(Position::START, Some(events), t0);
+                tx.send_replace(Some(meter.progress(t0)));
+                shown(2 * round + 1).await;
+                meter.advance(events, Position::new(0, events));
+                meter.finish();
+                tx.send_replace(Some(meter.progress(t0)));
+                shown(2 * round + 2).await;
+            }
+        };
+        tokio::join!(follow(rx, &mut view), feed);
+        // Each start gets a line despite the hour-long interval, each end too.
+        assert_eq!(
+            out.lines(),
+            [
+                "p: 0/3 events (0.0%)",
+                "p: caught up, 3 events in 0s",
+                "p: 0/5 events (0.0%)",
+                "p: caught up, 5 events in 0s",
+            ]
+        );
     }
 
     #[tokio::test]

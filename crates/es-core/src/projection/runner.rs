@@ -108,8 +108,9 @@ where
     }
 
     /// The progress of this runner's current or last
-    /// [`catch_up`](Self::catch_up) (and [`rebuild`](Self::rebuild)): `None`
-    /// before the first, then updated after every batch, with the events
+    /// [`catch_up`](Self::catch_up) ([`rebuild`](Self::rebuild), and the
+    /// catch-up [`run_until`](Self::run_until) does before following the log
+    /// live): `None` before the first, then updated after every batch, with the events
     /// that lay after the checkpoint at its start as the target when the
     /// store can count them ([`EventStore::count_after`]). Rendering it (a
     /// bar, log lines) is the caller's business.
@@ -151,15 +152,29 @@ where
     ) -> Result<(), ProjectionError> {
         let mut stop = pin!(stop);
         let mut subscription = self.subscription().await?;
+        // The catch-up before following live is reported like `catch_up`'s.
+        let mut catching_up = Some(self.start_meter(subscription.position()).await);
         loop {
             if futures::poll!(stop.as_mut()).is_ready() {
                 return Ok(());
             }
-            if self.step(&mut subscription).await?.is_none() {
-                tokio::select! {
-                    biased;
-                    () = stop.as_mut() => return Ok(()),
-                    () = subscription.wait() => {}
+            match self.step(&mut subscription).await? {
+                Some(events) => {
+                    if let Some(meter) = &mut catching_up {
+                        meter.advance(events, subscription.position());
+                        self.report(meter);
+                    }
+                }
+                None => {
+                    if let Some(mut meter) = catching_up.take() {
+                        meter.finish();
+                        self.report(&meter);
+                    }
+                    tokio::select! {
+                        biased;
+                        () = stop.as_mut() => return Ok(()),
+                        () = subscription.wait() => {}
+                    }
                 }
             }
         }
