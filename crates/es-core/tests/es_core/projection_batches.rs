@@ -234,3 +234,34 @@ where
         .await
         .expect("load")
 }
+
+#[tokio::test]
+async fn run_until_reports_its_catch_up_before_following_live() {
+    let store = store_with(25).await;
+    let runner = ProjectionRunner::new(
+        store,
+        InMemoryProjectionStore::<Applied>::new(),
+        Batched::default(),
+    )
+    .with_batch_size(10);
+    let mut progress = runner.catch_up_progress();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let runner = runner.clone();
+        async move {
+            runner
+                .run_until(async {
+                    let _ = stopped.await;
+                })
+                .await
+        }
+    });
+    let caught_up = *progress
+        .wait_for(|p| p.is_some_and(|p| p.caught_up))
+        .await
+        .expect("the runner reports");
+    let caught_up = caught_up.expect("a sample");
+    assert_eq!((caught_up.done, caught_up.total), (25, Some(25)));
+    let _ = stop.send(());
+    running.await.expect("joined").expect("stopped cleanly");
+}
