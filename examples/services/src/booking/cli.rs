@@ -278,31 +278,18 @@ where
             history::format_history(id, &service.history(id).await?)
         }
         Command::RebuildProjection { log_every } => {
-            rebuild(service, Duration::from_secs_f64(log_every)).await?
+            // Progress on stderr (a bar, or log lines), the summary on stdout.
+            let runner = service.projector();
+            let every = Duration::from_secs_f64(log_every);
+            let mut view = ProgressView::for_stderr(BOOKING_PROJECTION, every);
+            let rebuilt = follow_while(runner.catch_up_progress(), &mut view, runner.rebuild());
+            let position = rebuilt.await?;
+            let done = runner.catch_up_progress().borrow().map_or(0, |p| p.done);
+            format!("rebuilt {BOOKING_PROJECTION}: {done} events applied, checkpoint {position}")
         }
         // Handled by the callers, which know the concrete stores.
         Command::Serve(_) => String::new(),
     })
-}
-
-/// Rebuilds the projection, showing its progress on stderr; returns the
-/// summary line.
-async fn rebuild<S, C>(
-    service: &BookingService<S, C>,
-    log_every: Duration,
-) -> Result<String, BookingServiceError>
-where
-    S: EventStore + Clone + 'static,
-    C: CheckpointStore + 'static,
-    BookingProjection: Projection<C::Transaction>,
-{
-    let runner = service.projector();
-    let mut view = ProgressView::for_stderr(BOOKING_PROJECTION, log_every);
-    let position = follow_while(runner.catch_up_progress(), &mut view, runner.rebuild()).await?;
-    let done = runner.catch_up_progress().borrow().map_or(0, |p| p.done);
-    Ok(format!(
-        "rebuilt {BOOKING_PROJECTION}: {done} events applied, checkpoint {position}"
-    ))
 }
 
 fn details(row: &BookingRow) -> String {
