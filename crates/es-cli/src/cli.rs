@@ -10,8 +10,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
     dead_letters::DeadLettersCommand, events::EventsArgs, horizon::HorizonArgs,
-    projection_reset::ProjectionResetArgs, projections::ProjectionsArgs,
-    relay_status::RelayStatusArgs, streams::StreamsArgs, tail::TailArgs,
+    projection_reset::ProjectionResetArgs, projection_watch::ProjectionWatchArgs,
+    projections::ProjectionsArgs, relay_status::RelayStatusArgs, streams::StreamsArgs,
+    tail::TailArgs,
 };
 
 /// Inspect an es-* event store, its projections and relay, and its RabbitMQ dead letters.
@@ -75,6 +76,8 @@ pub enum Command {
 pub enum ProjectionCommand {
     /// Move a projection's checkpoint back (to the start by default).
     Reset(ProjectionResetArgs),
+    /// Follow a projection's catch-up: done, rate, time left; exits once caught up.
+    Watch(ProjectionWatchArgs),
 }
 
 /// `es relay ...`
@@ -84,7 +87,8 @@ pub enum RelayCommand {
     Status(RelayStatusArgs),
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+/// A positive number of seconds, for `--connect-timeout` and the watch intervals.
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
         .map_err(|_| format!("bad timeout {text:?}: expected a number of seconds"))?;

@@ -129,6 +129,15 @@ pub enum CliError {
         /// How long we waited.
         after: Duration,
     },
+    /// A lease store could not say who holds a lease.
+    #[error("cannot look up the holder of lease {name:?}: {source}")]
+    Lease {
+        /// The lease (checkpoint) name.
+        name: String,
+        /// What the lease store said.
+        #[source]
+        source: es_core::LeaseError,
+    },
     /// A value could not be encoded as JSON.
     #[error("cannot encode JSON output: {0}")]
     Json(#[from] serde_json::Error),

@@ -30,6 +30,11 @@ impl Printer {
         Self { json }
     }
 
+    /// Whether the user asked for JSON.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Prints `report` as one document: pretty JSON or the human view.
     pub fn print(&self, report: &impl Report) -> Result<(), CliError> {
         self.write(report, true)

@@ -111,6 +111,16 @@ pub trait EventStore: Send + Sync {
     /// cannot observe other processes fire on their own appends only;
     /// subscriptions also poll slowly as a safety net.
     fn append_notifications(&self) -> watch::Receiver<()>;
+
+    /// How many committed events of the global log lie after `after`, for
+    /// progress reports
+    /// (the target of a catch-up). `None` when this store cannot count (the
+    /// default). Costs in proportion to the answer: ask once per catch-up,
+    /// not per event.
+    async fn count_after(&self, after: Position) -> Result<Option<u64>, StoreError> {
+        let _ = after;
+        Ok(None)
+    }
 }
 
 /// The shared check of an append against the stream's current version.

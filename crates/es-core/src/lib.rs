@@ -23,14 +23,17 @@
 //!   [`redact_url`] (`redact.rs`: passwords out of logs and errors).
 //! * Running alone: leases (`lease/`: [`LeaseStore`], [`Leader`],
 //!   [`run_as_leader`], [`Role`]) so one instance works on a name and the
-//!   others stand by.
+//!   others stand by; [`LeaseHolder`] says who holds a name now.
 //! * Using a store: [`Repository`] (`repository/`: load, decide, append,
 //!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
 //!   schema versions, [`Subscription`] to follow the global log, and
 //!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
 //!   read models; [`UndecodablePolicy`] says what readers do with bad data.
 //! * Operating: [`metrics`] (every metric's name, unit and labels; the
-//!   `metrics` feature records them) and [`Lag`] (how far a follower is behind).
+//!   `metrics` feature records them), [`Lag`] (how far a follower is behind)
+//!   and [`CatchUpProgress`] / [`CatchUpMeter`] (`progress.rs`: done, total,
+//!   rate and time left of a catch-up or rebuild, published by
+//!   [`ProjectionRunner::catch_up_progress`]; no UI here, `es-progress` draws it).
 //! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
 //! * `testing` (feature): the conformance suite and a given/when/then kit.
 //!
@@ -120,6 +123,7 @@ pub mod limits;
 mod metadata;
 pub mod metrics;
 mod position;
+mod progress;
 mod projection;
 mod recorded_event;
 mod redact;
@@ -146,12 +150,13 @@ pub use invalid_input::{InputField, InvalidInput};
 pub use lag::Lag;
 pub use lease::{
     check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
-    LeaderExit, LeaderWork, Lease, LeaseError, LeaseInfo, LeaseKeeper, LeaseLost, LeaseStore,
-    Renewal, Role, WorkEnd, DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL,
-    MAX_LEASE_NAME_LEN,
+    LeaderExit, LeaderWork, Lease, LeaseError, LeaseHolder, LeaseInfo, LeaseKeeper, LeaseLost,
+    LeaseStore, Renewal, Role, WorkEnd, DEFAULT_LEASE_ACQUIRE_TIMEOUT,
+    DEFAULT_LEASE_RETRY_INTERVAL, MAX_LEASE_NAME_LEN,
 };
 pub use metadata::Metadata;
 pub use position::Position;
+pub use progress::{CatchUpMeter, CatchUpProgress};
 pub use projection::{
     check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
 };

@@ -32,9 +32,10 @@ use std::{
 };
 
 use async_trait::async_trait;
+use chrono::DateTime;
 use es_core::{
-    check_lease_holder, check_lease_name, Lease, LeaseError, LeaseKeeper, LeaseLost, LeaseStore,
-    Renewal,
+    check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseKeeper, LeaseLost,
+    LeaseStore, Renewal,
 };
 use sqlx::SqlitePool;
 use tokio::time::Instant;
@@ -60,6 +61,14 @@ const TAKE: &str = "INSERT INTO es_leases (name, holder, token, acquired_at, exp
        acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
      WHERE es_leases.expires_at <= ?4";
 
+/// Whether the lease table exists.
+const HAS_TABLE: &str =
+    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'es_leases')";
+
+/// The live grant of `?1` at `?2` (now): holder, taken and expiry times.
+const LIVE_HOLDER: &str =
+    "SELECT holder, acquired_at, expires_at FROM es_leases WHERE name = ?1 AND expires_at > ?2";
+
 /// Leases as rows of a SQLite database. Cheap to clone.
 ///
 /// ```
@@ -71,7 +80,9 @@ const TAKE: &str = "INSERT INTO es_leases (name, holder, token, acquired_at, exp
 /// let leases = SqliteLeases::open(dir.path().join("leases.db")).await?;
 /// let lease = leases.try_acquire("booking-relay", "instance-1").await?.expect("free");
 /// assert!(leases.try_acquire("booking-relay", "instance-2").await?.is_none());
-/// assert_eq!(leases.holder("booking-relay").await?.as_deref(), Some("instance-1"));
+/// let holder = leases.holder("booking-relay").await?.expect("held");
+/// assert_eq!(holder.holder, "instance-1");
+/// assert!(holder.expires_at > holder.since);
 /// lease.release().await?;
 /// assert_eq!(leases.holder("booking-relay").await?, None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -135,16 +146,39 @@ impl SqliteLeases {
         &self.pool
     }
 
-    /// Who holds the lease `name` now, or `None` if nobody does (no row, or
-    /// an expired one).
-    pub async fn holder(&self, name: &str) -> Result<Option<String>, LeaseError> {
+    /// Who holds the lease `name` in `pool`'s database now, without
+    /// creating anything: `None` when nobody does (no row, an expired one,
+    /// or no lease table at all, as in a database no lease was ever taken
+    /// in). What [`LeaseStore::holder`] answers, for read-only tools that
+    /// must not create the table.
+    pub async fn read_holder(
+        pool: &SqlitePool,
+        name: &str,
+    ) -> Result<Option<LeaseHolder>, LeaseError> {
         check_lease_name(name)?;
-        sqlx::query_scalar("SELECT holder FROM es_leases WHERE name = ?1 AND expires_at > ?2")
+        let has_table: bool = sqlx::query_scalar(HAS_TABLE)
+            .fetch_one(pool)
+            .await
+            .map_err(LeaseError::backend)?;
+        if !has_table {
+            return Ok(None);
+        }
+        let row: Option<(String, i64, i64)> = sqlx::query_as(LIVE_HOLDER)
             .bind(name)
             .bind(now_ms()?)
-            .fetch_optional(&self.pool)
+            .fetch_optional(pool)
             .await
-            .map_err(LeaseError::backend)
+            .map_err(LeaseError::backend)?;
+        Ok(row.map(|(holder, acquired_at, expires_at)| {
+            let mut holder = LeaseHolder::new(holder);
+            if let Some(since) = DateTime::from_timestamp_millis(acquired_at) {
+                holder = holder.with_since(since);
+            }
+            if let Some(until) = DateTime::from_timestamp_millis(expires_at) {
+                holder = holder.with_expires_at(until);
+            }
+            holder
+        }))
     }
 }
 
@@ -196,6 +230,11 @@ impl LeaseStore for SqliteLeases {
             grant,
             self.renewal,
         )))
+    }
+
+    /// The row's holder, when it took the lease, and its expiry.
+    async fn holder(&self, name: &str) -> Result<Option<LeaseHolder>, LeaseError> {
+        Self::read_holder(&self.pool, name).await
     }
 }
 

@@ -15,8 +15,8 @@ mod store_url;
 use std::time::Duration;
 
 use es_core::{
-    async_trait, AppendOutcome, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
-    ReplayEvent, StoreError, StreamId,
+    async_trait, AppendOutcome, EventStore, ExpectedVersion, LeaseHolder, NewEvent, Position,
+    RecordedEvent, ReplayEvent, StoreError, StreamId,
 };
 use futures::stream::BoxStream;
 use tokio::sync::watch;
@@ -109,6 +109,17 @@ impl Backend {
         }
     }
 
+    /// Who holds the lease named `name` (workers run under a lease named
+    /// after their checkpoint), if anyone.
+    /// A checkpoint name no lease could have (too long, control
+    /// characters) has no holder.
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>, CliError> {
+        if es_core::check_lease_name(name).is_err() {
+            return Ok(None);
+        }
+        dispatch!(self, b => b.lease_holder(name).await)
+    }
+
     /// The stored checkpoint `name`, or an error naming the known ones.
     pub async fn checkpoint(&self, name: &str) -> Result<Checkpoint, CliError> {
         let all = self.checkpoints().await?;
@@ -182,5 +193,9 @@ impl EventStore for Backend {
 
     fn append_notifications(&self) -> watch::Receiver<()> {
         dispatch!(self, b => b.store().append_notifications())
+    }
+
+    async fn count_after(&self, after: Position) -> Result<Option<u64>, StoreError> {
+        dispatch!(self, b => b.store().count_after(after).await)
     }
 }

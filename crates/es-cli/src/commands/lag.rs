@@ -1,12 +1,14 @@
-//! How far a checkpoint is behind the head of the log.
+//! How far a checkpoint is behind the head of the log, and who works on it.
 //!
 //! Projections and relays keep their checkpoints in the same table, and
 //! both `es projections` and `es relay status` report the same two numbers:
 //! the events after the checkpoint, and how long the first of them has
-//! waited (now minus its `recorded_at`; none when caught up).
+//! waited (now minus its `recorded_at`; none when caught up), with the
+//! holder of the lease named after the checkpoint (the instance running that
+//! worker), if any.
 
 use chrono::{DateTime, Utc};
-use es_core::Position;
+use es_core::{LeaseHolder, Position};
 use serde::Serialize;
 
 use crate::{
@@ -28,18 +30,22 @@ pub struct CheckpointLag {
     pub seconds_behind: Option<f64>,
     /// When the first unprocessed event was recorded.
     pub first_unprocessed_at: Option<DateTime<Utc>>,
+    /// Who holds the lease named after the checkpoint (`None`: nobody).
+    pub holder: Option<LeaseHolder>,
 }
 
 impl CheckpointLag {
     /// Measures `checkpoint` against the store's log.
     pub async fn measure(backend: &Backend, checkpoint: Checkpoint) -> Result<Self, CliError> {
         let backlog = backend.backlog(checkpoint.position).await?;
+        let holder = backend.lease_holder(&checkpoint.name).await?;
         Ok(Self {
             name: checkpoint.name,
             position: checkpoint.position,
             events_behind: backlog.events,
             seconds_behind: backlog.oldest_recorded_at.as_ref().map(output::age_seconds),
             first_unprocessed_at: backlog.oldest_recorded_at,
+            holder,
         })
     }
 
@@ -54,6 +60,12 @@ impl CheckpointLag {
         }
         Ok(lags)
     }
+}
+
+/// The holder column of both lag reports: the holder and its session or
+/// expiry, `-` when nobody holds the lease.
+pub fn holder_cell(lag: &CheckpointLag) -> String {
+    output::or_dash(lag.holder.as_ref())
 }
 
 /// The "head of the log" line both lag reports print.

@@ -8,6 +8,7 @@ pub mod events;
 pub mod horizon;
 mod lag;
 pub mod projection_reset;
+pub mod projection_watch;
 pub mod projections;
 pub mod relay_status;
 pub mod streams;
@@ -36,6 +37,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Projection(ProjectionCommand::Reset(args)) => {
             projection_reset::run(args, &Backend::connect(global).await?, printer).await
+        }
+        Command::Projection(ProjectionCommand::Watch(args)) => {
+            projection_watch::run(args, &Backend::connect(global).await?, printer).await
         }
         Command::Relay(RelayCommand::Status(args)) => {
             relay_status::run(args, &Backend::connect(global).await?, printer).await

@@ -1,15 +1,16 @@
 //! `es projections`: every checkpoint and how far behind it is.
 //!
 //! Lag is counted in events (how many lie after the checkpoint) and in
-//! seconds (how long the first of them has waited). The lease holder column
-//! is there for the leases being built elsewhere; until then it shows `-`.
+//! seconds (how long the first of them has waited), and who holds the lease
+//! named after it: the instance running that projection (`-`: nobody, so
+//! no instance is applying events to it right now).
 
 use clap::Args;
 use serde::Serialize;
 
 use crate::{
     backend::{model::Head, Backend},
-    commands::lag::{head_line, CheckpointLag},
+    commands::lag::{head_line, holder_cell, CheckpointLag},
     error::CliError,
     output::{self, Printer, Report},
 };
@@ -18,34 +19,24 @@ use crate::{
 #[derive(Debug, Args)]
 pub struct ProjectionsArgs {}
 
-/// One projection's row.
-#[derive(Debug, Serialize)]
-pub struct ProjectionRow {
-    /// Its checkpoint and lag.
-    #[serde(flatten)]
-    pub lag: CheckpointLag,
-    /// Who holds its lease (not tracked yet: always `None`).
-    pub lease_holder: Option<String>,
-}
-
 /// What `es projections` prints.
 #[derive(Debug, Serialize)]
 pub struct ProjectionsReport {
     /// The last event of the log.
     pub head: Option<Head>,
-    /// Every checkpoint, by name.
-    pub projections: Vec<ProjectionRow>,
+    /// Every checkpoint, by name, with its lag and lease holder.
+    pub projections: Vec<CheckpointLag>,
 }
 
 impl Report for ProjectionsReport {
     fn human(&self) -> String {
         let rows = self.projections.iter().map(|p| {
             [
-                p.lag.name.clone(),
-                p.lag.position.to_string(),
-                p.lag.events_behind.to_string(),
-                output::seconds(p.lag.seconds_behind),
-                output::or_dash(p.lease_holder.as_deref()),
+                p.name.clone(),
+                p.position.to_string(),
+                p.events_behind.to_string(),
+                output::seconds(p.seconds_behind),
+                holder_cell(p),
             ]
         });
         let table = output::table(
@@ -54,7 +45,7 @@ impl Report for ProjectionsReport {
                 "CHECKPOINT",
                 "LAG (EVENTS)",
                 "LAG (SECONDS)",
-                "LEASE HOLDER",
+                "HOLDER",
             ],
             rows,
         );
@@ -65,15 +56,6 @@ impl Report for ProjectionsReport {
 /// Runs `es projections`.
 pub async fn run(_: ProjectionsArgs, backend: &Backend, printer: Printer) -> Result<(), CliError> {
     let head = backend.head().await?;
-    let lags = CheckpointLag::measure_all(backend, backend.checkpoints().await?).await?;
-    printer.print(&ProjectionsReport {
-        head,
-        projections: lags
-            .into_iter()
-            .map(|lag| ProjectionRow {
-                lag,
-                lease_holder: None,
-            })
-            .collect(),
-    })
+    let projections = CheckpointLag::measure_all(backend, backend.checkpoints().await?).await?;
+    printer.print(&ProjectionsReport { head, projections })
 }

@@ -4,14 +4,15 @@
 //! under its configured name, and moves it only past events the broker
 //! confirmed. Its distance to the head of the log is what has not been
 //! published yet. The table does not say which checkpoints belong to
-//! relays, so without NAME every checkpoint is shown.
+//! relays, so without NAME every checkpoint is shown. The holder column is
+//! the instance whose relay runs under the lease of that name.
 
 use clap::Args;
 use serde::Serialize;
 
 use crate::{
     backend::{model::Head, Backend},
-    commands::lag::{head_line, CheckpointLag},
+    commands::lag::{head_line, holder_cell, CheckpointLag},
     error::CliError,
     output::{self, Printer, Report},
 };
@@ -40,6 +41,7 @@ impl Report for RelayStatusReport {
                 r.position.to_string(),
                 r.events_behind.to_string(),
                 output::seconds(r.seconds_behind),
+                holder_cell(r),
             ]
         });
         let table = output::table(
@@ -48,6 +50,7 @@ impl Report for RelayStatusReport {
                 "CONFIRMED UP TO",
                 "EVENTS BEHIND",
                 "SECONDS BEHIND",
+                "HOLDER",
             ],
             rows,
         );

@@ -10,6 +10,8 @@ mod bad_input;
 mod checkpoints;
 mod dead_letters;
 mod horizon;
+mod lease_holders;
+mod projection_watch;
 mod sqlite_store;
 mod store_reads;
 mod support;

@@ -128,4 +128,10 @@ impl EventStore for InMemoryStore {
     fn append_notifications(&self) -> watch::Receiver<()> {
         self.appended.subscribe()
     }
+
+    async fn count_after(&self, after: Position) -> Result<Option<u64>, StoreError> {
+        let inner = self.lock();
+        let start = inner.log.partition_point(|e| e.position <= after);
+        Ok(Some((inner.log.len() - start) as u64))
+    }
 }

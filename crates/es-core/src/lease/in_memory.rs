@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::{
-    check_lease_holder, check_lease_name, Lease, LeaseError, LeaseKeeper, LeaseLost, LeaseStore,
-    Renewal,
+    check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseKeeper, LeaseLost,
+    LeaseStore, Renewal,
 };
 
 /// How often an in-memory lease checks it was not revoked, by default.
@@ -55,8 +55,9 @@ impl InMemoryLeases {
         }
     }
 
-    /// Who holds `name` now.
-    pub fn holder(&self, name: &str) -> Option<String> {
+    /// Who holds `name` now, without waiting (the same answer as
+    /// [`LeaseStore::holder`], for synchronous test code).
+    pub fn current_holder(&self, name: &str) -> Option<String> {
         lock(&self.grants)
             .held
             .get(name)
@@ -106,6 +107,11 @@ impl LeaseStore for InMemoryLeases {
             keeper,
             self.renewal,
         )))
+    }
+
+    async fn holder(&self, name: &str) -> Result<Option<LeaseHolder>, LeaseError> {
+        check_lease_name(name)?;
+        Ok(self.current_holder(name).map(LeaseHolder::new))
     }
 }
 

@@ -51,7 +51,7 @@ pub enum LeaderExit {
 ///     .await;
 /// assert_eq!(exit, LeaderExit::WorkFinished);
 /// assert_eq!(role.borrow().as_str(), "stopped");
-/// assert_eq!(leases.holder("booking-relay"), None); // released
+/// assert_eq!(leases.current_holder("booking-relay"), None); // released
 /// # Ok::<(), es_core::LeaseError>(())
 /// # }).unwrap();
 /// ```

@@ -8,6 +8,11 @@
 //! ([`Leader::serve`] for a [`LeaderWork`] such as the relay or a projection runner):
 //! standby until it takes the lease, leader while it holds it, back to
 //! standby when it loses it, with its [`Role`] on a `watch` channel.
+//! [`LeaseStore::holder`] tells operators who holds a name now.
+//!
+//! Name a worker's lease after its checkpoint (the relay's name, the
+//! projection's [`name`](crate::Projection::name)): operator tools look a
+//! checkpoint's lease up under the checkpoint's name.
 //!
 //! Backends: `es_postgres::PostgresLeases` (advisory locks on a dedicated
 //! connection), `es_sqlite::SqliteLeases` (a row with an expiry), and
@@ -19,6 +24,7 @@
 //! of [`CheckpointStore::commit`](crate::CheckpointStore::commit).
 
 mod error;
+mod holder;
 mod in_memory;
 mod keeper;
 mod leader;
@@ -36,6 +42,7 @@ mod serve_tests;
 mod tests;
 
 pub use error::{LeaseError, LeaseLost};
+pub use holder::LeaseHolder;
 pub use in_memory::InMemoryLeases;
 pub use keeper::{LeaseKeeper, Renewal};
 pub use leader::{run_as_leader, Leader, LeaderExit};

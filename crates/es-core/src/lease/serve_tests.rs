@@ -62,5 +62,9 @@ async fn a_fenced_worker_goes_back_to_standby_and_leads_again() {
         "the fence did not end the loop"
     );
     assert_eq!(work.terms.load(Ordering::SeqCst), 2);
-    assert_eq!(leases.holder("relay"), None, "released after each term");
+    assert_eq!(
+        leases.current_holder("relay"),
+        None,
+        "released after each term"
+    );
 }

@@ -16,8 +16,8 @@ use tokio::{
 };
 
 use crate::{
-    InMemoryLeases, Leader, LeaderConfig, LeaderExit, Lease, LeaseError, LeaseKeeper, LeaseLost,
-    LeaseStore, Renewal, Role,
+    InMemoryLeases, Leader, LeaderConfig, LeaderExit, Lease, LeaseError, LeaseHolder, LeaseKeeper,
+    LeaseLost, LeaseStore, Renewal, Role,
 };
 
 fn fast() -> LeaderConfig {
@@ -105,7 +105,10 @@ async fn one_leader_at_a_time_and_a_revoked_leader_steps_down() {
         .count();
     assert_eq!(leaders, 1, "exactly one leader");
     assert_eq!(running.load(Ordering::SeqCst), 1, "exactly one worker runs");
-    assert_eq!(leases.holder("relay"), Some(format!("instance-{first}")));
+    assert_eq!(
+        leases.current_holder("relay"),
+        Some(format!("instance-{first}"))
+    );
 
     // The leader loses its lease: its work is cancelled, it becomes a standby
     // and another instance (or itself, later) takes over.
@@ -135,7 +138,11 @@ async fn one_leader_at_a_time_and_a_revoked_leader_steps_down() {
         0,
         "shutdown cancels the work"
     );
-    assert_eq!(leases.holder("relay"), None, "shutdown released the lease");
+    assert_eq!(
+        leases.current_holder("relay"),
+        None,
+        "shutdown released the lease"
+    );
 }
 
 #[tokio::test]
@@ -152,7 +159,7 @@ async fn shutdown_releases_the_lease_at_once_for_a_standby() {
     let _ = first[0].stop.take().map(|stop| stop.send(()));
     until_leader(&mut second).await;
     assert!(stopped_at.elapsed() < Duration::from_secs(1));
-    assert_eq!(leases.holder("relay").as_deref(), Some("second"));
+    assert_eq!(leases.current_holder("relay").as_deref(), Some("second"));
 }
 
 #[tokio::test]
@@ -163,7 +170,7 @@ async fn failing_work_releases_the_lease_and_returns_to_standby() {
     let exit = leader
         .run(std::future::pending(), |lease| {
             let attempt = attempts.fetch_add(1, Ordering::SeqCst);
-            let holder = leases.holder(lease.name());
+            let holder = leases.current_holder(lease.name());
             async move {
                 assert_eq!(holder.as_deref(), Some("solo"));
                 if attempt < 2 {
@@ -180,7 +187,7 @@ async fn failing_work_releases_the_lease_and_returns_to_standby() {
         3,
         "two failures, then success"
     );
-    assert_eq!(leases.holder("projection"), None);
+    assert_eq!(leases.current_holder("projection"), None);
 }
 
 #[tokio::test]
@@ -219,12 +226,12 @@ async fn a_held_name_is_refused_and_a_lost_lease_cannot_be_released() {
         "{error}"
     );
     assert_eq!(
-        leases.holder("relay").as_deref(),
+        leases.current_holder("relay").as_deref(),
         Some("b"),
         "the stale release touched nothing"
     );
     other.release().await.expect("release");
-    assert_eq!(leases.holder("relay"), None);
+    assert_eq!(leases.current_holder("relay"), None);
     assert!(matches!(
         leases.try_acquire("", "b").await,
         Err(LeaseError::InvalidName { field: "name", .. })
@@ -387,8 +394,33 @@ async fn work_that_can_stop_gets_its_grace_on_loss_and_at_shutdown() {
     );
     assert_eq!(task.await.expect("no panic"), LeaderExit::Shutdown);
     assert_eq!(
-        leases.holder("relay"),
+        leases.current_holder("relay"),
         None,
         "released after the work stopped"
+    );
+}
+
+#[tokio::test]
+async fn the_store_says_who_holds_a_name() {
+    let leases = InMemoryLeases::new();
+    assert_eq!(
+        LeaseStore::holder(&leases, "relay").await.expect("ask"),
+        None
+    );
+    let lease = leases
+        .try_acquire("relay", "instance-1")
+        .await
+        .expect("store")
+        .expect("free");
+    let holder = LeaseStore::holder(&leases, "relay").await.expect("ask");
+    assert_eq!(holder, Some(LeaseHolder::new("instance-1")));
+    assert!(
+        LeaseStore::holder(&leases, "").await.is_err(),
+        "names are checked"
+    );
+    lease.release().await.expect("release");
+    assert_eq!(
+        LeaseStore::holder(&leases, "relay").await.expect("ask"),
+        None
     );
 }

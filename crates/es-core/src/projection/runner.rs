@@ -6,8 +6,8 @@ use std::{pin::pin, sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 use crate::{
-    CheckpointStore, EventStore, Position, Projection, ProjectionError, RecordedEvent,
-    Subscription, UndecodablePolicy,
+    CatchUpMeter, CatchUpProgress, CheckpointStore, EventStore, Position, Projection,
+    ProjectionError, RecordedEvent, Subscription, UndecodablePolicy,
 };
 
 /// Feeds a projection from the event log, one transaction per batch.
@@ -21,6 +21,7 @@ pub struct ProjectionRunner<S, C, P> {
     poll_interval: Duration,
     undecodable: UndecodablePolicy,
     progress: Arc<watch::Sender<Position>>,
+    catch_up: Arc<watch::Sender<Option<CatchUpProgress>>>,
 }
 
 impl<S: Clone, C, P> Clone for ProjectionRunner<S, C, P> {
@@ -33,6 +34,7 @@ impl<S: Clone, C, P> Clone for ProjectionRunner<S, C, P> {
             poll_interval: self.poll_interval,
             undecodable: self.undecodable,
             progress: self.progress.clone(),
+            catch_up: self.catch_up.clone(),
         }
     }
 }
@@ -53,6 +55,7 @@ where
             poll_interval: crate::subscription::DEFAULT_POLL_INTERVAL,
             undecodable: UndecodablePolicy::default(),
             progress: Arc::new(watch::channel(Position::START).0),
+            catch_up: Arc::new(watch::channel(None).0),
         }
     }
 
@@ -91,10 +94,48 @@ where
     }
 
     /// Applies everything committed so far; returns the new checkpoint.
+    /// Reports how far it is on [`catch_up_progress`](Self::catch_up_progress).
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
         let mut subscription = self.subscription().await?;
-        while self.step(&mut subscription).await? {}
+        let mut meter = self.start_meter(subscription.position()).await;
+        while let Some(events) = self.step(&mut subscription).await? {
+            meter.advance(events, subscription.position());
+            self.report(&meter);
+        }
+        meter.finish();
+        self.report(&meter);
         Ok(subscription.position())
+    }
+
+    /// The progress of this runner's current or last
+    /// [`catch_up`](Self::catch_up) ([`rebuild`](Self::rebuild), and the
+    /// catch-up [`run_until`](Self::run_until) does before following the log
+    /// live): `None` before the first, then updated after every batch, with the events
+    /// that lay after the checkpoint at its start as the target when the
+    /// store can count them ([`EventStore::count_after`]). Rendering it (a
+    /// bar, log lines) is the caller's business.
+    pub fn catch_up_progress(&self) -> watch::Receiver<Option<CatchUpProgress>> {
+        self.catch_up.subscribe()
+    }
+
+    /// A meter for a catch-up from `from`, its target counted by the store
+    /// (best effort: progress without a target when counting fails).
+    async fn start_meter(&self, from: Position) -> CatchUpMeter {
+        let remaining = match self.store.count_after(from).await {
+            Ok(remaining) => remaining,
+            Err(error) => {
+                tracing::debug!(projection = self.projection.name(), %error, "cannot count the catch-up's events");
+                None
+            }
+        };
+        let meter = CatchUpMeter::start(from, remaining, std::time::Instant::now());
+        self.report(&meter);
+        meter
+    }
+
+    fn report(&self, meter: &CatchUpMeter) {
+        self.catch_up
+            .send_replace(Some(meter.progress(std::time::Instant::now())));
     }
 
     /// Catches up, then follows the log live. Returns only on error.
@@ -111,35 +152,53 @@ where
     ) -> Result<(), ProjectionError> {
         let mut stop = pin!(stop);
         let mut subscription = self.subscription().await?;
+        // The catch-up before following live is reported like `catch_up`'s.
+        let mut catching_up = Some(self.start_meter(subscription.position()).await);
         loop {
             if futures::poll!(stop.as_mut()).is_ready() {
                 return Ok(());
             }
-            if !self.step(&mut subscription).await? {
-                tokio::select! {
-                    biased;
-                    () = stop.as_mut() => return Ok(()),
-                    () = subscription.wait() => {}
+            match self.step(&mut subscription).await? {
+                Some(events) => {
+                    if let Some(meter) = &mut catching_up {
+                        meter.advance(events, subscription.position());
+                        self.report(meter);
+                    }
+                }
+                None => {
+                    if let Some(mut meter) = catching_up.take() {
+                        meter.finish();
+                        self.report(&meter);
+                    }
+                    tokio::select! {
+                        biased;
+                        () = stop.as_mut() => return Ok(()),
+                        () = subscription.wait() => {}
+                    }
                 }
             }
         }
     }
 
-    /// Applies the next batch; `false` when there was nothing to apply. When
-    /// another runner moved the checkpoint, starts again from where it is.
-    async fn step(&self, subscription: &mut Subscription<S>) -> Result<bool, ProjectionError> {
+    /// Applies the next batch: how many events it applied, `None` when there
+    /// was nothing to apply. When another runner moved the checkpoint,
+    /// starts again from where it is (having applied nothing).
+    async fn step(
+        &self,
+        subscription: &mut Subscription<S>,
+    ) -> Result<Option<u64>, ProjectionError> {
         let from = subscription.position();
         let batch = subscription.next_batch().await?;
         let to = subscription.position();
         if to == from {
-            return Ok(false);
+            return Ok(None);
         }
         match self.apply_batch(from, to, &batch).await {
             Err(ProjectionError::CheckpointMoved { .. }) => {
                 *subscription = self.subscription().await?;
-                Ok(true)
+                Ok(Some(0))
             }
-            other => other.map(|()| true),
+            other => other.map(|()| Some(batch.len() as u64)),
         }
     }
 

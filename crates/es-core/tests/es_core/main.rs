@@ -2,7 +2,8 @@
 //!
 //! * [`conformance_in_memory`]: the store conformance suite against [`es_core::InMemoryStore`];
 //! * [`repository`]: the repository beyond the store contract (cache, retry, snapshots, test kit);
-//! * [`projection_batches`]: how the projection runner hands out and commits batches;
+//! * [`projection_batches`]: how the projection runner hands out and commits batches,
+//!   and the catch-up progress it reports;
 //! * [`stream_identity`]: aggregate stream ids are injective and parse back;
 //! * [`input_rules`]: the shared append rules backends call (limits, re-sends, checkpoints);
 //! * [`undecodable_events`]: what subscriptions and projections do with events that cannot be decoded.

@@ -1,7 +1,9 @@
 //! `Projection::apply_batch`: the runner hands a projection each batch whole
 //! (so it can write it in one statement), commits it with one checkpoint, and
 //! rolls all of it back when the batch fails; the default still applies
-//! events one by one and names the failing event.
+//! events one by one and names the failing event. Meanwhile the runner
+//! reports its catch-up progress (events done against the events that lay
+//! after its checkpoint when it started).
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
@@ -174,4 +176,92 @@ async fn the_default_applies_one_by_one_and_names_the_failing_event() {
             .expect("load"),
         Position::START
     );
+}
+
+#[tokio::test]
+async fn catch_up_reports_progress_against_the_events_it_found() {
+    let store = store_with(25).await;
+    let checkpoints = InMemoryProjectionStore::<Applied>::new();
+    let failing = Batched {
+        fail_on_batch: Some(2),
+        ..Batched::default()
+    };
+    let runner =
+        ProjectionRunner::new(store.clone(), checkpoints.clone(), failing).with_batch_size(10);
+    let progress = runner.catch_up_progress();
+    assert!(
+        progress.borrow().is_none(),
+        "nothing before the first catch-up"
+    );
+    runner.catch_up().await.expect_err("the second batch fails");
+    let stopped = progress.borrow().expect("a sample");
+    assert_eq!((stopped.done, stopped.total), (10, Some(25)));
+    assert_eq!(stopped.remaining(), Some(15));
+    assert!(!stopped.caught_up);
+
+    let runner = ProjectionRunner::new(store, checkpoints, Batched::default()).with_batch_size(10);
+    let progress = runner.catch_up_progress();
+    runner.catch_up().await.expect("resume");
+    let done = progress.borrow().expect("a sample");
+    assert_eq!(
+        (done.done, done.total, done.caught_up),
+        (15, Some(15), true)
+    );
+    assert_eq!(done.position, checkpoint_of(&runner).await);
+
+    runner.rebuild().await.expect("rebuild");
+    let rebuilt = progress.borrow().expect("a sample");
+    assert_eq!(
+        (rebuilt.done, rebuilt.total, rebuilt.caught_up),
+        (25, Some(25), true)
+    );
+    assert_eq!(rebuilt.fraction(), Some(1.0));
+
+    runner.catch_up().await.expect("nothing new");
+    let idle = progress.borrow().expect("a sample");
+    assert_eq!((idle.done, idle.total, idle.caught_up), (0, Some(0), true));
+}
+
+async fn checkpoint_of<S, C, P>(runner: &ProjectionRunner<S, C, P>) -> Position
+where
+    S: EventStore + Clone,
+    C: CheckpointStore,
+    P: Projection<C::Transaction>,
+{
+    runner
+        .checkpoints()
+        .load_checkpoint(runner.projection().name())
+        .await
+        .expect("load")
+}
+
+#[tokio::test]
+async fn run_until_reports_its_catch_up_before_following_live() {
+    let store = store_with(25).await;
+    let runner = ProjectionRunner::new(
+        store,
+        InMemoryProjectionStore::<Applied>::new(),
+        Batched::default(),
+    )
+    .with_batch_size(10);
+    let mut progress = runner.catch_up_progress();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let runner = runner.clone();
+        async move {
+            runner
+                .run_until(async {
+                    let _ = stopped.await;
+                })
+                .await
+        }
+    });
+    let caught_up = *progress
+        .wait_for(|p| p.is_some_and(|p| p.caught_up))
+        .await
+        .expect("the runner reports");
+    let caught_up = caught_up.expect("a sample");
+    assert_eq!((caught_up.done, caught_up.total), (25, Some(25)));
+    let _ = stop.send(());
+    running.await.expect("joined").expect("stopped cleanly");
 }

@@ -29,8 +29,9 @@
 //! ## Who holds what
 //!
 //! The lease connection's `application_name` is set to the holder (cut to
-//! 63 bytes, the server's limit), so operators see the holders with
-//! [`PostgresLeases::holder`] or:
+//! 63 bytes, the server's limit), so operators see the holders, with the
+//! session's pid, client address and start, through
+//! [`LeaseStore::holder`] (`es projections` shows them) or:
 //!
 //! ```sql
 //! SELECT a.application_name AS holder, a.client_addr, a.backend_start
@@ -50,7 +51,9 @@ mod config;
 use std::{fmt, sync::Arc};
 
 use async_trait::async_trait;
-use es_core::{check_lease_holder, check_lease_name, Lease, LeaseError, LeaseStore, Renewal};
+use es_core::{
+    check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseStore, Renewal,
+};
 use sqlx::{postgres::PgConnectOptions, AssertSqlSafe, Connection, Executor, PgConnection};
 use tokio::{sync::Mutex, time::Instant};
 
@@ -76,7 +79,9 @@ pub use config::{
 /// # let name = format!("doc-relay-{}", uuid::Uuid::new_v4().simple());
 /// let lease = leases.try_acquire(&name, "instance-1").await?.expect("nobody holds it");
 /// assert!(leases.try_acquire(&name, "instance-2").await?.is_none());
-/// assert_eq!(leases.holder(&name).await?.as_deref(), Some("instance-1"));
+/// let holder = leases.holder(&name).await?.expect("held");
+/// assert_eq!(holder.holder, "instance-1");
+/// assert!(holder.pid.is_some() && holder.since.is_some());
 /// lease.release().await?;
 /// assert_eq!(leases.holder(&name).await?, None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -116,8 +121,10 @@ const HOLDING: &str = "SELECT set_config('application_name', $1, false), \
      (SELECT set_config('idle_session_timeout', $2::text, false) \
       WHERE current_setting('server_version_num')::int >= 140000)";
 
-/// The `application_name` of the session holding the lock of the key text `$1`.
-const HOLDER: &str = "SELECT a.application_name FROM pg_locks l \
+/// The session holding the lock of the key text `$1`: its
+/// `application_name`, pid, client address and start.
+const HOLDER: &str = "SELECT a.application_name, a.pid, host(a.client_addr), a.backend_start \
+     FROM pg_locks l \
      JOIN pg_stat_activity a ON a.pid = l.pid \
      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
@@ -148,21 +155,6 @@ impl PostgresLeases {
     /// The lease settings.
     pub fn lease_config(&self) -> &PostgresLeaseConfig {
         &self.inner.lease
-    }
-
-    /// Who holds the lease `name` now (as its `application_name`, at most 63
-    /// bytes), or `None` if nobody does. Needs the privileges to see other
-    /// sessions in `pg_stat_activity` (same role, or `pg_read_all_stats`).
-    pub async fn holder(&self, name: &str) -> Result<Option<String>, LeaseError> {
-        check_lease_name(name)?;
-        let mut conn = self.connection().await?;
-        let holder = sqlx::query_scalar(HOLDER)
-            .bind(self.key_text(name))
-            .fetch_optional(&mut conn)
-            .await
-            .map_err(LeaseError::backend)?;
-        self.keep_spare(conn).await;
-        Ok(holder)
     }
 
     fn key_text(&self, name: &str) -> String {
@@ -236,4 +228,35 @@ impl LeaseStore for PostgresLeases {
             self.inner.renewal,
         )))
     }
+
+    /// The session holding the lock: its `application_name` (the holder,
+    /// at most 63 bytes), pid, client address and `backend_start`. Needs the
+    /// privileges to see other sessions in `pg_stat_activity` (same role, or
+    /// `pg_read_all_stats`); without them the holder's name reads as empty.
+    async fn holder(&self, name: &str) -> Result<Option<LeaseHolder>, LeaseError> {
+        check_lease_name(name)?;
+        let mut conn = self.connection().await?;
+        let row: Option<HolderRow> = sqlx::query_as(HOLDER)
+            .bind(self.key_text(name))
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(LeaseError::backend)?;
+        self.keep_spare(conn).await;
+        Ok(row.map(|(holder, pid, client_addr, since)| {
+            let holder =
+                LeaseHolder::new(holder.unwrap_or_default()).with_session(pid, client_addr);
+            match since {
+                Some(since) => holder.with_since(since),
+                None => holder,
+            }
+        }))
+    }
 }
+
+/// `application_name`, pid, `host(client_addr)`, `backend_start`.
+type HolderRow = (
+    Option<String>,
+    i32,
+    Option<String>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);

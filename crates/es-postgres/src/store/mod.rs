@@ -115,4 +115,9 @@ impl EventStore for PostgresStore {
     fn append_notifications(&self) -> watch::Receiver<()> {
         self.inner.notifications.subscribe()
     }
+
+    /// The events counted by [`lag_after`](PostgresStore::lag_after).
+    async fn count_after(&self, after: Position) -> Result<Option<u64>, StoreError> {
+        self.lag_after(after).await.map(|lag| Some(lag.events))
+    }
 }

@@ -141,9 +141,12 @@ async fn a_deposed_leader_cannot_move_the_checkpoint() {
         .await
         .expect("store")
         .is_none());
-    assert_eq!(
-        leases_b.holder(&name).await.expect("holder").as_deref(),
-        Some("a")
+    let holder = leases_b.holder(&name).await.expect("holder").expect("held");
+    assert_eq!(holder.holder, "a");
+    assert!(holder.pid.is_some_and(|pid| pid > 0), "{holder:?}");
+    assert!(
+        holder.since.is_some() && holder.expires_at.is_none(),
+        "{holder:?}"
     );
 
     // A reads its checkpoint as leader, then loses its lease connection.

@@ -138,4 +138,8 @@ impl EventStore for SqliteStore {
     fn append_notifications(&self) -> watch::Receiver<()> {
         self.appended.subscribe()
     }
+
+    async fn count_after(&self, after: Position) -> Result<Option<u64>, StoreError> {
+        self.count_log(after).await.map(Some)
+    }
 }

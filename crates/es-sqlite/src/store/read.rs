@@ -47,6 +47,16 @@ impl SqliteStore {
             .boxed()
     }
 
+    /// How many events of the global log lie after `after`.
+    pub(super) async fn count_log(&self, after: Position) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM es_events WHERE position > ?1")
+            .bind(i64::try_from(after.sequence).unwrap_or(i64::MAX))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// A page of the global log after `after`, in commit order.
     pub(super) async fn read_log(
         &self,

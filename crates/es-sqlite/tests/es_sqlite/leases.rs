@@ -99,10 +99,17 @@ async fn a_leader_whose_lease_expired_cannot_move_the_checkpoint() {
         .await
         .expect("store")
         .is_none());
-    assert_eq!(
-        leases.holder("counter").await.expect("holder").as_deref(),
-        Some("a")
+    let holder = leases
+        .holder("counter")
+        .await
+        .expect("holder")
+        .expect("held");
+    assert_eq!(holder.holder, "a");
+    let (since, until) = (
+        holder.since.expect("since"),
+        holder.expires_at.expect("expiry"),
     );
+    assert!(until > since, "{holder:?}");
     // A reads its checkpoint as leader, then stalls past its time to live
     // (simulated: its row expires now).
     let from = checkpoints.load_checkpoint("counter").await.expect("load");
@@ -125,7 +132,12 @@ async fn a_leader_whose_lease_expired_cannot_move_the_checkpoint() {
     // A's stale release leaves B's grant alone.
     assert!(lease_a.release().await.is_err());
     assert_eq!(
-        leases.holder("counter").await.expect("holder").as_deref(),
+        leases
+            .holder("counter")
+            .await
+            .expect("holder")
+            .map(|h| h.holder)
+            .as_deref(),
         Some("b")
     );
     lease_b.release().await.expect("release");

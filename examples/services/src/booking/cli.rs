@@ -14,12 +14,13 @@ use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresError, PostgresLeaseConfig, PostgresLeases,
     PostgresStore,
 };
+use es_progress::{follow_while, ProgressView};
 use es_sqlite::{SqliteCheckpoints, SqliteError, SqliteStore};
 use uuid::Uuid;
 
 use super::{
     history,
-    projection::BookingProjection,
+    projection::{BookingProjection, BOOKING_PROJECTION},
     serve,
     service::{BookingService, BookingServiceError},
     views::{BookingRow, BookingViews},
@@ -115,8 +116,24 @@ pub enum Command {
         #[arg(value_parser = parse_uuid)]
         id: Uuid,
     },
+    /// Rebuild the booking projection: empty its table, move its checkpoint
+    /// to the start and apply the whole log again, showing progress (a bar
+    /// on a terminal, a line every --log-every seconds otherwise, on stderr).
+    #[command(name = "rebuild_projection", visible_alias = "rebuild-projection")]
+    RebuildProjection {
+        /// Seconds between two progress lines when stderr is not a terminal.
+        #[arg(long, default_value_t = 5.0, value_parser = parse_positive_seconds)]
+        log_every: f64,
+    },
     /// Server mode: run the projector, the relay to RabbitMQ and GET /health.
     Serve(serve::ServeArgs),
+}
+
+fn parse_positive_seconds(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| format!("{text:?} is not a positive number of seconds"))
 }
 
 /// Why the Booking CLI failed.
@@ -259,6 +276,16 @@ where
             .join("\n"),
         Command::GetBookingEvents { id } => {
             history::format_history(id, &service.history(id).await?)
+        }
+        Command::RebuildProjection { log_every } => {
+            // Progress on stderr (a bar, or log lines), the summary on stdout.
+            let runner = service.projector();
+            let every = Duration::from_secs_f64(log_every);
+            let mut view = ProgressView::for_stderr(BOOKING_PROJECTION, every);
+            let rebuilt = follow_while(runner.catch_up_progress(), &mut view, runner.rebuild());
+            let position = rebuilt.await?;
+            let done = runner.catch_up_progress().borrow().map_or(0, |p| p.done);
+            format!("rebuilt {BOOKING_PROJECTION}: {done} events applied, checkpoint {position}")
         }
         // Handled by the callers, which know the concrete stores.
         Command::Serve(_) => String::new(),

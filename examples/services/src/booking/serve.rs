@@ -9,14 +9,16 @@
 //! so on every name one instance leads and the others wait as standbys; a
 //! worker that fails or loses its lease goes back to standby and another
 //! instance (or this one, later) takes over from the checkpoint. `/health`
-//! shows each worker's role. `serve` exits non-zero only when `/health`
-//! cannot serve.
+//! shows each worker's role, and the log shows the projector's catch-up
+//! (events done, rate, time left) each time it takes the lead. `serve` exits
+//! non-zero only when `/health` cannot serve.
 
 use std::{pin::pin, time::Duration};
 
 use es_amqp::{lapin, Relay, RelayConfig, RelayError, RoutingKey};
-use es_core::{Leader, LeaderConfig, LeaseError, RecordedEvent};
+use es_core::{CatchUpProgress, Leader, LeaderConfig, LeaseError, RecordedEvent};
 use es_postgres::{PostgresCheckpoints, PostgresLeases, PostgresStore};
+use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;
 
 use super::operations;
@@ -27,8 +29,9 @@ use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, s
 /// and the name of its lease.
 pub const RELAY_NAME: &str = "booking-relay";
 
-/// The projector's lease name.
-pub const PROJECTOR_LEASE: &str = "booking-projector";
+/// The projector's lease name: the projection's own name (its checkpoint's
+/// key), so `es projections` shows which instance runs it.
+pub const PROJECTOR_LEASE: &str = super::projection::BOOKING_PROJECTION;
 
 /// How long a worker asked to stop (lease lost, shutdown) may take to save
 /// its checkpoint.
@@ -137,9 +140,11 @@ pub async fn serve(
         &args.broker.amqp_url,
         args.readiness,
     );
+    let mut progress = pin!(log_catch_up(service.projector().catch_up_progress()));
     tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases; /health, /ready and /metrics running");
     tokio::select! {
         _ = &mut workers => Ok(()),
+        () = &mut progress => Ok(()),
         result = health::serve(listener, "booking", roles, routes) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
@@ -151,6 +156,17 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// Logs the projector's catch-up each time it leads (its backlog after a
+/// restart or a takeover): a line every [`DEFAULT_LINE_INTERVAL`] and one
+/// when caught up. Never returns while the projector lives.
+async fn log_catch_up(progress: watch::Receiver<Option<CatchUpProgress>>) {
+    let mut view = ProgressView::log_with(PROJECTOR_LEASE, DEFAULT_LINE_INTERVAL, |line| {
+        tracing::info!("catch-up: {line}");
+    });
+    es_progress::follow(progress, &mut view).await;
+    std::future::pending::<()>().await;
 }
 
 /// A leader loop for the worker `name` of this instance.

@@ -8,8 +8,8 @@ mod queries;
 
 use std::time::Duration;
 
-use es_core::Position;
-use es_postgres::{PostgresConfig, PostgresStore};
+use es_core::{LeaseHolder, LeaseStore, Position};
+use es_postgres::{PostgresConfig, PostgresLeaseConfig, PostgresLeases, PostgresStore};
 
 pub use horizon::Horizon;
 
@@ -27,6 +27,8 @@ use queries::{Queries, TABLE_EXISTS};
 pub struct PostgresBackend {
     store: PostgresStore,
     sql: std::sync::Arc<Queries>,
+    /// The leases of the store's database (default namespace), for holders.
+    leases: PostgresLeases,
 }
 
 impl PostgresBackend {
@@ -44,6 +46,14 @@ impl PostgresBackend {
             config = config.with_schema(schema)?;
         }
         let redacted = config.redacted_url();
+        // The lease settings accept at most an hour.
+        let lease_config = PostgresLeaseConfig::new()
+            .with_connect_timeout(timeout.min(Duration::from_secs(3600)))
+            .map_err(|source| CliError::Lease {
+                name: "(settings)".into(),
+                source,
+            })?;
+        let leases = PostgresLeases::new(config.clone(), lease_config)?;
         let store = tokio::time::timeout(timeout, PostgresStore::connect_with(config))
             .await
             .map_err(|_| CliError::Timeout {
@@ -53,6 +63,7 @@ impl PostgresBackend {
         let backend = Self {
             sql: std::sync::Arc::new(Queries::new(store.schema())),
             store,
+            leases,
         };
         let table = format!("{}.es_events", backend.store.schema().quoted());
         let exists: bool = sqlx::query_scalar(TABLE_EXISTS)
@@ -92,6 +103,18 @@ impl PostgresBackend {
     /// The last event of the log, if any.
     pub async fn head(&self) -> Result<Option<Head>, CliError> {
         self.sql.log.head(self.store.pool()).await
+    }
+
+    /// Who holds the lease `name` (the advisory lock of es-postgres's
+    /// default lease namespace in this database), if anyone.
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>, CliError> {
+        self.leases
+            .holder(name)
+            .await
+            .map_err(|source| CliError::Lease {
+                name: name.to_owned(),
+                source,
+            })
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,

@@ -7,8 +7,8 @@ mod queries;
 
 use std::{str::FromStr, time::Duration};
 
-use es_core::Position;
-use es_sqlite::SqliteStore;
+use es_core::{LeaseHolder, Position};
+use es_sqlite::{SqliteLeases, SqliteStore};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::{
@@ -94,6 +94,17 @@ impl SqliteBackend {
     /// The last event of the log, if any.
     pub async fn head(&self) -> Result<Option<Head>, CliError> {
         self.sql.head(self.store.pool()).await
+    }
+
+    /// Who holds the lease `name` (a live row of es-sqlite's lease table in
+    /// this file), if anyone; never creates the table.
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>, CliError> {
+        SqliteLeases::read_holder(self.store.pool(), name)
+            .await
+            .map_err(|source| CliError::Lease {
+                name: name.to_owned(),
+                source,
+            })
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,

@@ -1,6 +1,8 @@
 //! The CLIs in embedded mode (SQLite files in a temporary directory): the
-//! seed's workflow, bad input, and concurrent processes on one booking.
+//! seed's workflow, bad input, concurrent processes on one booking, and
+//! rebuilding the booking projection with progress reports.
 
 mod bad_input;
 mod concurrency;
+mod rebuild;
 mod workflow;

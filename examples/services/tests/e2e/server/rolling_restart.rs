@@ -13,7 +13,7 @@ use crate::support::{
     server::{eventually, free_port, ServerEnv, Service},
 };
 
-const WORKERS: [&str; 2] = ["booking-relay", "booking-projector"];
+const WORKERS: [&str; 2] = ["booking-relay", "bookings"];
 
 /// Takeover after `kill -9` must stay within this.
 const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
