@@ -119,6 +119,12 @@ impl CatchUpMeter {
         self.total = self.total.map(|total| total.max(self.done));
     }
 
+    /// `remaining` events still to do after what was done so far: the
+    /// target, once counted.
+    pub fn set_remaining(&mut self, remaining: u64) {
+        self.total = Some(self.done.saturating_add(remaining));
+    }
+
     /// The work as seen from outside: `done` since the start, `remaining`
     /// still to do, at `position`.
     pub fn observe(&mut self, done: u64, remaining: u64, position: Position) {

@@ -97,10 +97,11 @@ where
     /// Reports how far it is on [`catch_up_progress`](Self::catch_up_progress).
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
         let mut subscription = self.subscription().await?;
-        let mut meter = self.start_meter(subscription.position()).await;
+        let mut meter = self.start_meter(subscription.position());
+        let mut counted = false;
         while let Some(events) = self.step(&mut subscription).await? {
-            meter.advance(events, subscription.position());
-            self.report(&meter);
+            self.advance(&mut meter, &mut counted, events, subscription.position())
+                .await;
         }
         meter.finish();
         self.report(&meter);
@@ -112,25 +113,43 @@ where
     /// catch-up [`run_until`](Self::run_until) does before following the log
     /// live): `None` before the first, then updated after every batch, with the events
     /// that lay after the checkpoint at its start as the target when the
-    /// store can count them ([`EventStore::count_after`]). Rendering it (a
-    /// bar, log lines) is the caller's business.
+    /// store can count them ([`EventStore::count_after`]; counted only once
+    /// a first full batch shows there is more than one batch to do, so a
+    /// short catch-up costs no count). Rendering it (a bar, log lines) is
+    /// the caller's business.
     pub fn catch_up_progress(&self) -> watch::Receiver<Option<CatchUpProgress>> {
         self.catch_up.subscribe()
     }
 
-    /// A meter for a catch-up from `from`, its target counted by the store
-    /// (best effort: progress without a target when counting fails).
-    async fn start_meter(&self, from: Position) -> CatchUpMeter {
-        let remaining = match self.store.count_after(from).await {
-            Ok(remaining) => remaining,
-            Err(error) => {
-                tracing::debug!(projection = self.projection.name(), %error, "cannot count the catch-up's events");
-                None
-            }
-        };
-        let meter = CatchUpMeter::start(from, remaining, std::time::Instant::now());
+    /// A meter for a catch-up from `from`, its target not counted yet.
+    fn start_meter(&self, from: Position) -> CatchUpMeter {
+        let meter = CatchUpMeter::start(from, None, std::time::Instant::now());
         self.report(&meter);
         meter
+    }
+
+    /// `events` more applied, up to `position`. After the first full batch
+    /// (more is likely to follow) the store counts what is left, once (best
+    /// effort: progress without a target when it cannot count).
+    async fn advance(
+        &self,
+        meter: &mut CatchUpMeter,
+        counted: &mut bool,
+        events: u64,
+        position: Position,
+    ) {
+        meter.advance(events, position);
+        if !*counted && events >= self.batch_size as u64 {
+            *counted = true;
+            match self.store.count_after(position).await {
+                Ok(Some(remaining)) => meter.set_remaining(remaining),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::debug!(projection = self.projection.name(), %error, "cannot count the catch-up's events");
+                }
+            }
+        }
+        self.report(meter);
     }
 
     fn report(&self, meter: &CatchUpMeter) {
@@ -153,7 +172,8 @@ where
         let mut stop = pin!(stop);
         let mut subscription = self.subscription().await?;
         // The catch-up before following live is reported like `catch_up`'s.
-        let mut catching_up = Some(self.start_meter(subscription.position()).await);
+        let mut catching_up = Some(self.start_meter(subscription.position()));
+        let mut counted = false;
         loop {
             if futures::poll!(stop.as_mut()).is_ready() {
                 return Ok(());
@@ -161,8 +181,8 @@ where
             match self.step(&mut subscription).await? {
                 Some(events) => {
                     if let Some(meter) = &mut catching_up {
-                        meter.advance(events, subscription.position());
-                        self.report(meter);
+                        self.advance(meter, &mut counted, events, subscription.position())
+                            .await;
                     }
                 }
                 None => {
