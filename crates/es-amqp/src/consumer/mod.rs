@@ -314,7 +314,13 @@ impl<H: Handler> Consumer<H> {
             correlation_id = %wire::correlation_id(&delivery.properties).unwrap_or_default(),
             routing_key = %delivery.routing_key,
             redelivered = delivery.redelivered,
+            stream_id = tracing::field::Empty,
+            version = tracing::field::Empty,
+            position = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            parent_id = tracing::field::Empty,
         );
+        let recorded = span.clone();
         let outcome = async {
             match wire::decode(&delivery.properties, &delivery.data) {
                 Err(error) => {
@@ -327,7 +333,10 @@ impl<H: Handler> Consumer<H> {
                         .await?;
                     Ok::<_, ConsumerError>(Outcome::DeadLettered)
                 }
-                Ok(event) => self.handle(dead_letters, &delivery, &event).await,
+                Ok(event) => {
+                    record_event(&recorded, &event);
+                    self.handle(dead_letters, &delivery, &event).await
+                }
             }
         }
         .instrument(span)
@@ -373,5 +382,19 @@ impl<H: Handler> Consumer<H> {
                 }
             }
         }
+    }
+}
+
+/// Fills the `es_amqp.consume` span's fields from the decoded event: where
+/// it sits in its stream and the global log, and the trace it belongs to
+/// (the `traceparent` the relay copied from its metadata), so the consumer's
+/// span joins the trace of the command that wrote the event.
+fn record_event(span: &tracing::Span, event: &RecordedEvent) {
+    span.record("stream_id", tracing::field::display(&event.stream_id));
+    span.record("version", event.version);
+    span.record("position", tracing::field::display(event.position));
+    if let Some(context) = event.metadata.trace_context {
+        span.record("trace_id", context.trace_id_hex());
+        span.record("parent_id", context.parent_id_hex());
     }
 }

@@ -14,6 +14,8 @@ mod relay_consumer;
 mod relay_edges;
 mod relay_under_lease;
 mod retry_order;
+mod span_capture;
 mod tls;
+mod trace_context;
 mod tracing_correlation;
 mod unroutable;
