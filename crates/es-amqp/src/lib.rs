@@ -95,7 +95,7 @@ pub use config_error::{ConfigError, SHORT_STRING_MAX};
 pub use consumer::{
     config::{ConsumerConfig, ConsumerConfigBuilder},
     error::ConsumerError,
-    group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder},
+    group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder, PartitionState},
     handler::Handler,
     stats::ConsumerStats,
     topology::QueueType,

@@ -55,11 +55,15 @@ pub(crate) mod group;
 pub(crate) mod handler;
 mod live;
 pub(crate) mod stats;
+mod subscribed;
 pub(crate) mod topology;
 
 use std::{
     convert::Infallible,
-    sync::{atomic::Ordering, Arc},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
 };
 
 use es_core::{
@@ -74,7 +78,7 @@ use lapin::{
 };
 use tracing::Instrument;
 
-use self::{dead_letter::DeadLetters, live::Live};
+use self::{dead_letter::DeadLetters, live::Live, subscribed::Subscribed};
 use crate::{
     config_error::short, connection, wire, ConsumerConfig, ConsumerError, ConsumerStats, Handler,
 };
@@ -107,6 +111,7 @@ pub struct Consumer<H> {
     config: ConsumerConfig,
     handler: Arc<H>,
     stats: Arc<ConsumerStats>,
+    subscribed: Arc<AtomicBool>,
 }
 
 impl<H> Clone for Consumer<H> {
@@ -115,6 +120,7 @@ impl<H> Clone for Consumer<H> {
             config: self.config.clone(),
             handler: self.handler.clone(),
             stats: self.stats.clone(),
+            subscribed: self.subscribed.clone(),
         }
     }
 }
@@ -145,6 +151,7 @@ impl<H: Handler> Consumer<H> {
             config,
             handler: Arc::new(handler),
             stats: Arc::default(),
+            subscribed: Arc::default(),
         }
     }
 
@@ -159,6 +166,7 @@ impl<H: Handler> Consumer<H> {
             config,
             handler,
             stats,
+            subscribed: Arc::default(),
         }
     }
 
@@ -175,6 +183,16 @@ impl<H: Handler> Consumer<H> {
     /// What this consumer (and its clones) did so far.
     pub fn stats(&self) -> &ConsumerStats {
         &self.stats
+    }
+
+    /// Whether this consumer (or a clone) holds a subscription to its queue
+    /// right now: connected, topology declared, `basic.consume` accepted.
+    /// On a single-active-consumer queue the broker delivers to one
+    /// subscriber at a time, so a subscribed consumer may be the active one
+    /// or a waiting standby; an unsubscribed one is starting, waiting to
+    /// subscribe, or reconnecting.
+    pub fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Relaxed)
     }
 
     /// Declares the exchange, queue, bindings and dead-letter queue, then
@@ -289,6 +307,7 @@ impl<H: Handler> Consumer<H> {
                 .await?,
         );
         tracing::info!(queue = %self.config.queue(), prefetch = self.config.prefetch(), "consumer started");
+        let _subscribed = Subscribed::new(&self.subscribed);
         while let Some(delivery) = deliveries.next().await {
             let delivery = delivery?;
             self.process(&dead_letters, delivery).await?;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod key_value;
 pub mod logging;
 pub mod metrics_endpoint;
+pub mod operations;
 pub mod readiness;
 pub mod service_main;
 pub mod shutdown;
