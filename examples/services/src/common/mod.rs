@@ -13,4 +13,5 @@ pub mod operations;
 pub mod readiness;
 pub mod service_main;
 pub mod shutdown;
+pub mod trace;
 pub mod uuid_arg;
