@@ -14,7 +14,6 @@ mod relay_consumer;
 mod relay_edges;
 mod relay_under_lease;
 mod retry_order;
-mod span_capture;
 mod tls;
 mod trace_context;
 mod tracing_correlation;

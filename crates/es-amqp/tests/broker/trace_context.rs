@@ -24,10 +24,9 @@ use es_core::{
 };
 use uuid::Uuid;
 
-use crate::{
-    harness::{amqp_url, spawn_consumer, spawn_relay, within, Harness},
-    span_capture,
-};
+use es_test_support::span_capture;
+
+use crate::harness::{amqp_url, spawn_consumer, spawn_relay, within, Harness};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -7,10 +7,9 @@ use std::time::Duration;
 use es_core::{EventStore, ExpectedVersion, Metadata, NewEvent, StreamId};
 use uuid::Uuid;
 
-use crate::{
-    harness::{spawn_consumer, spawn_relay, Harness},
-    span_capture,
-};
+use es_test_support::span_capture;
+
+use crate::harness::{spawn_consumer, spawn_relay, Harness};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_correlation_id_travels_from_the_append_to_the_consumer() {

@@ -1,6 +1,13 @@
 //! A tracing subscriber that keeps every span's name and fields (those given
-//! at creation and those recorded later), installed once for the whole test
-//! binary, so tests can check what the relay's and the consumer's spans said.
+//! at creation and those recorded later), installed once per test binary as
+//! the global subscriber, so tests can check what the spans of a command, a
+//! projection batch, the relay or the consumer said.
+//!
+//! ```
+//! let spans = es_test_support::span_capture::spans();
+//! tracing::info_span!("work", item = 7).in_scope(|| {});
+//! assert_eq!(spans.named_with("work", "item", "7").len(), 1);
+//! ```
 
 use std::{
     collections::HashMap,
@@ -19,7 +26,9 @@ use tracing::{
 /// One captured span: its name and its fields, as displayed.
 #[derive(Debug, Clone)]
 pub struct CapturedSpan {
+    /// The span's name.
     pub name: String,
+    /// Its fields (name to value, displayed), as recorded so far.
     pub fields: HashMap<String, String>,
 }
 
@@ -47,6 +56,10 @@ impl Spans {
 
 /// The process's span capture, installed as the global subscriber on first
 /// use.
+///
+/// # Panics
+///
+/// If another global subscriber was installed first (a test-only helper).
 pub fn spans() -> Arc<Spans> {
     static SPANS: OnceLock<Arc<Spans>> = OnceLock::new();
     SPANS
