@@ -1,5 +1,5 @@
-//! A tracing subscriber that keeps every span's name and fields (those given
-//! at creation and those recorded later), installed once per test binary as
+//! A tracing subscriber that keeps the name and fields (those given at
+//! creation and those recorded later) of every span of the `es-*` crates, installed once per test binary as
 //! the global subscriber, so tests can check what the spans of a command, a
 //! projection batch, the relay or the consumer said.
 //!
@@ -86,8 +86,10 @@ impl Visit for Fields<'_> {
 struct Collector(Arc<Spans>);
 
 impl Subscriber for Collector {
-    fn enabled(&self, _: &TracingMetadata<'_>) -> bool {
-        true
+    /// Only the workspace's own spans (`es.*`, `es_amqp.*`): nothing else
+    /// is kept, so a long test binary neither grows nor slows.
+    fn enabled(&self, metadata: &TracingMetadata<'_>) -> bool {
+        metadata.is_span() && metadata.name().starts_with("es")
     }
     fn new_span(&self, attributes: &span::Attributes<'_>) -> span::Id {
         let mut fields = HashMap::new();
