@@ -5,8 +5,8 @@
 //!
 //! ```
 //! let spans = es_test_support::span_capture::spans();
-//! tracing::info_span!("work", item = 7).in_scope(|| {});
-//! assert_eq!(spans.named_with("work", "item", "7").len(), 1);
+//! tracing::info_span!("es.work", item = 7).in_scope(|| {});
+//! assert_eq!(spans.named_with("es.work", "item", "7").len(), 1);
 //! ```
 
 use std::{
