@@ -5,9 +5,9 @@
 //! event store to RabbitMQ with publisher confirms; the event store is the
 //! outbox, so there is no dual write), and the HTTP server: `GET /health`,
 //! `/ready`, `/metrics`, and the booking commands (`POST /bookings`, see
-//! [`http_commands`](super::http_commands), which join the caller's
-//! `traceparent`). Any number of instances may run at once (a rolling
-//! restart runs two): the projector and the relay each run under a
+//! [`http_commands`], which join the caller's `traceparent`). Any number
+//! of instances may run at once (a rolling restart runs two): the
+//! projector and the relay each run under a
 //! PostgreSQL lease ([`es_core::Leader::serve`]),
 //! so on every name one instance leads and the others wait as standbys; a
 //! worker that fails or loses its lease goes back to standby and another
