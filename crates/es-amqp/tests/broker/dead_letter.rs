@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use es_amqp::{
     lapin::{
-        options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions},
-        BasicProperties, Channel, Connection, ConnectionProperties,
+        options::{BasicGetOptions, ConfirmSelectOptions},
+        BasicProperties, Connection, ConnectionProperties,
     },
     wire, Backoff,
 };
 
-use crate::harness::{amqp_url, append_events, spawn_consumer, spawn_relay, within, Harness};
+use crate::harness::{
+    amqp_url, append_events, publish_routed, spawn_consumer, spawn_relay, within, Harness,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -244,36 +246,4 @@ async fn a_dead_letter_too_large_for_a_frame_leaves_the_original_headers_out() {
     .await;
     assert_eq!(consumer.stats().dead_lettered(), 1);
     let _ = connection.close(200, "done".into()).await;
-}
-
-/// Publishes a hand-made message (`mandatory`) and waits until the broker
-/// confirmed it and routed it to a queue.
-async fn publish_routed(
-    channel: &Channel,
-    exchange: &str,
-    routing_key: &str,
-    body: &[u8],
-    properties: BasicProperties,
-) {
-    let confirmation = channel
-        .basic_publish(
-            exchange.into(),
-            routing_key.into(),
-            BasicPublishOptions {
-                mandatory: true,
-                immediate: false,
-            },
-            body,
-            properties,
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("confirm");
-    assert!(confirmation.is_ack());
-    assert_eq!(
-        confirmation.take_message(),
-        None,
-        "the message was unroutable"
-    );
 }

@@ -8,8 +8,8 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use es_amqp::{
     lapin::{
-        options::{ExchangeDeleteOptions, QueueDeleteOptions},
-        Connection, ConnectionProperties,
+        options::{BasicPublishOptions, ExchangeDeleteOptions, QueueDeleteOptions},
+        BasicProperties, Channel, Connection, ConnectionProperties,
     },
     Backoff, Consumer, ConsumerConfig, ConsumerConfigBuilder, Handler, IdempotentHandler,
     InMemoryIdempotencyStore, InMemoryTransaction, Relay, RelayCheckpoint, RelayConfig,
@@ -540,4 +540,36 @@ where
     F::Output: Send + 'static,
 {
     Task(Some(tokio::spawn(future)))
+}
+
+/// Publishes a hand-made message (`mandatory`) and waits until the broker
+/// confirmed it and routed it to a queue.
+pub async fn publish_routed(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) {
+    let confirmation = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            },
+            body,
+            properties,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirmation.is_ack());
+    assert_eq!(
+        confirmation.take_message(),
+        None,
+        "the message was unroutable"
+    );
 }

@@ -11,11 +11,7 @@ use std::{
 };
 
 use es_amqp::{
-    lapin::{
-        options::{BasicPublishOptions, ConfirmSelectOptions},
-        types::AMQPValue,
-        Connection, ConnectionProperties,
-    },
+    lapin::{options::ConfirmSelectOptions, types::AMQPValue, Connection, ConnectionProperties},
     wire, Consumer, Handler,
 };
 use es_core::{
@@ -158,25 +154,17 @@ async fn a_malformed_traceparent_is_ignored_and_the_event_handled() {
             wire::HEADER_TRACEPARENT.into(),
             AMQPValue::LongString(value.into()),
         );
-        let confirm = channel
-            .basic_publish(
-                h.names.exchange.as_str().into(),
-                "booking.BookingCreated".into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    immediate: false,
-                },
-                &body,
-                properties
-                    .clone()
-                    .with_headers(headers)
-                    .with_message_id(id.to_string().into()),
-            )
-            .await
-            .expect("publish")
-            .await
-            .expect("confirm");
-        assert!(confirm.is_ack());
+        publish_routed(
+            &channel,
+            &h.names.exchange,
+            "booking.BookingCreated",
+            &body,
+            properties
+                .clone()
+                .with_headers(headers)
+                .with_message_id(id.to_string().into()),
+        )
+        .await;
         ids.push(id);
     }
     for id in &ids {

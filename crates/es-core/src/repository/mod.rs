@@ -164,14 +164,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     {
         let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
         let span = execute_span(&stream_id, &metadata);
-        let executed = self
-            .execute_in_span(&stream_id, command, &metadata)
-            .instrument(span.clone())
-            .await;
-        if let Ok(executed) = &executed {
-            span.record("version", executed.version);
-        }
-        executed
+        in_span(span, self.execute_in_span(&stream_id, command, &metadata)).await
     }
 
     async fn execute_in_span(
@@ -247,14 +240,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
         let span = execute_span(&stream_id, &metadata);
         span.record("expected_version", version);
-        let result = self
-            .execute_at_in_span(&stream_id, version, command, &metadata)
-            .instrument(span.clone())
-            .await;
-        if let Ok(executed) = &result {
-            span.record("version", executed.version);
-        }
-        result
+        in_span(
+            span,
+            self.execute_at_in_span(&stream_id, version, command, &metadata),
+        )
+        .await
     }
 
     async fn execute_at_in_span(
@@ -298,4 +288,17 @@ fn execute_span(stream_id: &StreamId, metadata: &Metadata) -> tracing::Span {
         expected_version = tracing::field::Empty,
         version = tracing::field::Empty,
     )
+}
+
+/// Runs a command's `work` in its `span`, recording the stream's version
+/// once it committed.
+async fn in_span<A: Aggregate>(
+    span: tracing::Span,
+    work: impl std::future::Future<Output = Result<Executed<A>, ExecuteError<A::Error>>>,
+) -> Result<Executed<A>, ExecuteError<A::Error>> {
+    let result = work.instrument(span.clone()).await;
+    if let Ok(executed) = &result {
+        span.record("version", executed.version);
+    }
+    result
 }

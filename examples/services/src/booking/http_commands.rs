@@ -57,12 +57,20 @@ fn trace_of(headers: &HeaderMap) -> TraceContext {
     )
 }
 
-fn done(status: StatusCode, id: Uuid, trace: TraceContext) -> Response {
-    let body = json!({ "id": id, "traceparent": trace.to_string() });
-    (status, Json(body)).into_response()
-}
-
-fn failed(error: BookingServiceError) -> Response {
+/// The answer to a command in `trace` that ended with `result` (the
+/// booking's id), `status` on success.
+fn answer(
+    result: Result<Uuid, BookingServiceError>,
+    status: StatusCode,
+    trace: TraceContext,
+) -> Response {
+    let error = match result {
+        Ok(id) => {
+            let body = json!({ "id": id, "traceparent": trace.to_string() });
+            return (status, Json(body)).into_response();
+        }
+        Err(error) => error,
+    };
     let status = match &error {
         BookingServiceError::Refused { .. } | BookingServiceError::Conflict { .. } => {
             StatusCode::CONFLICT
@@ -80,10 +88,8 @@ async fn create(
     Json(body): Json<CreateBooking>,
 ) -> Response {
     let trace = trace_of(&headers);
-    match service.create(body.parking_slot_ref_no, trace).await {
-        Ok(id) => done(StatusCode::CREATED, id, trace),
-        Err(error) => failed(error),
-    }
+    let result = service.create(body.parking_slot_ref_no, trace).await;
+    answer(result, StatusCode::CREATED, trace)
 }
 
 async fn reserve(
@@ -92,10 +98,8 @@ async fn reserve(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    match service.reserve(id, trace).await {
-        Ok(()) => done(StatusCode::OK, id, trace),
-        Err(error) => failed(error),
-    }
+    let result = service.reserve(id, trace).await.map(|()| id);
+    answer(result, StatusCode::OK, trace)
 }
 
 async fn complete(
@@ -104,8 +108,6 @@ async fn complete(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    match service.complete(id, trace).await {
-        Ok(()) => done(StatusCode::OK, id, trace),
-        Err(error) => failed(error),
-    }
+    let result = service.complete(id, trace).await.map(|()| id);
+    answer(result, StatusCode::OK, trace)
 }
