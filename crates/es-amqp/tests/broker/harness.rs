@@ -8,7 +8,9 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use es_amqp::{
     lapin::{
-        options::{BasicPublishOptions, ExchangeDeleteOptions, QueueDeleteOptions},
+        options::{
+            BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeleteOptions,
+        },
         BasicProperties, Channel, Connection, ConnectionProperties,
     },
     Backoff, Consumer, ConsumerConfig, ConsumerConfigBuilder, Handler, IdempotentHandler,
@@ -540,6 +542,20 @@ where
     F::Output: Send + 'static,
 {
     Task(Some(tokio::spawn(future)))
+}
+
+/// A connection of its own to the broker and a channel on it in confirm
+/// mode, for publishing hand-made messages.
+pub async fn confirming_channel() -> (Connection, Channel) {
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    (connection, channel)
 }
 
 /// Publishes a hand-made message (`mandatory`) and waits until the broker

@@ -10,19 +10,17 @@ use std::{
     time::Duration,
 };
 
-use es_amqp::{
-    lapin::{options::ConfirmSelectOptions, types::AMQPValue, Connection, ConnectionProperties},
-    wire, Consumer, Handler,
-};
+use es_amqp::{lapin::types::AMQPValue, wire, Consumer, Handler};
 use es_core::{
     async_trait, BoxError, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
     StreamId, TraceContext,
 };
+use es_test_support::span_capture;
 use uuid::Uuid;
 
-use es_test_support::span_capture;
-
-use crate::harness::{amqp_url, spawn_consumer, spawn_relay, within, Harness};
+use crate::harness::{
+    confirming_channel, publish_routed, spawn_consumer, spawn_relay, within, Harness,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -132,14 +130,7 @@ async fn a_malformed_traceparent_is_ignored_and_the_event_handled() {
         .await
         .expect("append");
     let (body, properties) = wire::encode(&h.store_event(0).await).expect("encodes");
-    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .expect("confirms");
+    let (connection, channel) = confirming_channel().await;
     let hostile = [
         "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
         "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
