@@ -97,7 +97,7 @@ pub use connection::DEFAULT_CONNECT_TIMEOUT;
 pub use consumer::{
     config::{ConsumerConfig, ConsumerConfigBuilder, DEFAULT_REQUEST_TIMEOUT},
     error::ConsumerError,
-    group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder},
+    group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder, PartitionState},
     handler::Handler,
     stats::ConsumerStats,
     topology::QueueType,

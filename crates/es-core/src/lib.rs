@@ -30,10 +30,12 @@
 //!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
 //!   read models; [`UndecodablePolicy`] says what readers do with bad data.
 //! * Operating: [`metrics`] (every metric's name, unit and labels; the
-//!   `metrics` feature records them), [`Lag`] (how far a follower is behind)
-//!   and [`CatchUpProgress`] / [`CatchUpMeter`] (`progress.rs`: done, total,
+//!   `metrics` feature records them), [`Lag`] (how far a follower is
+//!   behind), [`CatchUpProgress`] / [`CatchUpMeter`] (`progress.rs`: done, total,
 //!   rate and time left of a catch-up or rebuild, published by
-//!   [`ProjectionRunner::catch_up_progress`]; no UI here, `es-progress` draws it).
+//!   [`ProjectionRunner::catch_up_progress`]; no UI here, `es-progress` draws it)
+//!   and [`TraceContext`] (the W3C `traceparent` an event carries in its
+//!   [`Metadata`], so a consumer's span joins the command's trace).
 //! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
 //! * `testing` (feature): the conformance suite and a given/when/then kit.
 //!
@@ -132,6 +134,7 @@ mod repository;
 mod snapshot;
 mod stream_id;
 mod subscription;
+mod trace_context;
 mod undecodable_policy;
 mod upcasters;
 mod validation;
@@ -169,6 +172,7 @@ pub use repository::{
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
 pub use stream_id::StreamId;
 pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
+pub use trace_context::{TraceContext, TraceContextError};
 pub use undecodable_policy::UndecodablePolicy;
 pub use upcasters::Upcasters;
 pub use validation::validate_append;

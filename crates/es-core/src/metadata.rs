@@ -1,11 +1,13 @@
 //! Metadata that travels with every event.
 //!
-//! Correlation and causation ids are typed fields, not keys in a string map, so
+//! Correlation and causation ids and the trace context are typed fields, not keys in a string map, so
 //! a relay or a consumer can read them without guessing. Anything else a user
 //! wants to carry goes into one typed `extra` value of the user's own type.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::TraceContext;
 
 /// Metadata recorded with an event.
 ///
@@ -31,6 +33,11 @@ pub struct Metadata {
     /// The id of the event or message that caused this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
+    /// The W3C trace context of the command that wrote the event, so that
+    /// whoever handles it later joins that trace (the relay carries it in
+    /// the AMQP `traceparent` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_context: Option<TraceContext>,
     /// User-defined extra metadata; read it back with [`Metadata::extra`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<serde_json::Value>,
@@ -51,6 +58,13 @@ impl Metadata {
         self
     }
 
+    /// Sets the trace context.
+    #[must_use]
+    pub fn with_trace_context(mut self, context: TraceContext) -> Self {
+        self.trace_context = Some(context);
+        self
+    }
+
     /// Stores a typed extra value.
     pub fn with_extra<T: Serialize>(mut self, extra: &T) -> Result<Self, serde_json::Error> {
         self.extra = Some(serde_json::to_value(extra)?);
@@ -63,11 +77,13 @@ impl Metadata {
     }
 
     /// Metadata for an event caused by `cause`: same correlation id (or the
-    /// cause's own id when it had none), causation id = the cause's event id.
+    /// cause's own id when it had none), causation id = the cause's event id,
+    /// same trace context (so the new event stays in the cause's trace).
     pub fn caused_by(cause: &crate::RecordedEvent) -> Self {
         Self {
             correlation_id: Some(cause.metadata.correlation_id.unwrap_or(cause.event_id)),
             causation_id: Some(cause.event_id),
+            trace_context: cause.metadata.trace_context,
             extra: None,
         }
     }

@@ -24,6 +24,7 @@
 //! | `es_consumer_handled_total` | counter | messages | `queue` | messages handled and acknowledged |
 //! | `es_consumer_retried_total` | counter | attempts | `queue` | handler failures retried in place |
 //! | `es_consumer_dead_lettered_total` | counter | messages | `queue` | messages dead-lettered |
+//! | `es_consumer_subscribed` | gauge | 0 or 1 | `queue`, `role` (`preferred`, `standby`) | 1 while this process holds a subscription to the queue (a consumer group's partition: `preferred` when the process normally is its active consumer) |
 //! | `es_reconnects_total` | counter | reconnects | `component` (`relay`, `consumer`), `name` | broker reconnects |
 //! | `es_postgres_horizon_age_seconds` | gauge | seconds | – | age of the oldest open PostgreSQL transaction holding back the global log |
 
@@ -59,6 +60,9 @@ pub const CONSUMER_HANDLED: &str = "es_consumer_handled_total";
 pub const CONSUMER_RETRIED: &str = "es_consumer_retried_total";
 /// Messages a consumer dead-lettered; label `queue`.
 pub const CONSUMER_DEAD_LETTERED: &str = "es_consumer_dead_lettered_total";
+/// 1 while a process holds a subscription to a queue, else 0; labels
+/// `queue` and `role` (`preferred` or `standby`).
+pub const CONSUMER_SUBSCRIBED: &str = "es_consumer_subscribed";
 /// Broker reconnects; labels `component` and `name`.
 pub const RECONNECTS: &str = "es_reconnects_total";
 /// Age of the oldest open PostgreSQL transaction that holds back the
@@ -147,6 +151,16 @@ pub fn consumer_retried(queue: &str) {
 /// Records that the consumer of `queue` dead-lettered one message.
 pub fn consumer_dead_lettered(queue: &str) {
     record::count(CONSUMER_DEAD_LETTERED, &[("queue", queue)], 1);
+}
+
+/// Records whether this process holds a subscription to `queue`, on which
+/// it has `role` (`preferred` or `standby`).
+pub fn consumer_subscribed(queue: &str, role: &str, subscribed: bool) {
+    record::gauge(
+        CONSUMER_SUBSCRIBED,
+        &[("queue", queue), ("role", role)],
+        if subscribed { 1.0 } else { 0.0 },
+    );
 }
 
 /// Records that `component` named `name` reconnected to the broker.

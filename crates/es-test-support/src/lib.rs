@@ -34,7 +34,8 @@
 //! [`tls_proxy`] (the TLS-terminating proxy), [`child_roster`] (copies of the
 //! test executable run as child processes that report their role),
 //! [`lease_scenarios`] (the multi-process scenarios every lease store's tests
-//! run), `background` (the thread and runtime each proxy serves from),
+//! run), [`span_capture`] (a subscriber that keeps every span's fields, for
+//! tests of tracing), `background` (the thread and runtime each proxy serves from),
 //! `redirect` (pointing a URL at a proxy), `error` ([`ProxyError`]).
 
 #![warn(missing_docs)]
@@ -45,6 +46,7 @@ mod error;
 pub mod fault_proxy;
 pub mod lease_scenarios;
 mod redirect;
+pub mod span_capture;
 pub mod tls_proxy;
 
 pub use child_roster::Roster;

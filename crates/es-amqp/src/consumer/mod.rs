@@ -66,11 +66,15 @@ pub(crate) mod group;
 pub(crate) mod handler;
 mod live;
 pub(crate) mod stats;
+mod subscribed;
 pub(crate) mod topology;
 
 use std::{
     convert::Infallible,
-    sync::{atomic::Ordering, Arc},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
 };
 
 use es_core::{
@@ -88,7 +92,7 @@ use lapin::{
 };
 use tracing::Instrument;
 
-use self::{dead_letter::DeadLetters, live::Live};
+use self::{dead_letter::DeadLetters, live::Live, subscribed::Subscribed};
 use crate::{
     config_error::short, connection, wire, ConsumerConfig, ConsumerError, ConsumerStats, Handler,
 };
@@ -121,6 +125,7 @@ pub struct Consumer<H> {
     config: ConsumerConfig,
     handler: Arc<H>,
     stats: Arc<ConsumerStats>,
+    subscribed: Arc<AtomicBool>,
 }
 
 impl<H> Clone for Consumer<H> {
@@ -129,6 +134,7 @@ impl<H> Clone for Consumer<H> {
             config: self.config.clone(),
             handler: self.handler.clone(),
             stats: self.stats.clone(),
+            subscribed: self.subscribed.clone(),
         }
     }
 }
@@ -169,6 +175,7 @@ impl<H: Handler> Consumer<H> {
             config,
             handler: Arc::new(handler),
             stats: Arc::default(),
+            subscribed: Arc::default(),
         }
     }
 
@@ -183,6 +190,7 @@ impl<H: Handler> Consumer<H> {
             config,
             handler,
             stats,
+            subscribed: Arc::default(),
         }
     }
 
@@ -199,6 +207,16 @@ impl<H: Handler> Consumer<H> {
     /// What this consumer (and its clones) did so far.
     pub fn stats(&self) -> &ConsumerStats {
         &self.stats
+    }
+
+    /// Whether this consumer (or a clone) holds a subscription to its queue
+    /// right now: connected, topology declared, `basic.consume` accepted.
+    /// On a single-active-consumer queue the broker delivers to one
+    /// subscriber at a time, so a subscribed consumer may be the active one
+    /// or a waiting standby; an unsubscribed one is starting, waiting to
+    /// subscribe, or reconnecting.
+    pub fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Relaxed)
     }
 
     /// Declares the exchange, queue, bindings and dead-letter queue, then
@@ -350,6 +368,7 @@ impl<H: Handler> Consumer<H> {
             .await?,
         );
         tracing::info!(queue = %self.config.queue(), prefetch = self.config.prefetch(), "consumer started");
+        let _subscribed = Subscribed::new(&self.subscribed);
         loop {
             match tokio::time::timeout(self.config.request_timeout(), deliveries.next()).await {
                 Ok(Some(delivery)) => self.process(&dead_letters, delivery?).await?,
@@ -391,7 +410,13 @@ impl<H: Handler> Consumer<H> {
             correlation_id = %wire::correlation_id(&delivery.properties).unwrap_or_default(),
             routing_key = %delivery.routing_key,
             redelivered = delivery.redelivered,
+            stream_id = tracing::field::Empty,
+            version = tracing::field::Empty,
+            position = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            parent_id = tracing::field::Empty,
         );
+        let recorded = span.clone();
         let outcome = async {
             match wire::decode(&delivery.properties, &delivery.data) {
                 Err(error) => {
@@ -407,7 +432,10 @@ impl<H: Handler> Consumer<H> {
                     .await?;
                     Ok::<_, ConsumerError>(Outcome::DeadLettered)
                 }
-                Ok(event) => self.handle(dead_letters, &delivery, &event).await,
+                Ok(event) => {
+                    record_event(&recorded, &event);
+                    self.handle(dead_letters, &delivery, &event).await
+                }
             }
         }
         .instrument(span)
@@ -459,5 +487,19 @@ impl<H: Handler> Consumer<H> {
                 }
             }
         }
+    }
+}
+
+/// Fills the `es_amqp.consume` span's fields from the decoded event: where
+/// it sits in its stream and the global log, and the trace it belongs to
+/// (the `traceparent` the relay copied from its metadata), so the consumer's
+/// span joins the trace of the command that wrote the event.
+fn record_event(span: &tracing::Span, event: &RecordedEvent) {
+    span.record("stream_id", tracing::field::display(&event.stream_id));
+    span.record("version", event.version);
+    span.record("position", tracing::field::display(event.position));
+    if let Some(context) = event.metadata.trace_context {
+        span.record("trace_id", context.trace_id_hex());
+        span.record("parent_id", context.parent_id_hex());
     }
 }

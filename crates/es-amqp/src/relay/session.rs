@@ -243,6 +243,7 @@ where
             event_id = %event.event_id,
             correlation_id = %display_option(event.metadata.correlation_id),
             causation_id = %display_option(event.metadata.causation_id),
+            trace_id = event.metadata.trace_context.map(|t| t.trace_id_hex()).as_deref(),
             stream_id = %event.stream_id,
             version = event.version,
             position = %event.position,

@@ -20,13 +20,16 @@
 //! | header [`HEADER_RECORDED_AT`] | recorded at (RFC 3339) |
 //! | headers [`HEADER_CORRELATION_ID`], [`HEADER_CAUSATION_ID`] | when set |
 //! | header [`HEADER_METADATA_EXTRA`] | extra metadata as JSON, when set |
+//! | header [`HEADER_TRACEPARENT`] | the W3C trace context, when set |
 //! | header [`HEADER_PARTITION_SLOT`] | the stream's [`partition_slot`], for consumer groups |
 //!
 //! [`decode`] turns a delivery back into the envelope and refuses (with a
-//! [`WireError`]) anything that lacks what the envelope needs.
+//! [`WireError`]) anything that lacks what the envelope needs. The trace
+//! context is best effort: a malformed `traceparent` is logged and left out,
+//! never a reason to refuse (and so dead-letter) the event.
 
 use chrono::{DateTime, Utc};
-use es_core::{Metadata, Position, RecordedEvent, StreamId};
+use es_core::{Metadata, Position, RecordedEvent, StreamId, TraceContext};
 use lapin::{
     types::{AMQPValue, FieldTable, LongString, ShortString},
     BasicProperties,
@@ -59,6 +62,9 @@ pub const HEADER_CORRELATION_ID: &str = "es-correlation-id";
 pub const HEADER_CAUSATION_ID: &str = "es-causation-id";
 /// Header: the extra metadata, as JSON text.
 pub const HEADER_METADATA_EXTRA: &str = "es-metadata-extra";
+/// Header: the W3C trace context (`traceparent`, named as the W3C
+/// trace-context AMQP protocol draft names it, so any traced consumer reads it).
+pub const HEADER_TRACEPARENT: &str = "traceparent";
 /// Header set on dead-lettered messages: why the message failed.
 pub const HEADER_FAILURE: &str = "x-es-failure";
 /// Header set on dead-lettered messages: how many times the handler ran.
@@ -129,6 +135,9 @@ pub fn encode(event: &RecordedEvent) -> Result<(Vec<u8>, BasicProperties), WireE
     }
     if let Some(extra) = &event.metadata.extra {
         headers.insert(HEADER_METADATA_EXTRA.into(), text(extra.to_string()));
+    }
+    if let Some(context) = event.metadata.trace_context {
+        headers.insert(HEADER_TRACEPARENT.into(), text(context.to_string()));
     }
 
     let mut properties = BasicProperties::default()
@@ -250,7 +259,21 @@ pub fn correlation_id(properties: &BasicProperties) -> Option<String> {
         })
 }
 
+/// The W3C trace context of a message, from its [`HEADER_TRACEPARENT`]
+/// header: `Ok(None)` when there is none, [`WireError::InvalidHeader`] when
+/// it is not a string or not a valid `traceparent`.
+pub fn trace_context(headers: &FieldTable) -> Result<Option<TraceContext>, WireError> {
+    header_str(headers, HEADER_TRACEPARENT)?
+        .map(|value| {
+            TraceContext::parse(&value).map_err(|e| invalid(HEADER_TRACEPARENT, e.to_string()))
+        })
+        .transpose()
+}
+
 /// Turns a message (properties and body) back into the event envelope.
+///
+/// A malformed `traceparent` header is logged (warning) and leaves the
+/// event's trace context empty: a trace is best effort.
 pub fn decode(properties: &BasicProperties, body: &[u8]) -> Result<RecordedEvent, WireError> {
     let event_id = properties
         .message_id()
@@ -281,9 +304,14 @@ pub fn decode(properties: &BasicProperties, body: &[u8]) -> Result<RecordedEvent
             serde_json::from_str(&s).map_err(|e| invalid(HEADER_METADATA_EXTRA, e.to_string()))
         })
         .transpose()?;
+    let trace_context = trace_context(headers).unwrap_or_else(|error| {
+        tracing::warn!(%error, "ignoring the message's malformed traceparent header");
+        None
+    });
     let metadata = Metadata {
         correlation_id: optional_uuid(headers, HEADER_CORRELATION_ID)?,
         causation_id: optional_uuid(headers, HEADER_CAUSATION_ID)?,
+        trace_context,
         extra,
     };
     let payload = serde_json::from_slice(body).map_err(WireError::Body)?;
@@ -317,6 +345,7 @@ mod tests {
             metadata: Metadata {
                 correlation_id: Some(Uuid::now_v7()),
                 causation_id: Some(Uuid::now_v7()),
+                trace_context: Some(TraceContext::new_root()),
                 extra: Some(serde_json::json!({"user": "ada"})),
             },
             recorded_at: Utc
@@ -370,5 +399,53 @@ mod tests {
             decode(&stripped, &body),
             Err(WireError::MissingHeader(HEADER_VERSION))
         ));
+    }
+
+    fn with_header(properties: &BasicProperties, name: &str, value: AMQPValue) -> BasicProperties {
+        let mut inner = properties
+            .headers()
+            .clone()
+            .unwrap_or_default()
+            .inner()
+            .clone();
+        inner.insert(name.into(), value);
+        properties.clone().with_headers(FieldTable::from(inner))
+    }
+
+    #[test]
+    fn carries_the_trace_context_in_the_traceparent_header() {
+        let event = event();
+        let (_, properties) = encode(&event).expect("encodes");
+        let headers = properties.headers().clone().expect("headers");
+        assert_eq!(
+            header_str(&headers, HEADER_TRACEPARENT).expect("string"),
+            event.metadata.trace_context.map(|c| c.to_string())
+        );
+        let mut untraced = event.clone();
+        untraced.metadata.trace_context = None;
+        let (body, properties) = encode(&untraced).expect("encodes");
+        let headers = properties.headers().clone().expect("headers");
+        assert!(!headers.inner().contains_key(HEADER_TRACEPARENT));
+        assert_eq!(decode(&properties, &body).expect("decodes"), untraced);
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_ignored_not_refused() {
+        let event = event();
+        let (body, properties) = encode(&event).expect("encodes");
+        for bad in [
+            text("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            text("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            text("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"),
+            text("garbage"),
+            AMQPValue::LongLongInt(42),
+        ] {
+            let hostile = with_header(&properties, HEADER_TRACEPARENT, bad.clone());
+            let headers = hostile.headers().clone().expect("headers");
+            assert!(trace_context(&headers).is_err(), "{bad:?}");
+            let decoded = decode(&hostile, &body).expect("still decodes");
+            assert_eq!(decoded.metadata.trace_context, None, "{bad:?}");
+            assert_eq!(decoded.event_id, event.event_id);
+        }
     }
 }

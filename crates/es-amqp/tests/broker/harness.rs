@@ -8,8 +8,10 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use es_amqp::{
     lapin::{
-        options::{ExchangeDeleteOptions, QueueDeleteOptions},
-        Connection, ConnectionProperties,
+        options::{
+            BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeleteOptions,
+        },
+        BasicProperties, Channel, Connection, ConnectionProperties,
     },
     Backoff, Consumer, ConsumerConfig, ConsumerConfigBuilder, Handler, IdempotentHandler,
     InMemoryIdempotencyStore, InMemoryTransaction, Relay, RelayCheckpoint, RelayConfig,
@@ -558,4 +560,50 @@ where
     F::Output: Send + 'static,
 {
     Task(Some(tokio::spawn(future)))
+}
+
+/// A connection of its own to the broker and a channel on it in confirm
+/// mode, for publishing hand-made messages.
+pub async fn confirming_channel() -> (Connection, Channel) {
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    (connection, channel)
+}
+
+/// Publishes a hand-made message (`mandatory`) and waits until the broker
+/// confirmed it and routed it to a queue.
+pub async fn publish_routed(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) {
+    let confirmation = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            },
+            body,
+            properties,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirmation.is_ack());
+    assert_eq!(
+        confirmation.take_message(),
+        None,
+        "the message was unroutable"
+    );
 }

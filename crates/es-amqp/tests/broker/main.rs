@@ -15,5 +15,6 @@ mod relay_edges;
 mod relay_under_lease;
 mod retry_order;
 mod tls;
+mod trace_context;
 mod tracing_correlation;
 mod unroutable;

@@ -4,6 +4,7 @@
 use std::{pin::pin, sync::Arc, time::Duration};
 
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::{
     CatchUpMeter, CatchUpProgress, CheckpointStore, EventStore, Position, Projection,
@@ -283,13 +284,18 @@ where
         to: Position,
         batch: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        let mut tx = self.checkpoints.begin().await?;
-        if !batch.is_empty() {
-            self.projection.apply_batch(&mut tx, batch).await?;
+        let span = batch_span(self.projection.name(), from, to, batch);
+        async {
+            let mut tx = self.checkpoints.begin().await?;
+            if !batch.is_empty() {
+                self.projection.apply_batch(&mut tx, batch).await?;
+            }
+            self.checkpoints
+                .commit(tx, self.projection.name(), from, to)
+                .await
         }
-        self.checkpoints
-            .commit(tx, self.projection.name(), from, to)
-            .await?;
+        .instrument(span)
+        .await?;
         crate::metrics::projection_applied(self.projection.name(), batch.len());
         self.progress.send_if_modified(|p| {
             let advanced = *p < to;
@@ -301,3 +307,38 @@ where
         Ok(())
     }
 }
+
+/// The span of one projection batch: the projection, the checkpoint it moves
+/// from and to, the events, and the distinct traces they belong to (the
+/// trace ids of the commands that wrote them, space-separated, at most
+/// [`MAX_TRACE_IDS`]).
+fn batch_span(
+    projection: &str,
+    from: Position,
+    to: Position,
+    batch: &[RecordedEvent],
+) -> tracing::Span {
+    let mut trace_ids: Vec<String> = Vec::new();
+    for context in batch
+        .iter()
+        .filter_map(|event| event.metadata.trace_context)
+    {
+        let id = context.trace_id_hex();
+        if trace_ids.len() < MAX_TRACE_IDS && !trace_ids.contains(&id) {
+            trace_ids.push(id);
+        }
+    }
+    tracing::debug_span!(
+        "es.projection.batch",
+        projection,
+        %from,
+        %to,
+        events = batch.len(),
+        first_stream_id = batch.first().map(|e| e.stream_id.as_str()),
+        first_version = batch.first().map(|e| e.version),
+        trace_ids = (!trace_ids.is_empty()).then(|| trace_ids.join(" ")).as_deref(),
+    )
+}
+
+/// How many trace ids a projection batch's span lists.
+const MAX_TRACE_IDS: usize = 16;

@@ -5,6 +5,8 @@ use crate::{
     StoreError, StreamId,
 };
 
+use tracing::Instrument;
+
 use super::{ExecuteError, Executed, Loaded, Repository};
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
@@ -48,12 +50,30 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let span = tracing::debug_span!(
+            "es.append",
+            %stream_id,
+            expected_version = before,
+            events = new_events.len(),
+            trace_id = metadata.trace_context.map(|t| t.trace_id_hex()).as_deref(),
+            version = tracing::field::Empty,
+            first_position = tracing::field::Empty,
+            last_position = tracing::field::Empty,
+        );
         let started = std::time::Instant::now();
         let appended = self
             .store
             .append(stream_id, ExpectedVersion::Exact(before), new_events)
+            .instrument(span.clone())
             .await;
         crate::metrics::append_finished(started, &appended);
+        if let Ok(outcome) = &appended {
+            span.record("version", outcome.version);
+            if let (Some(first), Some(last)) = (outcome.first_position, outcome.last_position) {
+                span.record("first_position", tracing::field::display(first));
+                span.record("last_position", tracing::field::display(last));
+            }
+        }
         let outcome = appended?;
         let state = A::fold(loaded.state, &events);
         let executed: Executed<A> = Executed {

@@ -20,6 +20,8 @@ mod state_cache;
 
 use std::{fmt, sync::Arc};
 
+use tracing::Instrument;
+
 use crate::{
     Aggregate, EventStore, InvalidInput, Metadata, SnapshotPolicy, SnapshotStore, StoreError,
     StreamId, Upcasters,
@@ -161,6 +163,20 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         A::Command: Clone,
     {
         let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
+        let span = execute_span(&stream_id, &metadata);
+        in_span(span, self.execute_in_span(&stream_id, command, &metadata)).await
+    }
+
+    async fn execute_in_span(
+        &self,
+        stream_id: &StreamId,
+        command: A::Command,
+        metadata: &Metadata,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>>
+    where
+        A::Command: Clone,
+    {
+        let stream_id = stream_id.clone();
         let mut attempt = 1;
         // Where the state we decide from comes from. A conflict on a cached
         // state or on the "new aggregate" guess only means we guessed wrong:
@@ -189,7 +205,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Err(rejected) => return Err(ExecuteError::Rejected(rejected)),
             };
             match self
-                .append_decided(&stream_id, loaded, events, &metadata)
+                .append_decided(&stream_id, loaded, events, metadata)
                 .await
             {
                 Err(ExecuteError::Conflict { .. }) if source != Source::Store => {
@@ -222,6 +238,23 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         metadata: Metadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
+        let span = execute_span(&stream_id, &metadata);
+        span.record("expected_version", version);
+        in_span(
+            span,
+            self.execute_at_in_span(&stream_id, version, command, &metadata),
+        )
+        .await
+    }
+
+    async fn execute_at_in_span(
+        &self,
+        stream_id: &StreamId,
+        version: u64,
+        command: A::Command,
+        metadata: &Metadata,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let stream_id = stream_id.clone();
         let loaded = match self.cache.get(&stream_id) {
             Some(loaded) if loaded.version == version => loaded,
             _ => self.load_stream(&stream_id).await?,
@@ -234,11 +267,38 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             });
         }
         let result = self
-            .decide_and_append(&stream_id, loaded, command, &metadata)
+            .decide_and_append(&stream_id, loaded, command, metadata)
             .await;
         if matches!(result, Err(ExecuteError::Conflict { .. })) {
             self.cache.forget(&stream_id);
         }
         result
     }
+}
+
+/// The span of one command: its stream, the trace it belongs to (when the
+/// metadata carries one), and, once it committed, the stream's version.
+fn execute_span(stream_id: &StreamId, metadata: &Metadata) -> tracing::Span {
+    let trace = metadata.trace_context;
+    tracing::info_span!(
+        "es.execute",
+        %stream_id,
+        trace_id = trace.map(|t| t.trace_id_hex()).as_deref(),
+        parent_id = trace.map(|t| t.parent_id_hex()).as_deref(),
+        expected_version = tracing::field::Empty,
+        version = tracing::field::Empty,
+    )
+}
+
+/// Runs a command's `work` in its `span`, recording the stream's version
+/// once it committed.
+async fn in_span<A: Aggregate>(
+    span: tracing::Span,
+    work: impl std::future::Future<Output = Result<Executed<A>, ExecuteError<A::Error>>>,
+) -> Result<Executed<A>, ExecuteError<A::Error>> {
+    let result = work.instrument(span.clone()).await;
+    if let Ok(executed) = &result {
+        span.record("version", executed.version);
+    }
+    result
 }

@@ -4,6 +4,7 @@
 //! * [`repository`]: the repository beyond the store contract (cache, retry, snapshots, test kit);
 //! * [`projection_batches`]: how the projection runner hands out and commits batches,
 //!   and the catch-up progress it reports;
+//! * [`spans`]: what the execute, append and projection-batch spans record;
 //! * [`stream_identity`]: aggregate stream ids are injective and parse back;
 //! * [`input_rules`]: the shared append rules backends call (limits, re-sends, checkpoints);
 //! * [`undecodable_events`]: what subscriptions and projections do with events that cannot be decoded.
@@ -12,5 +13,6 @@ mod conformance_in_memory;
 mod input_rules;
 mod projection_batches;
 mod repository;
+mod spans;
 mod stream_identity;
 mod undecodable_events;

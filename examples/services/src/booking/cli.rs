@@ -29,6 +29,7 @@ use crate::common::{
     data_dir::{self, DataDirError, BOOKING_EVENTS_FILE, BOOKING_PROJECTION_FILE},
     key_value,
     service_main::ServiceCli,
+    trace,
     uuid_arg::parse_uuid,
 };
 
@@ -43,6 +44,10 @@ pub struct Cli {
     /// Where the stores are.
     #[command(flatten)]
     pub stores: StoreArgs,
+    /// The caller's W3C trace context: a command joins that trace (a
+    /// malformed value is ignored, with a warning, and a new trace started).
+    #[arg(long, global = true, env = "TRACEPARENT")]
+    pub traceparent: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -125,7 +130,8 @@ pub enum Command {
         #[arg(long, default_value_t = 5.0, value_parser = parse_positive_seconds)]
         log_every: f64,
     },
-    /// Server mode: run the projector, the relay to RabbitMQ and GET /health.
+    /// Server mode: run the projector, the relay to RabbitMQ, and HTTP
+    /// (/health, /ready, /metrics, POST /bookings).
     Serve(serve::ServeArgs),
 }
 
@@ -199,7 +205,7 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
         .map_err(BookingAppError::ProjectorSetup)?;
     let views = BookingViews::Sqlite(checkpoints.pool().clone());
     let service = BookingService::new(store, checkpoints, views);
-    Ok(execute(&service, cli.command).await?)
+    Ok(execute(&service, cli.command, cli.traceparent.as_deref()).await?)
 }
 
 /// Server mode: the event store and the projector database on PostgreSQL
@@ -234,31 +240,36 @@ async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAp
             PostgresConfig::new(event_store_url),
             PostgresLeaseConfig::new(),
         )?;
-        serve::serve(&service, &store, leases, args).await?;
+        serve::serve(std::sync::Arc::new(service), &store, leases, args).await?;
         return Ok(String::new());
     }
-    Ok(execute(&service, cli.command).await?)
+    Ok(execute(&service, cli.command, cli.traceparent.as_deref()).await?)
 }
 
 async fn execute<S, C>(
     service: &BookingService<S, C>,
     command: Command,
+    traceparent: Option<&str>,
 ) -> Result<String, BookingServiceError>
 where
     S: EventStore + Clone + 'static,
     C: CheckpointStore + 'static,
     BookingProjection: Projection<C::Transaction>,
 {
+    let trace = || trace::for_command(traceparent);
     Ok(match command {
         Command::CreateBookingRequest {
             parking_slot_ref_no,
-        } => service.create(parking_slot_ref_no).await?.to_string(),
+        } => service
+            .create(parking_slot_ref_no, trace())
+            .await?
+            .to_string(),
         Command::ReserveBooking { id } => {
-            service.reserve(id).await?;
+            service.reserve(id, trace()).await?;
             id.to_string()
         }
         Command::CompleteBooking { id } => {
-            service.complete(id).await?;
+            service.complete(id, trace()).await?;
             id.to_string()
         }
         Command::GetBookingDetails { id } => details(&service.details(id).await?),

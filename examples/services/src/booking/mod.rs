@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod cli;
 pub mod history;
+pub mod http_commands;
 pub mod operations;
 pub mod projection;
 pub mod serve;

@@ -9,8 +9,8 @@ use tokio::sync::watch;
 
 use super::{serve::RELAY_NAME, service::BookingService};
 use crate::common::{
-    metrics_endpoint,
-    readiness::{self, Check, ReadinessArgs, CHECK_TIMEOUT},
+    operations,
+    readiness::{self, within_timeout, Check, ReadinessArgs},
 };
 
 /// What the operations endpoints look at.
@@ -43,18 +43,7 @@ pub fn routes(
         amqp_url: amqp_url.to_owned(),
         limits,
     };
-    let sampled = probe.clone();
-    let checked = probe;
-    metrics_endpoint::routes(move || {
-        let probe = sampled.clone();
-        async move {
-            probe.sample().await;
-        }
-    })
-    .merge(readiness::routes("booking", move || {
-        let probe = checked.clone();
-        async move { probe.checks().await }
-    }))
+    operations::routes("booking", probe)
 }
 
 impl Probe {
@@ -80,7 +69,9 @@ impl Probe {
         })
         .await
     }
+}
 
+impl operations::Probe for Probe {
     /// Measures the lag gauges and the horizon's age (skipping what does
     /// not answer: the scrape still shows the counters).
     async fn sample(&self) {
@@ -115,12 +106,4 @@ impl Probe {
             Check::lag("relay_lag", self.relay_lag().await, &self.limits),
         ]
     }
-}
-
-async fn within_timeout<T>(
-    work: impl std::future::Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    tokio::time::timeout(CHECK_TIMEOUT, work)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {CHECK_TIMEOUT:?}")))
 }

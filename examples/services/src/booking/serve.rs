@@ -3,9 +3,12 @@
 //! Three tasks run until Ctrl-C or SIGTERM: the projector (follows the event
 //! store and keeps the booking projection current), the relay (publishes the
 //! event store to RabbitMQ with publisher confirms; the event store is the
-//! outbox, so there is no dual write), and `GET /health`. Any number of
-//! instances may run at once (a rolling restart runs two): the projector and
-//! the relay each run under a PostgreSQL lease ([`es_core::Leader::serve`]),
+//! outbox, so there is no dual write), and the HTTP server: `GET /health`,
+//! `/ready`, `/metrics`, and the booking commands (`POST /bookings`, see
+//! [`http_commands`], which join the caller's `traceparent`). Any number
+//! of instances may run at once (a rolling restart runs two): the
+//! projector and the relay each run under a
+//! PostgreSQL lease ([`es_core::Leader::serve`]),
 //! so on every name one instance leads and the others wait as standbys; a
 //! worker that fails or loses its lease goes back to standby and another
 //! instance (or this one, later) takes over from the checkpoint. `/health`
@@ -13,7 +16,7 @@
 //! (events done, rate, time left) each time it takes the lead. `serve` exits
 //! non-zero only when `/health` cannot serve.
 
-use std::{pin::pin, time::Duration};
+use std::{pin::pin, sync::Arc, time::Duration};
 
 use es_amqp::{lapin, Relay, RelayConfig, RelayError, RoutingKey};
 use es_core::{CatchUpProgress, Leader, LeaderConfig, LeaseError, RecordedEvent};
@@ -21,8 +24,8 @@ use es_postgres::{PostgresCheckpoints, PostgresLeases, PostgresStore};
 use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;
 
-use super::operations;
 use super::service::BookingService;
+use super::{http_commands, operations};
 use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, shutdown};
 
 /// The relay's name: the key of its checkpoint in the event store database,
@@ -102,7 +105,7 @@ pub fn routing_key() -> RoutingKey {
 /// first). On shutdown, a leading worker saves its checkpoint and releases
 /// its lease, so a standby instance takes over at once.
 pub async fn serve(
-    service: &BookingService<PostgresStore, PostgresCheckpoints>,
+    service: Arc<BookingService<PostgresStore, PostgresCheckpoints>>,
     store: &PostgresStore,
     leases: PostgresLeases,
     args: &ServeArgs,
@@ -134,12 +137,13 @@ pub async fn serve(
         )
     });
     let routes = operations::routes(
-        service,
+        &service,
         store,
         relay.saved(),
         &args.broker.amqp_url,
         args.readiness,
-    );
+    )
+    .merge(http_commands::routes(service.clone()));
     let mut progress = pin!(log_catch_up(service.projector().catch_up_progress()));
     tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases; /health, /ready and /metrics running");
     tokio::select! {

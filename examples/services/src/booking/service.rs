@@ -5,13 +5,15 @@
 //! so embedded mode (SQLite files) and server mode (PostgreSQL) run the same
 //! code. Read-your-writes: a command returns only after the projection has
 //! applied its events, and a query first catches the projection up, so a
-//! query right after a command always sees it.
+//! query right after a command always sees it. Every command runs in a
+//! trace (its [`TraceContext`], recorded in its events' metadata) that the
+//! events carry to Parking.
 
 use std::time::Duration;
 
 use es_core::{
-    CheckpointStore, EventStore, ExecuteError, InvalidInput, Position, Projection, ProjectionError,
-    ProjectionRunner, Repository, RetryPolicy, StoreError,
+    CheckpointStore, EventStore, ExecuteError, InvalidInput, Metadata, Position, Projection,
+    ProjectionError, ProjectionRunner, Repository, RetryPolicy, StoreError, TraceContext,
 };
 use futures::TryStreamExt;
 use uuid::Uuid;
@@ -112,8 +114,13 @@ where
         &self.projector
     }
 
-    /// `create_booking_request`: a new booking for `parking_slot_ref_no`.
-    pub async fn create(&self, parking_slot_ref_no: Uuid) -> Result<Uuid, BookingServiceError> {
+    /// `create_booking_request`: a new booking for `parking_slot_ref_no`,
+    /// in the trace `trace`.
+    pub async fn create(
+        &self,
+        parking_slot_ref_no: Uuid,
+        trace: TraceContext,
+    ) -> Result<Uuid, BookingServiceError> {
         let id = Uuid::new_v4();
         self.execute(
             "create",
@@ -121,19 +128,22 @@ where
             BookingCommand::Create {
                 parking_slot_ref_no,
             },
+            trace,
         )
         .await?;
         Ok(id)
     }
 
-    /// `reserve_booking`.
-    pub async fn reserve(&self, id: Uuid) -> Result<(), BookingServiceError> {
-        self.execute("reserve", id, BookingCommand::Reserve).await
+    /// `reserve_booking`, in the trace `trace`.
+    pub async fn reserve(&self, id: Uuid, trace: TraceContext) -> Result<(), BookingServiceError> {
+        self.execute("reserve", id, BookingCommand::Reserve, trace)
+            .await
     }
 
-    /// `complete_booking`.
-    pub async fn complete(&self, id: Uuid) -> Result<(), BookingServiceError> {
-        self.execute("complete", id, BookingCommand::Complete).await
+    /// `complete_booking`, in the trace `trace`.
+    pub async fn complete(&self, id: Uuid, trace: TraceContext) -> Result<(), BookingServiceError> {
+        self.execute("complete", id, BookingCommand::Complete, trace)
+            .await
     }
 
     /// `get_booking_details`, from the projection.
@@ -179,10 +189,11 @@ where
         action: &'static str,
         id: Uuid,
         command: BookingCommand,
+        trace: TraceContext,
     ) -> Result<(), BookingServiceError> {
         let executed = self
             .repository
-            .execute(id, command)
+            .execute_with(id, command, Metadata::default().with_trace_context(trace))
             .await
             .map_err(|error| match error {
                 ExecuteError::Rejected(reason) => {

@@ -111,6 +111,14 @@ where
     )
 }
 
+/// Runs `work`, failing it after [`CHECK_TIMEOUT`] (for measurements that
+/// feed both a gauge and a check).
+pub async fn within_timeout<T>(work: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::time::timeout(CHECK_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {CHECK_TIMEOUT:?}")))
+}
+
 /// Whether the broker at `url` accepts a connection (opened and closed).
 pub async fn ping_broker(url: &str) -> Result<(), es_amqp::lapin::Error> {
     let connection =

@@ -4,5 +4,6 @@
 pub mod booking_follower;
 pub mod cli;
 pub mod db;
+pub mod operations;
 pub mod serve;
 pub mod slot;

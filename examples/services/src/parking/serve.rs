@@ -5,7 +5,11 @@
 //! is down wait in the queue. Each delivery is applied by the
 //! [`BookingFollower`] in one SQLite transaction that also records the event
 //! id, and acknowledged only after that commit: a redelivery changes nothing,
-//! and a crash loses nothing. `GET /health` answers once the queue exists.
+//! and a crash loses nothing. `GET /health` (liveness) answers once the
+//! queue exists; beside it `GET /metrics` (Prometheus text: the consumer's
+//! counters and this process's subscription to each partition) and
+//! `GET /ready` (the SQLite database, the broker, the consumer group holding
+//! its preferred partitions; 503 naming what fails).
 //!
 //! To scale out, run K processes (`--instance 0..K-1 --instances K`) on N
 //! partitions (`--partitions N`, the same N everywhere): the queue becomes a
@@ -21,7 +25,10 @@ use es_amqp::{
     SqliteIdempotencyStore,
 };
 
-use super::booking_follower::{BookingFollower, BOOKING_FOLLOWER};
+use super::{
+    booking_follower::{BookingFollower, BOOKING_FOLLOWER},
+    operations,
+};
 use crate::common::{broker_args::BrokerArgs, health, shutdown};
 
 /// What `serve` consumes and listens on.
@@ -33,7 +40,7 @@ pub struct ServeArgs {
     /// Parking's durable queue of booking events.
     #[arg(long, env = "PARKING_QUEUE", default_value = "parking.booking_events")]
     pub queue: String,
-    /// The port of GET /health.
+    /// The port of GET /health, /ready and /metrics.
     #[arg(long, env = "PARKING_HTTP_PORT", default_value_t = 8001)]
     pub port: u16,
     /// Partitions of the queue, split by booking id (1 to 64; 1: one queue).
@@ -76,7 +83,7 @@ pub enum ServeError {
 
 /// Consumes booking events into `pool`'s database until asked to stop.
 pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), ServeError> {
-    let processed = SqliteIdempotencyStore::new(pool);
+    let processed = SqliteIdempotencyStore::new(pool.clone());
     processed.migrate().await.map_err(ServeError::Database)?;
     let declare_error = |source| ServeError::Declare {
         queue: args.queue.clone(),
@@ -98,20 +105,21 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
     );
     consumer.declare().await.map_err(declare_error)?;
     let listener = health::bind(args.port).await?;
+    let routes = operations::routes(pool, &consumer, &args.broker.amqp_url);
     tracing::info!(
         port = args.port,
         queue = %args.queue,
         partitions = args.partitions,
         instance = args.instance,
         instances = args.instances,
-        "parking serve: consumer and /health running"
+        "parking serve: consumer, /health, /ready and /metrics running"
     );
     tokio::select! {
         result = consumer.run() => match result {
             Ok(never) => match never {},
             Err(error) => Err(ServeError::Consumer(error)),
         },
-        result = health::serve(listener, "parking", Vec::new(), axum::Router::new()) => match result {
+        result = health::serve(listener, "parking", Vec::new(), routes) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },

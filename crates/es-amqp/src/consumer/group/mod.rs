@@ -65,6 +65,7 @@
 //! event exchange.
 
 pub(crate) mod config;
+pub(crate) mod partition_state;
 pub(crate) mod route;
 
 use std::{convert::Infallible, sync::Arc};
@@ -72,6 +73,7 @@ use std::{convert::Infallible, sync::Arc};
 use futures::future::{select_all, BoxFuture, FutureExt};
 
 pub use self::config::{ConsumerGroupConfig, ConsumerGroupConfigBuilder};
+pub use self::partition_state::PartitionState;
 use super::topology;
 use crate::{connection, Consumer, ConsumerError, ConsumerStats, Handler};
 
@@ -145,6 +147,20 @@ impl<H: Handler> ConsumerGroup<H> {
     /// What the group's partitions did so far, together.
     pub fn stats(&self) -> &ConsumerStats {
         &self.stats
+    }
+
+    /// Each partition's state in this process, in partition order.
+    pub fn partition_states(&self) -> Vec<PartitionState> {
+        self.partitions
+            .iter()
+            .zip(0u16..)
+            .map(|(consumer, partition)| PartitionState {
+                partition,
+                queue: consumer.config().queue().to_owned(),
+                preferred: self.config.prefers(partition),
+                subscribed: consumer.subscribed(),
+            })
+            .collect()
     }
 
     /// Declares every partition's queue, exchanges and bindings, then

@@ -7,9 +7,9 @@ use crate::{EventStore, ExpectedVersion, NewEvent, StreamId};
 
 use super::support::*;
 
-/// Stream ids, event types, payloads and metadata round-trip verbatim,
-/// however hostile (quotes, SQL, unicode, an event type of the longest
-/// allowed length).
+/// Stream ids, event types, payloads and metadata (trace context included)
+/// round-trip verbatim, however hostile (quotes, SQL, unicode, an event type
+/// of the longest allowed length).
 pub async fn values_round_trip_verbatim<S: EventStore>(store: S) {
     let long = "é".repeat(crate::limits::MAX_EVENT_TYPE_BYTES / 2);
     let nasty = [
@@ -26,6 +26,7 @@ pub async fn values_round_trip_verbatim<S: EventStore>(store: S) {
         let metadata = crate::Metadata::default()
             .with_correlation_id(Uuid::now_v7())
             .with_causation_id(Uuid::now_v7())
+            .with_trace_context(crate::TraceContext::new_root())
             .with_extra(&json!({ "who": name }))
             .expect("extra");
         let event = NewEvent::raw(name.clone(), payload.clone()).with_metadata(metadata.clone());

@@ -12,4 +12,5 @@ mod outages;
 mod rolling_restart;
 mod secrets;
 mod shutdown;
+mod trace_context;
 mod workflow;

@@ -323,12 +323,41 @@ impl Service {
 
     /// `GET path`: the status code and body, `None` if it does not answer.
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        self.request("GET", path, &[], "")
+    }
+
+    /// `POST path` with `headers` and a JSON `body`: the status code and
+    /// body, `None` if it does not answer.
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
+        self.request("POST", path, headers, body)
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
+            // A command waits for its projection; a GET answers at once.
+            .set_read_timeout(Some(Duration::from_secs(if method == "GET" {
+                10
+            } else {
+                60
+            })))
             .ok()?;
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
         stream.write_all(request.as_bytes()).ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
