@@ -1,7 +1,12 @@
-//! A tracing subscriber that keeps the name and fields (those given at
-//! creation and those recorded later) of every span of the `es-*` crates, installed once per test binary as
-//! the global subscriber, so tests can check what the spans of a command, a
-//! projection batch, the relay or the consumer said.
+//! A tracing subscriber for test binaries, installed once per binary as the
+//! global subscriber: it keeps the name and fields (those given at creation
+//! and those recorded later) of every span of the `es-*` crates, so tests can
+//! check what the spans of a command, a projection batch, the relay or the
+//! consumer said; and it writes the `es_*` crates' warnings (reconnects,
+//! retries, dead letters) to the test's captured output (`RUST_LOG`
+//! overrides the level), so a failing test shows what its workers went
+//! through. One subscriber does both because a process has only one global
+//! subscriber.
 //!
 //! ```
 //! let spans = es_test_support::span_capture::spans();
@@ -20,7 +25,12 @@ use std::{
 
 use tracing::{
     field::{Field, Visit},
-    span, Event, Metadata as TracingMetadata, Subscriber,
+    span, Subscriber,
+};
+use tracing_subscriber::{
+    layer::{Context, SubscriberExt},
+    registry::LookupSpan,
+    EnvFilter, Layer,
 };
 
 /// One captured span: its name and its fields, as displayed.
@@ -54,8 +64,8 @@ impl Spans {
     }
 }
 
-/// The process's span capture, installed as the global subscriber on first
-/// use.
+/// The process's span capture, installed (with the warnings' output, see
+/// the module docs) as the global subscriber on first use.
 ///
 /// # Panics
 ///
@@ -65,7 +75,16 @@ pub fn spans() -> Arc<Spans> {
     SPANS
         .get_or_init(|| {
             let spans = Arc::new(Spans::default());
-            tracing::subscriber::set_global_default(Collector(spans.clone()))
+            let warnings = EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("es_amqp=warn,es_core=warn,es_postgres=warn"));
+            let subscriber = tracing_subscriber::registry()
+                .with(Collector(spans.clone()))
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_test_writer()
+                        .with_filter(warnings),
+                );
+            tracing::subscriber::set_global_default(subscriber)
                 .expect("the only global subscriber");
             spans
         })
@@ -83,34 +102,43 @@ impl Visit for Fields<'_> {
     }
 }
 
+/// The key of a captured span in [`Spans`], kept in the span's extensions:
+/// the registry reuses span ids once a span closes, the capture keeps every
+/// span.
+struct CaptureKey(u64);
+
 struct Collector(Arc<Spans>);
 
-impl Subscriber for Collector {
-    /// Only the workspace's own spans (`es.*`, `es_amqp.*`): nothing else
-    /// is kept, so a long test binary neither grows nor slows.
-    fn enabled(&self, metadata: &TracingMetadata<'_>) -> bool {
-        metadata.is_span() && metadata.name().starts_with("es")
-    }
-    fn new_span(&self, attributes: &span::Attributes<'_>) -> span::Id {
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collector {
+    /// Only the workspace's own spans (`es.*`, `es_amqp.*`) are kept, so a
+    /// long test binary neither grows nor slows much.
+    fn on_new_span(&self, attributes: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        let name = attributes.metadata().name();
+        if !name.starts_with("es") {
+            return;
+        }
         let mut fields = HashMap::new();
         attributes.record(&mut Fields(&mut fields));
-        let id = self.0.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let key = self.0.next.fetch_add(1, Ordering::Relaxed) + 1;
         self.0.spans.lock().expect("lock").insert(
-            id,
+            key,
             CapturedSpan {
-                name: attributes.metadata().name().to_owned(),
+                name: name.to_owned(),
                 fields,
             },
         );
-        span::Id::from_u64(id)
-    }
-    fn record(&self, id: &span::Id, values: &span::Record<'_>) {
-        if let Some(span) = self.0.spans.lock().expect("lock").get_mut(&id.into_u64()) {
-            values.record(&mut Fields(&mut span.fields));
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(CaptureKey(key));
         }
     }
-    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
-    fn event(&self, _: &Event<'_>) {}
-    fn enter(&self, _: &span::Id) {}
-    fn exit(&self, _: &span::Id) {}
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let Some(&CaptureKey(key)) = span.extensions().get::<CaptureKey>() else {
+            return;
+        };
+        if let Some(captured) = self.0.spans.lock().expect("lock").get_mut(&key) {
+            values.record(&mut Fields(&mut captured.fields));
+        }
+    }
 }

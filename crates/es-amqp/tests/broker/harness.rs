@@ -366,14 +366,10 @@ pub struct Harness {
 
 /// Sends the relay's and consumer's warnings (reconnects, retries, dead
 /// letters) to the test's captured output, so a failing test shows what its
-/// relay and consumer went through. `RUST_LOG` overrides the level.
+/// relay and consumer went through (the one global subscriber, which also
+/// captures spans: see [`es_test_support::span_capture`]).
 pub fn capture_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("es_amqp=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_test_writer()
-        .try_init();
+    let _ = es_test_support::span_capture::spans();
 }
 
 impl Harness {
