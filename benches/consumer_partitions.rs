@@ -1,6 +1,9 @@
 //! Consumer throughput of a partitioned consumer group: N = 1, 2, 4
-//! partitions read by C = 1, 2, 4 consumers (each a `ConsumerGroup` on its
-//! own connections, as separate processes would be).
+//! partitions read by C = 1, 2, 4 consumer processes. Each consumer is a real
+//! child process (this bench binary re-executed with `ES_BENCH_CONSUMER` set)
+//! running one `ConsumerGroup` instance (`--instance i --instances C` in a
+//! service's terms) on its own connections; it reports its applied count on
+//! stdout.
 //!
 //! Each event is handled by an [`IdempotentHandler`] on the in-memory store
 //! whose work includes about 1 ms of simulated I/O (a tokio sleep), so one
@@ -15,6 +18,7 @@
 //! Run: `cargo bench --bench consumer_partitions` (needs RabbitMQ at
 //! `AMQP_URL`).
 
+mod amqp_support;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -36,7 +40,13 @@ use es_core::{
     async_trait, BoxError, EventStore, ExpectedVersion, InMemoryStore, NewEvent, Position,
     RecordedEvent, StreamId,
 };
-use tokio::sync::watch;
+use amqp_support::amqp_url;
+use std::process::Stdio;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    process::{Child, Command},
+    sync::watch,
+};
 use uuid::Uuid;
 
 const GROUP: &str = "consumer_partitions";
@@ -45,10 +55,6 @@ const STREAMS: usize = 100;
 const SHAPES: [u16; 3] = [1, 2, 4];
 const SIMULATED_IO: Duration = Duration::from_millis(1);
 const STANDBY_DELAY: Duration = Duration::from_millis(200);
-
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
 
 /// Counts applications after about 1 ms of simulated I/O.
 struct SlowApply;
@@ -107,10 +113,82 @@ async fn encoded_events(round: u64) -> Vec<(Vec<u8>, BasicProperties)> {
         .collect()
 }
 
-/// The consumers of one configuration, subscribed and waiting for events.
+/// What a consumer child process is told (in `ES_BENCH_CONSUMER`):
+/// `exchange queue partitions instance instances`.
+const CHILD_ENV: &str = "ES_BENCH_CONSUMER";
+
+/// One consumer group instance's configuration.
+fn group_config(
+    exchange: &str,
+    queue: &str,
+    partitions: u16,
+    instance: u16,
+    consumers: u16,
+) -> ConsumerGroupConfig {
+    let consumer = ConsumerConfig::builder(amqp_url(), exchange, queue)
+        .build()
+        .expect("consumer config");
+    ConsumerGroupConfig::builder(consumer)
+        .with_partitions(partitions)
+        .with_instance(instance, consumers)
+        .with_standby_delay(STANDBY_DELAY)
+        .build()
+        .expect("group config")
+}
+
+/// A group instance applying events idempotently, counting into `applied`.
+fn counted_group(config: ConsumerGroupConfig, applied: watch::Sender<u64>) -> ConsumerGroup<Counted> {
+    let state = InMemoryIdempotencyStore::<u64>::new();
+    ConsumerGroup::new(
+        config,
+        Counted {
+            inner: IdempotentHandler::new("bench", state.clone(), SlowApply),
+            state,
+            applied,
+        },
+    )
+}
+
+/// The consumer child process: runs its group instance and prints its
+/// applied count (one line per change) until killed.
+fn child_main(spec: &str) {
+    let fields: Vec<&str> = spec.split(' ').collect();
+    let [exchange, queue, partitions, instance, instances] = fields[..] else {
+        panic!("{CHILD_ENV}: expected 5 fields, got {spec:?}");
+    };
+    let number = |field: &str| field.parse::<u16>().expect("a number");
+    let config = group_config(
+        exchange,
+        queue,
+        number(partitions),
+        number(instance),
+        number(instances),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (applied, mut changes) = watch::channel(0);
+        let group = counted_group(config, applied);
+        tokio::spawn(async move {
+            let _ = group.run().await;
+        });
+        let mut out = tokio::io::stdout();
+        while changes.changed().await.is_ok() {
+            let line = format!("{}\n", *changes.borrow_and_update());
+            out.write_all(line.as_bytes()).await.expect("stdout");
+            out.flush().await.expect("stdout");
+        }
+    });
+}
+
+/// The consumer processes of one configuration, subscribed and waiting for
+/// events.
 struct Running {
-    groups: Vec<ConsumerGroup<Counted>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    config: ConsumerGroupConfig,
+    children: Vec<Child>,
+    applied: watch::Sender<u64>,
     publisher: Connection,
     exchange: String,
     queue: String,
@@ -122,44 +200,43 @@ impl Running {
         let suffix = Uuid::new_v4().simple();
         let exchange = format!("bench-partitions.{suffix}.events");
         let queue = format!("bench-partitions.{suffix}.queue");
-        let state = InMemoryIdempotencyStore::<u64>::new();
+        let config = group_config(&exchange, &queue, partitions, 0, consumers);
+        counted_group(config.clone(), watch::channel(0).0)
+            .declare()
+            .await
+            .expect("declare");
         let applied = watch::channel(0).0;
-        let mut groups = Vec::new();
+        let exe = std::env::current_exe().expect("the bench binary");
+        let mut children = Vec::new();
         for instance in 0..consumers {
-            let consumer = ConsumerConfig::builder(amqp_url(), &exchange, &queue)
-                .build()
-                .expect("consumer config");
-            let config = ConsumerGroupConfig::builder(consumer)
-                .with_partitions(partitions)
-                .with_instance(instance, consumers)
-                .with_standby_delay(STANDBY_DELAY)
-                .build()
-                .expect("group config");
-            groups.push(ConsumerGroup::new(
-                config,
-                Counted {
-                    inner: IdempotentHandler::new("bench", state.clone(), SlowApply),
-                    state: state.clone(),
-                    applied: applied.clone(),
-                },
-            ));
+            let mut child = Command::new(&exe)
+                .env(
+                    CHILD_ENV,
+                    format!("{exchange} {queue} {partitions} {instance} {consumers}"),
+                )
+                .stdout(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("spawn a consumer process");
+            let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+            let applied = applied.clone();
+            tokio::spawn(async move {
+                let mut seen = 0u64;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let now: u64 = line.trim().parse().expect("a count");
+                    applied.send_modify(|n| *n += now - seen);
+                    seen = now;
+                }
+            });
+            children.push(child);
         }
-        groups[0].declare().await.expect("declare");
-        let tasks = groups
-            .iter()
-            .map(|group| {
-                let group = group.clone();
-                tokio::spawn(async move {
-                    let _ = group.run().await;
-                })
-            })
-            .collect();
         let publisher = Connection::connect(&amqp_url(), ConnectionProperties::default())
             .await
             .expect("connect");
         let running = Self {
-            groups,
-            tasks,
+            config,
+            children,
+            applied,
             publisher,
             exchange,
             queue,
@@ -173,7 +250,7 @@ impl Running {
     /// standbys had time to subscribe, so the spread is settled.
     async fn wait_subscribed(&self) {
         let channel = self.publisher.create_channel().await.expect("channel");
-        for queue in self.groups[0].config().partition_queues() {
+        for queue in self.config.partition_queues() {
             loop {
                 let declared = channel
                     .queue_declare(
@@ -225,7 +302,7 @@ impl Running {
             assert!(confirm.await.expect("confirm").is_ack());
         }
         let _ = channel.close(200, "published".into()).await;
-        let mut applied = self.groups[0].handler().applied.subscribe();
+        let mut applied = self.applied.subscribe();
         applied
             .wait_for(|n| *n >= target)
             .await
@@ -233,11 +310,11 @@ impl Running {
     }
 
     async fn stop(self) {
-        for task in &self.tasks {
-            task.abort();
+        for mut child in self.children {
+            let _ = child.kill().await;
         }
         let channel = self.publisher.create_channel().await.expect("channel");
-        let mut queues = self.groups[0].config().partition_queues();
+        let mut queues = self.config.partition_queues();
         queues.push(format!("{}.dlq", self.queue));
         for queue in queues {
             let _ = channel
@@ -299,6 +376,10 @@ fn bench(c: &mut Criterion) {
 criterion_group!(benches, bench);
 
 fn main() {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        child_main(&spec);
+        return;
+    }
     benches();
     criterion::Criterion::default()
         .configure_from_args()

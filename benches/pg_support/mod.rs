@@ -112,6 +112,39 @@ where
     B: FnMut() -> BF,
     BF: std::future::Future<Output = ()>,
 {
+    async fn timed(work: impl std::future::Future<Output = ()>) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        work.await;
+        start.elapsed()
+    }
+    interleaved_timed(
+        runtime,
+        group,
+        rounds,
+        per_iteration,
+        goal,
+        || timed(ours()),
+        || timed(raw()),
+    )
+}
+
+/// [`interleaved`] for rounds that time themselves (each returns the time
+/// of its measured part, leaving set-up and clean-up out).
+pub fn interleaved_timed<A, AF, B, BF>(
+    runtime: &tokio::runtime::Runtime,
+    group: &str,
+    rounds: usize,
+    per_iteration: f64,
+    goal: &str,
+    mut ours: A,
+    mut raw: B,
+) -> f64
+where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = std::time::Duration>,
+    B: FnMut() -> BF,
+    BF: std::future::Future<Output = std::time::Duration>,
+{
     runtime.block_on(async {
         for _ in 0..rounds.div_ceil(10) {
             ours().await;
@@ -119,12 +152,8 @@ where
         }
         let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
         for _ in 0..rounds {
-            let start = std::time::Instant::now();
-            ours().await;
-            a.push(start.elapsed().as_secs_f64());
-            let start = std::time::Instant::now();
-            raw().await;
-            b.push(start.elapsed().as_secs_f64());
+            a.push(ours().await.as_secs_f64());
+            b.push(raw().await.as_secs_f64());
         }
         let median = |v: &mut Vec<f64>| {
             v.sort_by(f64::total_cmp);

@@ -3,6 +3,7 @@
 //! services must ride out with every event applied exactly once.
 
 mod bad_data;
+mod failover;
 mod hostile_names;
 mod killed_services;
 mod late_commits;
@@ -11,4 +12,5 @@ mod outages;
 mod rolling_restart;
 mod secrets;
 mod shutdown;
+mod torture;
 mod workflow;
