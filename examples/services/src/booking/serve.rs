@@ -1,26 +1,30 @@
-//! `booking serve`: the Booking service's long-running side, in server mode.
+//! `booking serve`: the Booking service's long-running side.
 //!
 //! Three tasks run until Ctrl-C or SIGTERM: the projector (follows the event
 //! store and keeps the booking projection current), the relay (publishes the
 //! event store to RabbitMQ with publisher confirms; the event store is the
 //! outbox, so there is no dual write), and `GET /health`. Any number of
 //! instances may run at once (a rolling restart runs two): the projector and
-//! the relay each run under a PostgreSQL lease ([`es_core::Leader::serve`]),
-//! so on every name one instance leads and the others wait as standbys; a
-//! worker that fails or loses its lease goes back to standby and another
-//! instance (or this one, later) takes over from the checkpoint. `/health`
-//! shows each worker's role. `serve` exits non-zero only when `/health`
-//! cannot serve.
+//! the relay each run under a lease ([`es_core::Leader::serve`]), so on every
+//! name one instance leads and the others wait as standbys; a worker that
+//! fails or loses its lease goes back to standby and another instance (or
+//! this one, later) takes over from the checkpoint. `/health` shows each
+//! worker's role. `serve` exits non-zero only when `/health` cannot serve.
+//!
+//! In server mode the stores and the leases are on PostgreSQL; embedded, on
+//! the SQLite files of the data directory (instances on one machine share
+//! it, the leases in a file of their own). The same loop serves both.
 
 use std::{pin::pin, time::Duration};
 
-use es_amqp::{lapin, Relay, RelayConfig, RelayError, RoutingKey};
-use es_core::{Leader, LeaderConfig, LeaseError, RecordedEvent};
-use es_postgres::{PostgresCheckpoints, PostgresLeases, PostgresStore};
+use es_amqp::{lapin, Relay, RelayCheckpoint, RelayConfig, RelayError, RoutingKey};
+use es_core::{
+    CheckpointStore, EventStore, Leader, LeaderConfig, LeaseError, LeaseStore, Position,
+    Projection, RecordedEvent,
+};
 use tokio::sync::watch;
 
-use super::operations;
-use super::service::BookingService;
+use super::{projection::BookingProjection, service::BookingService};
 use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, shutdown};
 
 /// The relay's name: the key of its checkpoint in the event store database,
@@ -94,20 +98,31 @@ pub fn routing_key() -> RoutingKey {
     })
 }
 
-/// Runs the projector, the relay (each under its lease in `leases`) and
-/// /health until asked to stop (check the broker with [`check_broker`]
-/// first). On shutdown, a leading worker saves its checkpoint and releases
-/// its lease, so a standby instance takes over at once.
-pub async fn serve(
-    service: &BookingService<PostgresStore, PostgresCheckpoints>,
-    store: &PostgresStore,
-    leases: PostgresLeases,
+/// Runs the projector, the relay (its checkpoint in `relay_checkpoints`; each
+/// under its lease in `leases`) and /health, with the `routes` that
+/// `operations` makes from the relay's saved checkpoint beside it, until
+/// asked to stop (check the broker with [`check_broker`] first). On
+/// shutdown, a leading worker saves its checkpoint and releases its lease,
+/// so a standby instance takes over at once.
+pub async fn serve<S, C, R, L>(
+    service: &BookingService<S, C>,
+    store: &S,
+    relay_checkpoints: R,
+    leases: L,
     args: &ServeArgs,
-) -> Result<(), ServeError> {
+    operations: impl FnOnce(watch::Receiver<Position>) -> axum::Router,
+) -> Result<(), ServeError>
+where
+    S: EventStore + Clone + Send + Sync + 'static,
+    C: CheckpointStore + Send + Sync + 'static,
+    BookingProjection: Projection<C::Transaction> + Send + Sync,
+    R: RelayCheckpoint + 'static,
+    L: LeaseStore + Clone,
+{
     let listener = health::bind(args.port).await?;
     let relay = Relay::new(
         store.clone(),
-        store.checkpoints(),
+        relay_checkpoints,
         RelayConfig::builder(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
             .with_routing_key(routing_key())
             .build()
@@ -130,13 +145,7 @@ pub async fn serve(
             projector_leader.serve(stopped(stopping.clone()), service.projector()),
         )
     });
-    let routes = operations::routes(
-        service,
-        store,
-        relay.saved(),
-        &args.broker.amqp_url,
-        args.readiness,
-    );
+    let routes = operations(relay.saved());
     tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases; /health, /ready and /metrics running");
     tokio::select! {
         _ = &mut workers => Ok(()),
@@ -154,11 +163,11 @@ pub async fn serve(
 }
 
 /// A leader loop for the worker `name` of this instance.
-fn leader(
-    leases: &PostgresLeases,
+fn leader<L: LeaseStore + Clone>(
+    leases: &L,
     name: &'static str,
     holder: &str,
-) -> Result<Leader<PostgresLeases>, ServeError> {
+) -> Result<Leader<L>, ServeError> {
     let failed = |source| ServeError::Lease {
         worker: name,
         source,

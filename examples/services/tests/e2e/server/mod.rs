@@ -3,6 +3,7 @@
 //! services must ride out with every event applied exactly once.
 
 mod bad_data;
+mod embedded_instances;
 mod failover;
 mod hostile_names;
 mod killed_services;

@@ -34,6 +34,21 @@ fn all_running(what: &str, services: &mut [Service]) {
     }
 }
 
+/// How many lines of every service log (killed instances' too) contain
+/// `a`, and how many contain `b`.
+fn logged(env: &ServerEnv, a: &str, b: &str) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for entry in std::fs::read_dir(env.dir.path()).expect("the test dir") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            counts.0 += text.lines().filter(|l| l.contains(a)).count();
+            counts.1 += text.lines().filter(|l| l.contains(b)).count();
+        }
+    }
+    counts
+}
+
 #[test]
 fn two_booking_and_three_parking_instances_killed_in_turn_lose_nothing() {
     let bookings = if full() { 10_000 } else { 2_000 };
@@ -77,6 +92,9 @@ fn two_booking_and_three_parking_instances_killed_in_turn_lose_nothing() {
     rt.block_on(appending).expect("the appender finished");
 
     prepared.assert_exactly_once(&env, "torture", Duration::from_secs(120));
+    let (retries, dead_letters) = logged(&env, "handler failed; retrying", "dead-lettering");
+    eprintln!("handler retries logged by all instances: {retries}");
+    assert_eq!(dead_letters, 0, "an event was dead-lettered");
     all_running("booking serve", &mut booking);
     all_running("parking serve", &mut parking);
     for service in booking.into_iter().chain(parking) {

@@ -251,14 +251,34 @@ impl ServerEnv {
         )
     }
 
+    /// Starts `booking serve` in embedded mode on `data_dir` (its stores and
+    /// leases in SQLite files there; RabbitMQ as configured), and waits until
+    /// its /health answers.
+    pub fn serve_embedded_booking(&self, port: u16, data_dir: &std::path::Path) -> Service {
+        self.serve_adjusted("booking", port, |command| {
+            command
+                .env_remove("EVENT_STORE_DATABASE_URL")
+                .env_remove("PROJECTOR_DATABASE_URL")
+                .env("ES_DATA_DIR", data_dir);
+        })
+    }
+
     /// Starts `program serve --port <port>` with the extra environment
     /// `vars` and waits until its /health answers.
     pub fn serve_with(&self, program: &str, port: u16, vars: &[(&str, &str)]) -> Service {
+        self.serve_adjusted(program, port, |command| {
+            command.envs(vars.iter().copied());
+        })
+    }
+
+    /// Starts `program serve --port <port>`, configured for this test and
+    /// then by `adjust`, and waits until its /health answers.
+    fn serve_adjusted(&self, program: &str, port: u16, adjust: impl FnOnce(&mut Command)) -> Service {
         let log = self.dir.path().join(format!("{program}-serve-{port}.log"));
         let file = File::create(&log).expect("log file");
         let mut command = command(program);
         self.configure(&mut command);
-        command.envs(vars.iter().copied());
+        adjust(&mut command);
         command
             .args(["serve", "--port", &port.to_string()])
             .env("RUST_LOG", "info")
