@@ -41,9 +41,9 @@ use es_core::{
     RecordedEvent, StreamId,
 };
 use amqp_support::amqp_url;
-use std::process::Stdio;
+use std::{io::Write, process::Stdio};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
     sync::watch,
 };
@@ -174,11 +174,12 @@ fn child_main(spec: &str) {
         tokio::spawn(async move {
             let _ = group.run().await;
         });
-        let mut out = tokio::io::stdout();
         while changes.changed().await.is_ok() {
-            let line = format!("{}\n", *changes.borrow_and_update());
-            out.write_all(line.as_bytes()).await.expect("stdout");
-            out.flush().await.expect("stdout");
+            let applied = *changes.borrow_and_update();
+            // A short line to a pipe: blocking the runtime for it is fine.
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{applied}").expect("stdout");
+            out.flush().expect("stdout");
         }
     });
 }
