@@ -117,7 +117,7 @@ pub enum Command {
         #[arg(value_parser = parse_uuid)]
         id: Uuid,
     },
-    /// Server mode: run the projector, the relay to RabbitMQ and GET /health.
+    /// Run the projector, the relay to RabbitMQ and GET /health (embedded: under SQLite leases).
     Serve(serve::ServeArgs),
 }
 
