@@ -27,6 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use amqp_support::{amqp_url, Broker};
 use criterion::{criterion_group, Criterion, Throughput};
 use es_amqp::{
     lapin::{
@@ -44,7 +45,6 @@ use es_core::{
     async_trait, BoxError, EventStore, ExpectedVersion, InMemoryProjectionStore, InMemoryStore,
     Metadata, NewEvent, Position, RecordedEvent, StreamId,
 };
-use amqp_support::{amqp_url, Broker};
 use futures::StreamExt;
 use tokio::sync::watch;
 use uuid::Uuid;

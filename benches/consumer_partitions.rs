@@ -23,6 +23,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use amqp_support::amqp_url;
 use criterion::{criterion_group, Criterion, Throughput};
 use es_amqp::{
     lapin::{
@@ -40,7 +41,6 @@ use es_core::{
     async_trait, BoxError, EventStore, ExpectedVersion, InMemoryStore, NewEvent, Position,
     RecordedEvent, StreamId,
 };
-use amqp_support::amqp_url;
 use std::{io::Write, process::Stdio};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -137,7 +137,10 @@ fn group_config(
 }
 
 /// A group instance applying events idempotently, counting into `applied`.
-fn counted_group(config: ConsumerGroupConfig, applied: watch::Sender<u64>) -> ConsumerGroup<Counted> {
+fn counted_group(
+    config: ConsumerGroupConfig,
+    applied: watch::Sender<u64>,
+) -> ConsumerGroup<Counted> {
     let state = InMemoryIdempotencyStore::<u64>::new();
     ConsumerGroup::new(
         config,

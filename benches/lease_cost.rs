@@ -205,8 +205,7 @@ fn bench(c: &mut Criterion) {
     )
     .expect("leases");
 
-    let mut group =
-        support::short_group(c, APPEND_GROUP, APPENDS as u64, Duration::from_secs(4));
+    let mut group = support::short_group(c, APPEND_GROUP, APPENDS as u64, Duration::from_secs(4));
     group.bench_function("held", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let (store, leases) = (&store, &leases);
@@ -219,7 +218,9 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("no_lease", |b| b.to_async(&runtime).iter(|| appends(&store)));
+    group.bench_function("no_lease", |b| {
+        b.to_async(&runtime).iter(|| appends(&store))
+    });
     group.finish();
     pg_support::interleaved_timed(
         &runtime,
@@ -232,8 +233,7 @@ fn bench(c: &mut Criterion) {
     );
 
     let relay = runtime.block_on(RelayBench::new(store.clone(), leases.clone()));
-    let mut group =
-        support::short_group(c, RELAY_GROUP, RELAYED as u64, Duration::from_secs(6));
+    let mut group = support::short_group(c, RELAY_GROUP, RELAYED as u64, Duration::from_secs(6));
     group.bench_function("under_lease", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let relay = &relay;

@@ -189,7 +189,15 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
         let leases = SqliteLeases::open(data_dir::data_file(dir, BOOKING_LEASES_FILE)?).await?;
         // Counters only: the lag gauges and /ready are server mode's.
         let operations = |_| metrics_endpoint::routes(|| async {});
-        serve::serve(&service, &store, store.checkpoints(), leases, args, operations).await?;
+        serve::serve(
+            &service,
+            &store,
+            store.checkpoints(),
+            leases,
+            args,
+            operations,
+        )
+        .await?;
         return Ok(String::new());
     }
     Ok(execute(&service, cli.command).await?)
@@ -236,7 +244,15 @@ async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAp
                 args.readiness,
             )
         };
-        serve::serve(&service, &store, store.checkpoints(), leases, args, operations).await?;
+        serve::serve(
+            &service,
+            &store,
+            store.checkpoints(),
+            leases,
+            args,
+            operations,
+        )
+        .await?;
         return Ok(String::new());
     }
     Ok(execute(&service, cli.command).await?)

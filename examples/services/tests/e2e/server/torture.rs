@@ -29,7 +29,10 @@ const MIN_ROUNDS: u32 = 6;
 fn all_running(what: &str, services: &mut [Service]) {
     for (i, service) in services.iter_mut().enumerate() {
         if let Some(status) = service.exited() {
-            panic!("{what} {i} exited on its own with {status}: {}", service.log());
+            panic!(
+                "{what} {i} exited on its own with {status}: {}",
+                service.log()
+            );
         }
     }
 }
@@ -99,6 +102,10 @@ fn two_booking_and_three_parking_instances_killed_in_turn_lose_nothing() {
     all_running("parking serve", &mut parking);
     for service in booking.into_iter().chain(parking) {
         let log = service.log();
-        assert_eq!(service.terminate(), Some(0), "a survivor stops cleanly: {log}");
+        assert_eq!(
+            service.terminate(),
+            Some(0),
+            "a survivor stops cleanly: {log}"
+        );
     }
 }

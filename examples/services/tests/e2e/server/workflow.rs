@@ -188,7 +188,10 @@ fn server_mode_failures_are_one_clear_line() {
             .env("AMQP_URL", unreachable_amqp),
     )
     .fails_after_logging(1);
-    assert!(line.starts_with("error: cannot connect to RabbitMQ"), "{line}");
+    assert!(
+        line.starts_with("error: cannot connect to RabbitMQ"),
+        "{line}"
+    );
     let line = crate::support::run(
         crate::support::command("booking")
             .env("EVENT_STORE_DATABASE_URL", &env.event_store_url)

@@ -273,7 +273,12 @@ impl ServerEnv {
 
     /// Starts `program serve --port <port>`, configured for this test and
     /// then by `adjust`, and waits until its /health answers.
-    fn serve_adjusted(&self, program: &str, port: u16, adjust: impl FnOnce(&mut Command)) -> Service {
+    fn serve_adjusted(
+        &self,
+        program: &str,
+        port: u16,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Service {
         let log = self.dir.path().join(format!("{program}-serve-{port}.log"));
         let file = File::create(&log).expect("log file");
         let mut command = command(program);
