@@ -222,7 +222,7 @@ fn bench(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| appends(&store))
     });
     group.finish();
-    pg_support::interleaved_timed(
+    support::interleaved_timed(
         &runtime,
         APPEND_GROUP,
         40,
@@ -259,7 +259,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    pg_support::interleaved_timed(
+    support::interleaved_timed(
         &runtime,
         RELAY_GROUP,
         20,
