@@ -57,7 +57,7 @@ pub fn report(group: &str, ours: &str, baseline: &str, per_iteration: f64, goal:
     }
 }
 
-/// Runs `ours` and `raw` alternately, `rounds` times each, after a short
+/// Runs `ours` and `raw` alternately (in A B / B A order), `rounds` times each, after a short
 /// warm-up, prints the median time of each and the throughput ratio (with
 /// `goal`, if not empty, for the report's verdict), and returns our median
 /// time in seconds.
@@ -119,9 +119,16 @@ where
             raw().await;
         }
         let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-        for _ in 0..rounds {
-            a.push(ours().await.as_secs_f64());
-            b.push(raw().await.as_secs_f64());
+        // A B, then B A: neither side always runs first (right after the
+        // other's clean-up).
+        for round in 0..rounds {
+            if round % 2 == 0 {
+                a.push(ours().await.as_secs_f64());
+                b.push(raw().await.as_secs_f64());
+            } else {
+                b.push(raw().await.as_secs_f64());
+                a.push(ours().await.as_secs_f64());
+            }
         }
         let median = |v: &mut Vec<f64>| {
             v.sort_by(f64::total_cmp);
