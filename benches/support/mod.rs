@@ -57,10 +57,10 @@ pub fn report(group: &str, ours: &str, baseline: &str, per_iteration: f64, goal:
     }
 }
 
-/// Runs `ours` and `raw` alternately (in A B / B A order), `rounds` times each, after a short
-/// warm-up, prints the median time of each and the throughput ratio (with
-/// `goal`, if not empty, for the report's verdict), and returns our median
-/// time in seconds.
+/// Runs `ours` and `raw` alternately (in A B / B A order), `rounds` times
+/// each, after a short warm-up, prints the median time of each and the
+/// throughput ratio (with `goal`, if not empty, for the report's verdict),
+/// and returns our median time in seconds.
 ///
 /// Criterion measures one function after the other; on a shared machine
 /// whose load (and fsync latency) drifts, that biases the ratio. Alternating
