@@ -111,7 +111,8 @@ fn each_leader_killed_under_load_fails_over_within_bounds() {
     assert!(!appending.is_finished(), "not under load any more");
     parking.remove(0).kill();
     let killed_ms = now_ms();
-    let victims = |stream: &es_core::StreamId| partition_slot(stream) % PARTITIONS % PARKINGS == 0;
+    let victims =
+        |stream: &es_core::StreamId| (partition_slot(stream) % PARTITIONS).is_multiple_of(PARKINGS);
     resumed.push((
         "parking consumer",
         resumed_after(killed_ms, || {
