@@ -16,6 +16,7 @@
 //!
 //! Run: `cargo bench --bench amqp_relay` (needs RabbitMQ at `AMQP_URL`).
 
+mod amqp_support;
 mod support;
 
 use std::{
@@ -26,12 +27,13 @@ use std::{
     time::{Duration, Instant},
 };
 
+use amqp_support::{amqp_url, Broker};
 use criterion::{criterion_group, Criterion, Throughput};
 use es_amqp::{
     lapin::{
         options::{
             BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-            ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeleteOptions, QueuePurgeOptions,
+            ConfirmSelectOptions,
         },
         types::FieldTable,
         BasicProperties, Connection, ConnectionProperties,
@@ -51,10 +53,6 @@ const PUBLISH_GROUP: &str = "amqp_publish";
 const CONSUME_GROUP: &str = "amqp_consume";
 const MESSAGES: usize = 10_000;
 const PREFETCH: u16 = 200;
-
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
 
 /// 10,000 events over 100 streams, like a busy booking service.
 async fn filled_store() -> (InMemoryStore, Position) {
@@ -81,62 +79,6 @@ async fn filled_store() -> (InMemoryStore, Position) {
         }
     }
     (store, last)
-}
-
-struct Broker {
-    connection: Connection,
-    exchange: String,
-    queue: String,
-}
-
-impl Broker {
-    async fn new() -> Self {
-        let suffix = Uuid::new_v4().simple().to_string();
-        let exchange = format!("es-amqp-bench.{suffix}.events");
-        let queue = format!("es-amqp-bench.{suffix}.queue");
-        // Declares exchange, quorum queue, binding and dead-letter queue.
-        Consumer::new(
-            ConsumerConfig::builder(amqp_url(), &exchange, &queue)
-                .build()
-                .expect("config"),
-            Count::default(),
-        )
-        .declare()
-        .await
-        .expect("declare");
-        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-            .await
-            .expect("connect");
-        Self {
-            connection,
-            exchange,
-            queue,
-        }
-    }
-
-    async fn purge(&self) {
-        let channel = self.connection.create_channel().await.expect("channel");
-        channel
-            .queue_purge(self.queue.as_str().into(), QueuePurgeOptions::default())
-            .await
-            .expect("purge");
-        let _ = channel.close(200, "ok".into()).await;
-    }
-
-    async fn delete(self) {
-        let channel = self.connection.create_channel().await.expect("channel");
-        for queue in [self.queue.clone(), format!("{}.dlq", self.queue)] {
-            let _ = channel
-                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                .await;
-        }
-        for exchange in [self.exchange.clone(), format!("{}.dlx", self.queue)] {
-            let _ = channel
-                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                .await;
-        }
-        let _ = self.connection.close(200, "ok".into()).await;
-    }
 }
 
 /// Raw lapin: publish prepared messages, waiting for confirms every 1,000.
@@ -220,7 +162,7 @@ impl Handler for Idempotent {
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let (store, last) = runtime.block_on(filled_store());
-    let broker = runtime.block_on(Broker::new());
+    let broker = runtime.block_on(Broker::new("es-amqp-bench"));
     let routing = es_amqp::RoutingKey::default();
     let messages: Vec<(String, Vec<u8>, BasicProperties)> = runtime.block_on(async {
         store

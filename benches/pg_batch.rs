@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("append", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_unnest", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
-    pg_support::interleaved(
+    support::interleaved(
         &runtime,
         GROUP,
         300,

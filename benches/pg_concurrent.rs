@@ -60,7 +60,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("store", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
-    pg_support::interleaved(
+    support::interleaved(
         &runtime,
         GROUP,
         40,
@@ -69,7 +69,7 @@ fn bench(c: &mut Criterion) {
         ours,
         baseline,
     );
-    pg_support::interleaved(
+    support::interleaved(
         &runtime,
         "pg_8_writers (ours vs raw inserts serialised by one global lock)",
         20,

@@ -47,7 +47,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("repository", |b| b.to_async(&runtime).iter(ours));
     group.bench_function("raw_insert", |b| b.to_async(&runtime).iter(baseline));
     group.finish();
-    pg_support::interleaved(
+    support::interleaved(
         &runtime,
         GROUP,
         300,

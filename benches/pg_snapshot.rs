@@ -115,7 +115,7 @@ fn bench(c: &mut Criterion) {
             .iter(|| async { snapshotting.load(long_id).await.expect("load") })
     });
     group.finish();
-    let median = pg_support::interleaved(
+    let median = support::interleaved(
         &runtime,
         GROUP,
         200,

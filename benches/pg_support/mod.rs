@@ -89,65 +89,6 @@ pub fn events(n: usize) -> Vec<NewEvent> {
         .collect()
 }
 
-/// Runs `ours` and `raw` alternately, `rounds` times each, after a short
-/// warm-up, prints the median time of each and the throughput ratio (with
-/// `goal`, if not empty, for the report's verdict), and returns our median
-/// time in seconds.
-///
-/// Criterion measures one function after the other; on a shared machine
-/// whose load (and fsync latency) drifts, that biases the ratio. Alternating
-/// the two exposes them to the same conditions.
-pub fn interleaved<A, AF, B, BF>(
-    runtime: &tokio::runtime::Runtime,
-    group: &str,
-    rounds: usize,
-    per_iteration: f64,
-    goal: &str,
-    mut ours: A,
-    mut raw: B,
-) -> f64
-where
-    A: FnMut() -> AF,
-    AF: std::future::Future<Output = ()>,
-    B: FnMut() -> BF,
-    BF: std::future::Future<Output = ()>,
-{
-    runtime.block_on(async {
-        for _ in 0..rounds.div_ceil(10) {
-            ours().await;
-            raw().await;
-        }
-        let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-        for _ in 0..rounds {
-            let start = std::time::Instant::now();
-            ours().await;
-            a.push(start.elapsed().as_secs_f64());
-            let start = std::time::Instant::now();
-            raw().await;
-            b.push(start.elapsed().as_secs_f64());
-        }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (a, b) = (median(&mut a), median(&mut b));
-        let goal = if goal.is_empty() {
-            String::new()
-        } else {
-            format!("; {goal}")
-        };
-        println!(
-            "RATIO {group} (interleaved medians): ours {:.0}/s (median {:.3} ms), raw {:.0}/s (median {:.3} ms), ratio {:.2}x (over {rounds} alternating rounds{goal})",
-            per_iteration / a,
-            a * 1e3,
-            per_iteration / b,
-            b * 1e3,
-            b / a
-        );
-        a
-    })
-}
-
 /// The note of a criterion RATIO line whose goal is judged on the
 /// interleaved medians instead.
 pub const SEQUENTIAL_NOTE: &str =

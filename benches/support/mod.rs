@@ -56,3 +56,98 @@ pub fn report(group: &str, ours: &str, baseline: &str, per_iteration: f64, goal:
         _ => println!("RATIO {group}: no estimates found (was the group filtered out?)"),
     }
 }
+
+/// Runs `ours` and `raw` alternately (in A B / B A order), `rounds` times
+/// each, after a short warm-up, prints the median time of each and the
+/// throughput ratio (with `goal`, if not empty, for the report's verdict),
+/// and returns our median time in seconds.
+///
+/// Criterion measures one function after the other; on a shared machine
+/// whose load (and fsync latency) drifts, that biases the ratio. Alternating
+/// the two exposes them to the same conditions.
+pub fn interleaved<A, AF, B, BF>(
+    runtime: &tokio::runtime::Runtime,
+    group: &str,
+    rounds: usize,
+    per_iteration: f64,
+    goal: &str,
+    mut ours: A,
+    mut raw: B,
+) -> f64
+where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = ()>,
+    B: FnMut() -> BF,
+    BF: std::future::Future<Output = ()>,
+{
+    async fn timed(work: impl std::future::Future<Output = ()>) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        work.await;
+        start.elapsed()
+    }
+    interleaved_timed(
+        runtime,
+        group,
+        rounds,
+        per_iteration,
+        goal,
+        || timed(ours()),
+        || timed(raw()),
+    )
+}
+
+/// [`interleaved`] for rounds that time themselves (each returns the time
+/// of its measured part, leaving set-up and clean-up out).
+pub fn interleaved_timed<A, AF, B, BF>(
+    runtime: &tokio::runtime::Runtime,
+    group: &str,
+    rounds: usize,
+    per_iteration: f64,
+    goal: &str,
+    mut ours: A,
+    mut raw: B,
+) -> f64
+where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = std::time::Duration>,
+    B: FnMut() -> BF,
+    BF: std::future::Future<Output = std::time::Duration>,
+{
+    runtime.block_on(async {
+        for _ in 0..rounds.div_ceil(10) {
+            ours().await;
+            raw().await;
+        }
+        let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+        // A B, then B A: neither side always runs first (right after the
+        // other's clean-up).
+        for round in 0..rounds {
+            if round % 2 == 0 {
+                a.push(ours().await.as_secs_f64());
+                b.push(raw().await.as_secs_f64());
+            } else {
+                b.push(raw().await.as_secs_f64());
+                a.push(ours().await.as_secs_f64());
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (a, b) = (median(&mut a), median(&mut b));
+        let goal = if goal.is_empty() {
+            String::new()
+        } else {
+            format!("; {goal}")
+        };
+        println!(
+            "RATIO {group} (interleaved medians): ours {:.0}/s (median {:.3} ms), raw {:.0}/s (median {:.3} ms), ratio {:.2}x (over {rounds} alternating rounds{goal})",
+            per_iteration / a,
+            a * 1e3,
+            per_iteration / b,
+            b * 1e3,
+            b / a
+        );
+        a
+    })
+}

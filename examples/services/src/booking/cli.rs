@@ -9,25 +9,27 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use es_core::{CheckpointStore, EventStore, Projection};
+use es_core::{CheckpointStore, EventStore, LeaseError, Projection};
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresError, PostgresLeaseConfig, PostgresLeases,
     PostgresStore,
 };
 use es_progress::{follow_while, ProgressView};
-use es_sqlite::{SqliteCheckpoints, SqliteError, SqliteStore};
+use es_sqlite::{SqliteCheckpoints, SqliteError, SqliteLeases, SqliteStore};
 use uuid::Uuid;
 
 use super::{
-    history,
+    history, http_commands, operations,
     projection::{BookingProjection, BOOKING_PROJECTION},
     serve,
     service::{BookingService, BookingServiceError},
     views::{BookingRow, BookingViews},
 };
 use crate::common::{
-    data_dir::{self, DataDirError, BOOKING_EVENTS_FILE, BOOKING_PROJECTION_FILE},
-    key_value,
+    data_dir::{
+        self, DataDirError, BOOKING_EVENTS_FILE, BOOKING_LEASES_FILE, BOOKING_PROJECTION_FILE,
+    },
+    key_value, metrics_endpoint,
     service_main::ServiceCli,
     trace,
     uuid_arg::parse_uuid,
@@ -130,8 +132,9 @@ pub enum Command {
         #[arg(long, default_value_t = 5.0, value_parser = parse_positive_seconds)]
         log_every: f64,
     },
-    /// Server mode: run the projector, the relay to RabbitMQ, and HTTP
-    /// (/health, /ready, /metrics, POST /bookings).
+    /// Run the projector, the relay to RabbitMQ and HTTP: /health and
+    /// /metrics; in server mode also /ready and POST /bookings (embedded:
+    /// under SQLite leases in the data directory).
     Serve(serve::ServeArgs),
 }
 
@@ -160,9 +163,9 @@ pub enum BookingAppError {
     /// A command or query failed.
     #[error(transparent)]
     Service(#[from] BookingServiceError),
-    /// `serve` was asked for without server-mode settings.
-    #[error("serve runs in server mode: set EVENT_STORE_DATABASE_URL (and AMQP_URL)")]
-    ServeNeedsServerMode,
+    /// The lease database could not be opened (embedded `serve`).
+    #[error("cannot open the lease database: {0}")]
+    Leases(#[from] LeaseError),
     /// `serve` stopped on an error.
     #[error(transparent)]
     Serve(#[from] serve::ServeError),
@@ -191,10 +194,11 @@ pub async fn run(cli: Cli) -> Result<String, BookingAppError> {
     }
 }
 
-/// Embedded mode: the event store and the projection in two SQLite files.
+/// Embedded mode: the event store and the projection in two SQLite files
+/// (and, for `serve`, the leases in a third).
 async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
-    if matches!(cli.command, Command::Serve(_)) {
-        return Err(BookingAppError::ServeNeedsServerMode);
+    if let Command::Serve(args) = &cli.command {
+        serve::check_broker(&args.broker.amqp_url).await?;
     }
     let dir = &cli.stores.data_dir;
     let store = SqliteStore::open(data_dir::data_file(dir, BOOKING_EVENTS_FILE)?).await?;
@@ -204,7 +208,23 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
         .await
         .map_err(BookingAppError::ProjectorSetup)?;
     let views = BookingViews::Sqlite(checkpoints.pool().clone());
-    let service = BookingService::new(store, checkpoints, views);
+    let service = BookingService::new(store.clone(), checkpoints, views);
+    if let Command::Serve(args) = &cli.command {
+        let leases = SqliteLeases::open(data_dir::data_file(dir, BOOKING_LEASES_FILE)?).await?;
+        // Counters only: the lag gauges, /ready and the HTTP commands are
+        // server mode's.
+        let operations = |_| metrics_endpoint::routes(|| async {});
+        serve::serve(
+            &service,
+            &store,
+            store.checkpoints(),
+            leases,
+            args,
+            operations,
+        )
+        .await?;
+        return Ok(String::new());
+    }
     Ok(execute(&service, cli.command, cli.traceparent.as_deref()).await?)
 }
 
@@ -240,7 +260,26 @@ async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAp
             PostgresConfig::new(event_store_url),
             PostgresLeaseConfig::new(),
         )?;
-        serve::serve(std::sync::Arc::new(service), &store, leases, args).await?;
+        let service = std::sync::Arc::new(service);
+        let operations = |saved| {
+            operations::routes(
+                &service,
+                &store,
+                saved,
+                &args.broker.amqp_url,
+                args.readiness,
+            )
+            .merge(http_commands::routes(service.clone()))
+        };
+        serve::serve(
+            &service,
+            &store,
+            store.checkpoints(),
+            leases,
+            args,
+            operations,
+        )
+        .await?;
         return Ok(String::new());
     }
     Ok(execute(&service, cli.command, cli.traceparent.as_deref()).await?)

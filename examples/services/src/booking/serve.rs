@@ -1,31 +1,36 @@
-//! `booking serve`: the Booking service's long-running side, in server mode.
+//! `booking serve`: the Booking service's long-running side.
 //!
 //! Three tasks run until Ctrl-C or SIGTERM: the projector (follows the event
 //! store and keeps the booking projection current), the relay (publishes the
 //! event store to RabbitMQ with publisher confirms; the event store is the
 //! outbox, so there is no dual write), and the HTTP server: `GET /health`,
-//! `/ready`, `/metrics`, and the booking commands (`POST /bookings`, see
-//! [`http_commands`], which join the caller's `traceparent`). Any number
-//! of instances may run at once (a rolling restart runs two): the
-//! projector and the relay each run under a
-//! PostgreSQL lease ([`es_core::Leader::serve`]),
-//! so on every name one instance leads and the others wait as standbys; a
-//! worker that fails or loses its lease goes back to standby and another
-//! instance (or this one, later) takes over from the checkpoint. `/health`
-//! shows each worker's role, and the log shows the projector's catch-up
-//! (events done, rate, time left) each time it takes the lead. `serve` exits
-//! non-zero only when `/health` cannot serve.
+//! `/metrics`, and in server mode `/ready` and the booking commands (`POST
+//! /bookings`, see [`http_commands`](super::http_commands), which join the
+//! caller's `traceparent`). Any number of instances may run at once (a
+//! rolling restart runs two): the projector and the relay each run under a
+//! lease ([`es_core::Leader::serve`]), so on every name one instance leads
+//! and the others wait as standbys; a worker that fails or loses its lease
+//! goes back to standby and another instance (or this one, later) takes
+//! over from the checkpoint. `/health` shows each worker's role, and the log
+//! shows the projector's catch-up (events done, rate, time left) each time
+//! it takes the lead. `serve` exits non-zero only when `/health` cannot
+//! serve.
+//!
+//! In server mode the stores and the leases are on PostgreSQL; embedded, on
+//! the SQLite files of the data directory (instances on one machine share
+//! it, the leases in a file of their own). The same loop serves both.
 
-use std::{pin::pin, sync::Arc, time::Duration};
+use std::{pin::pin, time::Duration};
 
-use es_amqp::{lapin, Relay, RelayConfig, RelayError, RoutingKey};
-use es_core::{CatchUpProgress, Leader, LeaderConfig, LeaseError, RecordedEvent};
-use es_postgres::{PostgresCheckpoints, PostgresLeases, PostgresStore};
+use es_amqp::{lapin, Relay, RelayCheckpoint, RelayConfig, RelayError, RoutingKey};
+use es_core::{
+    CatchUpProgress, CheckpointStore, EventStore, Leader, LeaderConfig, LeaseError, LeaseStore,
+    Position, Projection, RecordedEvent,
+};
 use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;
 
-use super::service::BookingService;
-use super::{http_commands, operations};
+use super::{projection::BookingProjection, service::BookingService};
 use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, shutdown};
 
 /// The relay's name: the key of its checkpoint in the event store database,
@@ -100,20 +105,31 @@ pub fn routing_key() -> RoutingKey {
     })
 }
 
-/// Runs the projector, the relay (each under its lease in `leases`) and
-/// /health until asked to stop (check the broker with [`check_broker`]
-/// first). On shutdown, a leading worker saves its checkpoint and releases
-/// its lease, so a standby instance takes over at once.
-pub async fn serve(
-    service: Arc<BookingService<PostgresStore, PostgresCheckpoints>>,
-    store: &PostgresStore,
-    leases: PostgresLeases,
+/// Runs the projector, the relay (its checkpoint in `relay_checkpoints`; each
+/// under its lease in `leases`) and /health, with the `routes` that
+/// `operations` makes from the relay's saved checkpoint beside it, until
+/// asked to stop (check the broker with [`check_broker`] first). On
+/// shutdown, a leading worker saves its checkpoint and releases its lease,
+/// so a standby instance takes over at once.
+pub async fn serve<S, C, R, L>(
+    service: &BookingService<S, C>,
+    store: &S,
+    relay_checkpoints: R,
+    leases: L,
     args: &ServeArgs,
-) -> Result<(), ServeError> {
+    operations: impl FnOnce(watch::Receiver<Position>) -> axum::Router,
+) -> Result<(), ServeError>
+where
+    S: EventStore + Clone + Send + Sync + 'static,
+    C: CheckpointStore + Send + Sync + 'static,
+    BookingProjection: Projection<C::Transaction> + Send + Sync,
+    R: RelayCheckpoint + 'static,
+    L: LeaseStore + Clone,
+{
     let listener = health::bind(args.port).await?;
     let relay = Relay::new(
         store.clone(),
-        store.checkpoints(),
+        relay_checkpoints,
         RelayConfig::builder(&args.broker.amqp_url, RELAY_NAME, &args.broker.exchange)
             .with_routing_key(routing_key())
             .build()
@@ -136,14 +152,7 @@ pub async fn serve(
             projector_leader.serve(stopped(stopping.clone()), service.projector()),
         )
     });
-    let routes = operations::routes(
-        &service,
-        store,
-        relay.saved(),
-        &args.broker.amqp_url,
-        args.readiness,
-    )
-    .merge(http_commands::routes(service.clone()));
+    let routes = operations(relay.saved());
     let mut progress = pin!(log_catch_up(service.projector().catch_up_progress()));
     tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases; /health, /ready and /metrics running");
     tokio::select! {
@@ -162,9 +171,8 @@ pub async fn serve(
     }
 }
 
-/// Logs the projector's catch-up each time it leads (its backlog after a
-/// restart or a takeover): a line every [`DEFAULT_LINE_INTERVAL`] and one
-/// when caught up. Never returns while the projector lives.
+/// Logs the projector's catch-ups (each time it takes the lead) as lines;
+/// never returns.
 async fn log_catch_up(progress: watch::Receiver<Option<CatchUpProgress>>) {
     let mut view = ProgressView::log_with(PROJECTOR_LEASE, DEFAULT_LINE_INTERVAL, |line| {
         tracing::info!("catch-up: {line}");
@@ -174,11 +182,11 @@ async fn log_catch_up(progress: watch::Receiver<Option<CatchUpProgress>>) {
 }
 
 /// A leader loop for the worker `name` of this instance.
-fn leader(
-    leases: &PostgresLeases,
+fn leader<L: LeaseStore + Clone>(
+    leases: &L,
     name: &'static str,
     holder: &str,
-) -> Result<Leader<PostgresLeases>, ServeError> {
+) -> Result<Leader<L>, ServeError> {
     let failed = |source| ServeError::Lease {
         worker: name,
         source,

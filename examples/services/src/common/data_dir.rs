@@ -12,6 +12,9 @@ pub const DEFAULT_DATA_DIR: &str = ".es-data";
 pub const BOOKING_EVENTS_FILE: &str = "booking-events.db";
 /// Booking's projection (the "projector database").
 pub const BOOKING_PROJECTION_FILE: &str = "booking-projection.db";
+/// The leases of `booking serve`'s relay and projector (embedded instances
+/// on one data directory).
+pub const BOOKING_LEASES_FILE: &str = "booking-leases.db";
 /// Parking's slots, and its checkpoint in Booking's log.
 pub const PARKING_FILE: &str = "parking.db";
 

@@ -195,6 +195,7 @@ fn bad_events_and_messages_are_reported_and_the_rest_goes_through() {
             applied: (skipped.len() + dead.len()) as u64,
             duplicates: 0,
             lost: 4 - (skipped.len() + dead.len()) as u64,
+            out_of_order: 0,
         },
     );
 

@@ -167,6 +167,7 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
             applied: received.len() as u64,
             duplicates,
             lost: (sent.len() - seen.len()) as u64,
+            out_of_order: 0,
         };
         report("hostile values", sent.len() as u64, "consumer", tally);
         tally

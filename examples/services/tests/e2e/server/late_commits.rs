@@ -170,6 +170,7 @@ fn a_live_subscriber_receives_every_event_despite_a_late_commit() {
                 applied: received + duplicates,
                 duplicates,
                 lost: total - received,
+                out_of_order,
             },
         );
         assert_eq!(received, total, "events lost");

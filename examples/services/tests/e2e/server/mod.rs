@@ -4,6 +4,8 @@
 
 mod bad_data;
 mod catch_up_log;
+mod embedded_instances;
+mod failover;
 mod hostile_names;
 mod killed_services;
 mod late_commits;
@@ -13,4 +15,5 @@ mod rolling_restart;
 mod secrets;
 mod shutdown;
 mod trace_context;
+mod torture;
 mod workflow;

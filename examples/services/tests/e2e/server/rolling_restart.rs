@@ -10,42 +10,12 @@ use std::time::{Duration, Instant};
 use crate::support::{
     booking_plan::{append_plan_paced, full},
     exactly_once::prepare,
-    server::{eventually, free_port, ServerEnv, Service},
+    leaders::{one_leader_each, role},
+    server::{eventually, free_port, ServerEnv},
 };
-
-const WORKERS: [&str; 2] = ["booking-relay", "bookings"];
 
 /// Takeover after `kill -9` must stay within this.
 const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
-
-/// The role `service`'s /health reports for `worker` (None if it does not answer).
-fn role(service: &Service, worker: &str) -> Option<String> {
-    let body: serde_json::Value = serde_json::from_str(&service.health()?).ok()?;
-    body["workers"][worker].as_str().map(str::to_owned)
-}
-
-/// Waits until exactly one of `instances` leads each worker and the others
-/// are standbys; returns, per worker, the index of its leader.
-fn one_leader_each(instances: &[&Service]) -> Vec<usize> {
-    WORKERS
-        .iter()
-        .map(|worker| {
-            eventually(&format!("one {worker} leader"), || {
-                let roles: Vec<String> = instances
-                    .iter()
-                    .map(|s| role(s, worker).unwrap_or_default())
-                    .collect();
-                let leaders: Vec<usize> =
-                    (0..roles.len()).filter(|&i| roles[i] == "leader").collect();
-                let rest_standby = roles
-                    .iter()
-                    .filter(|r| r.as_str() != "leader")
-                    .all(|r| r == "standby");
-                (leaders.len() == 1 && rest_standby).then(|| leaders[0])
-            })
-        })
-        .collect()
-}
 
 #[test]
 fn booking_instances_under_leases_survive_a_rolling_restart_exactly_once() {

@@ -89,6 +89,12 @@ impl PlannedBooking {
         events
     }
 
+    /// The id of its event `step` (1: the creation), the same on every
+    /// attempt, so a retried append is idempotent.
+    pub fn event_id(&self, step: u64) -> Uuid {
+        Uuid::from_u128(self.id.as_u128() ^ u128::from(step))
+    }
+
     /// Its stream.
     pub fn stream(&self) -> StreamId {
         StreamId::new(format!("booking-{}", self.id)).expect("a valid stream id")
@@ -118,11 +124,9 @@ pub async fn append_step(
     step: u64,
 ) -> Result<(), es_core::StoreError> {
     let event = &booking.events()[(step - 1) as usize];
-    // The same id on every attempt: a retried append is idempotent.
-    let id = uuid::Uuid::from_u128(booking.id.as_u128() ^ u128::from(step));
     let new = NewEvent::from_domain(event)
         .expect("booking events encode")
-        .with_id(id);
+        .with_id(booking.event_id(step));
     store
         .append(
             &booking.stream(),

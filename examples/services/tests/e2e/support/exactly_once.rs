@@ -15,7 +15,7 @@ use std::{
 };
 
 use es_postgres::PostgresStore;
-use sqlx::{Connection, Row};
+use sqlx::Connection;
 use uuid::Uuid;
 
 use super::{
@@ -35,9 +35,13 @@ pub async fn count_projector_writes(env: &ServerEnv) {
          domain_uuid UUID NOT NULL UNIQUE, \
          status TEXT NOT NULL, \
          parking_slot_ref_no TEXT NOT NULL)",
-        "CREATE TABLE torture_applied (domain_uuid UUID NOT NULL, status TEXT NOT NULL)",
+        // `seq`: the order of the writes; `at_ms`: when (Unix milliseconds).
+        "CREATE TABLE torture_applied (domain_uuid UUID NOT NULL, status TEXT NOT NULL, \
+         seq BIGINT GENERATED ALWAYS AS IDENTITY, \
+         at_ms BIGINT NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
         "CREATE FUNCTION torture_log() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN INSERT INTO torture_applied VALUES (NEW.domain_uuid, NEW.status); RETURN NEW; END $$",
+         BEGIN INSERT INTO torture_applied (domain_uuid, status) VALUES (NEW.domain_uuid, NEW.status); \
+         RETURN NEW; END $$",
         // BEFORE: fires for an INSERT that ON CONFLICT DO NOTHING then drops,
         // so a replayed creation is counted too.
         "CREATE TRIGGER torture_count BEFORE INSERT OR UPDATE ON bookings \
@@ -76,14 +80,16 @@ pub async fn prepare_parking(env: &ServerEnv, plan: &[PlannedBooking]) {
             .expect("insert a slot");
     }
     for statement in [
-        "CREATE TABLE torture_applied (event_id TEXT NOT NULL, kind TEXT NOT NULL)",
+        // rowid: the order of the writes; `at_ms`: when (Unix milliseconds).
+        "CREATE TABLE torture_applied (event_id TEXT NOT NULL, kind TEXT NOT NULL, \
+         at_ms INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)))",
         "CREATE TRIGGER torture_count_processed AFTER INSERT ON es_amqp_processed \
-         BEGIN INSERT INTO torture_applied VALUES (NEW.event_id, 'processed'); END",
+         BEGIN INSERT INTO torture_applied (event_id, kind) VALUES (NEW.event_id, 'processed'); END",
         // Every slot change and every remembered booking, whatever recorded it.
         "CREATE TRIGGER torture_count_slot AFTER UPDATE OF status ON parking_slots \
-         BEGIN INSERT INTO torture_applied VALUES (NEW.uuid, NEW.status); END",
+         BEGIN INSERT INTO torture_applied (event_id, kind) VALUES (NEW.uuid, NEW.status); END",
         "CREATE TRIGGER torture_count_booking BEFORE INSERT ON parking_bookings \
-         BEGIN INSERT INTO torture_applied VALUES (NEW.booking_uuid, 'booking'); END",
+         BEGIN INSERT INTO torture_applied (event_id, kind) VALUES (NEW.booking_uuid, 'booking'); END",
     ] {
         sqlx::query(statement)
             .execute(&mut *tx)
@@ -103,6 +109,31 @@ pub struct Tally {
     pub duplicates: u64,
     /// Planned events never applied.
     pub lost: u64,
+    /// Events applied after a later event of the same stream.
+    pub out_of_order: u64,
+}
+
+/// How many applications, given in the order they were written as
+/// `(stream, step)`, came after a later step of the same stream (a repeat of
+/// the same step is a duplicate, counted elsewhere).
+fn out_of_order<K: std::hash::Hash + Eq>(applied: impl IntoIterator<Item = (K, u64)>) -> u64 {
+    let mut latest: HashMap<K, u64> = HashMap::new();
+    let mut late = 0;
+    for (stream, step) in applied {
+        let seen = latest.entry(stream).or_insert(0);
+        late += u64::from(step < *seen);
+        *seen = (*seen).max(step);
+    }
+    late
+}
+
+/// The step of a projector status (1: created, 2: reserved, 3: completed).
+fn status_step(status: &str) -> u64 {
+    match status {
+        "created" => 1,
+        "reserved" => 2,
+        _ => 3,
+    }
 }
 
 /// The projector's tally: one logged write per event expected
@@ -111,19 +142,19 @@ pub async fn projector_tally(env: &ServerEnv, plan: &[PlannedBooking]) -> Tally 
     let mut conn = sqlx::PgConnection::connect(&env.projector_url)
         .await
         .expect("projector database");
-    let rows =
-        sqlx::query("SELECT domain_uuid, status, COUNT(*) AS n FROM torture_applied GROUP BY 1, 2")
+    let rows: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT domain_uuid, status FROM torture_applied ORDER BY seq")
             .fetch_all(&mut conn)
             .await
             .expect("read the log");
     let mut seen: HashMap<(Uuid, String), u64> = HashMap::new();
-    for row in rows {
-        seen.insert(
-            (row.get("domain_uuid"), row.get("status")),
-            row.get::<i64, _>("n") as u64,
-        );
+    for row in &rows {
+        *seen.entry(row.clone()).or_insert(0) += 1;
     }
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        out_of_order: out_of_order(rows.iter().map(|(id, status)| (*id, status_step(status)))),
+        ..Tally::default()
+    };
     for booking in plan {
         for event in booking.events() {
             let n = seen
@@ -146,6 +177,12 @@ pub async fn parking_tally(env: &ServerEnv, plan: &[PlannedBooking]) -> Tally {
     let pool = parking_pool(env).await;
     let processed: Vec<(String, i64)> = sqlx::query_as(
         "SELECT event_id, COUNT(*) FROM torture_applied WHERE kind = 'processed' GROUP BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("read the log");
+    let in_order: Vec<String> = sqlx::query_scalar(
+        "SELECT event_id FROM torture_applied WHERE kind = 'processed' ORDER BY rowid",
     )
     .fetch_all(&pool)
     .await
@@ -176,11 +213,24 @@ pub async fn parking_tally(env: &ServerEnv, plan: &[PlannedBooking]) -> Tally {
     // One change to blocked per booking, one to reserved per reservation.
     let expected_changes = plan.iter().map(|b| b.steps.min(2)).sum::<u64>();
     duplicates += (slot_changes as u64).saturating_sub(expected_changes);
+    let steps = plan_steps(plan);
     Tally {
         applied,
         duplicates,
         lost: expected.saturating_sub(processed.len() as u64),
+        out_of_order: out_of_order(
+            in_order
+                .iter()
+                .filter_map(|id| steps.get(id.as_str()).map(|(b, step)| (b.id, *step))),
+        ),
     }
+}
+
+/// Every planned event id (as Parking stores it) with its booking and step.
+fn plan_steps(plan: &[PlannedBooking]) -> HashMap<String, (&PlannedBooking, u64)> {
+    plan.iter()
+        .flat_map(|b| (1..=b.steps).map(move |step| (b.event_id(step).to_string(), (b, step))))
+        .collect()
 }
 
 /// Wrong rows in the projector and in Parking, as readable lines.
@@ -267,8 +317,8 @@ pub async fn event_store(env: &ServerEnv) -> PostgresStore {
 /// Prints one line of the report table.
 pub fn report(scenario: &str, sent: u64, end: &str, tally: Tally) {
     eprintln!(
-        "TORTURE | {scenario} | {end} | sent {sent} | applied {} | duplicates {} | lost {}",
-        tally.applied, tally.duplicates, tally.lost
+        "TORTURE | {scenario} | {end} | sent {sent} | applied {} | duplicates {} | lost {} | out of order {}",
+        tally.applied, tally.duplicates, tally.lost, tally.out_of_order
     );
 }
 
@@ -316,6 +366,51 @@ impl Prepared {
         assert_eq!(projector.duplicates, 0, "{projector:?}");
         assert_eq!(parking.applied, sent, "{parking:?}");
         assert_eq!(parking.duplicates, 0, "{parking:?}");
+        assert_eq!(projector.out_of_order, 0, "{projector:?}");
+        assert_eq!(parking.out_of_order, 0, "{parking:?}");
         (projector, parking)
     }
+}
+
+/// Unix milliseconds now: the clock both applied logs stamp `at_ms` with.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// When (Unix ms) the projector first wrote after `since_ms`, if it did.
+pub async fn projector_first_write_after(env: &ServerEnv, since_ms: i64) -> Option<i64> {
+    let mut conn = sqlx::PgConnection::connect(&env.projector_url)
+        .await
+        .expect("projector database");
+    sqlx::query_scalar("SELECT MIN(at_ms) FROM torture_applied WHERE at_ms > $1")
+        .bind(since_ms)
+        .fetch_one(&mut conn)
+        .await
+        .expect("read the log")
+}
+
+/// When (Unix ms) Parking first recorded as processed, after `since_ms`, an
+/// event of a booking whose stream `on` accepts, if it did.
+pub async fn parking_first_processed_after(
+    env: &ServerEnv,
+    plan: &[PlannedBooking],
+    since_ms: i64,
+    on: impl Fn(&es_core::StreamId) -> bool,
+) -> Option<i64> {
+    let pool = parking_pool(env).await;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event_id, at_ms FROM torture_applied \
+         WHERE kind = 'processed' AND at_ms > ?1 ORDER BY at_ms",
+    )
+    .bind(since_ms)
+    .fetch_all(&pool)
+    .await
+    .expect("read the log");
+    pool.close().await;
+    let steps = plan_steps(plan);
+    rows.into_iter()
+        .find(|(id, _)| steps.get(id).is_some_and(|(b, _)| on(&b.stream())))
+        .map(|(_, at)| at)
 }

@@ -6,6 +6,7 @@
 
 pub mod booking_plan;
 pub mod exactly_once;
+pub mod leaders;
 pub mod server;
 
 use std::{

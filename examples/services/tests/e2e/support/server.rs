@@ -101,6 +101,8 @@ pub struct ServerEnv {
     /// The CA file the services trust (`SSL_CERT_FILE`), when RabbitMQ is
     /// reached over TLS.
     pub ssl_cert_file: Option<PathBuf>,
+    /// Parking's partitions (`PARKING_PARTITIONS`), when set.
+    pub parking_partitions: Option<u16>,
     /// Keeps the opt-in server restarts out while this test runs.
     _servers: Option<RwLockReadGuard<'static, ()>>,
 }
@@ -151,6 +153,7 @@ impl ServerEnv {
             runtime,
             dir,
             ssl_cert_file: None,
+            parking_partitions: None,
             _servers: servers,
         }
     }
@@ -205,6 +208,9 @@ impl ServerEnv {
         if let Some(ca) = &self.ssl_cert_file {
             command.env("SSL_CERT_FILE", ca);
         }
+        if let Some(partitions) = self.parking_partitions {
+            command.env("PARKING_PARTITIONS", partitions.to_string());
+        }
         command
             .env("EVENT_STORE_DATABASE_URL", &self.event_store_url)
             .env("PROJECTOR_DATABASE_URL", &self.projector_url)
@@ -228,10 +234,56 @@ impl ServerEnv {
 
     /// Starts `program serve --port <port>` and waits until its /health answers.
     pub fn serve(&self, program: &str, port: u16) -> Service {
+        self.serve_with(program, port, &[])
+    }
+
+    /// Starts `parking serve` as process `instance` of `instances` sharing
+    /// [`ServerEnv::parking_partitions`] (`PARKING_INSTANCE`,
+    /// `PARKING_INSTANCES`), and waits until its /health answers.
+    pub fn serve_parking_instance(&self, port: u16, instance: u16, instances: u16) -> Service {
+        self.serve_with(
+            "parking",
+            port,
+            &[
+                ("PARKING_INSTANCE", &instance.to_string()),
+                ("PARKING_INSTANCES", &instances.to_string()),
+            ],
+        )
+    }
+
+    /// Starts `booking serve` in embedded mode on `data_dir` (its stores and
+    /// leases in SQLite files there; RabbitMQ as configured), and waits until
+    /// its /health answers.
+    pub fn serve_embedded_booking(&self, port: u16, data_dir: &std::path::Path) -> Service {
+        self.serve_adjusted("booking", port, |command| {
+            command
+                .env_remove("EVENT_STORE_DATABASE_URL")
+                .env_remove("PROJECTOR_DATABASE_URL")
+                .env("ES_DATA_DIR", data_dir);
+        })
+    }
+
+    /// Starts `program serve --port <port>` with the extra environment
+    /// `vars` and waits until its /health answers.
+    pub fn serve_with(&self, program: &str, port: u16, vars: &[(&str, &str)]) -> Service {
+        self.serve_adjusted(program, port, |command| {
+            command.envs(vars.iter().copied());
+        })
+    }
+
+    /// Starts `program serve --port <port>`, configured for this test and
+    /// then by `adjust`, and waits until its /health answers.
+    fn serve_adjusted(
+        &self,
+        program: &str,
+        port: u16,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Service {
         let log = self.dir.path().join(format!("{program}-serve-{port}.log"));
         let file = File::create(&log).expect("log file");
         let mut command = command(program);
         self.configure(&mut command);
+        adjust(&mut command);
         command
             .args(["serve", "--port", &port.to_string()])
             .env("RUST_LOG", "info")
@@ -263,8 +315,13 @@ impl ServerEnv {
 impl Drop for ServerEnv {
     fn drop(&mut self) {
         let databases = std::mem::take(&mut self.databases);
-        let queues = [self.queue.clone(), format!("{}.dlq", self.queue)];
-        let exchanges = [self.exchange.clone(), format!("{}.dlx", self.queue)];
+        let mut queues = vec![self.queue.clone(), format!("{}.dlq", self.queue)];
+        let mut exchanges = vec![self.exchange.clone(), format!("{}.dlx", self.queue)];
+        if let Some(partitions) = self.parking_partitions {
+            queues.extend((0..partitions).map(|p| format!("{}.p{p}", self.queue)));
+            exchanges.push(format!("{}.partitions", self.queue));
+            exchanges.push(format!("{}.unpartitioned", self.queue));
+        }
         self.runtime.block_on(async {
             let cleanup = async {
                 if let Ok(mut admin) =
@@ -398,6 +455,11 @@ impl Service {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// How it exited, if it did (`None`: still running).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("try_wait")
     }
 
     /// Stops it abruptly (SIGKILL): nothing graceful to rely on.
