@@ -14,6 +14,6 @@ mod outages;
 mod rolling_restart;
 mod secrets;
 mod shutdown;
-mod trace_context;
 mod torture;
+mod trace_context;
 mod workflow;
