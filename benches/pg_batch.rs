@@ -26,8 +26,8 @@ fn bench(c: &mut Criterion) {
         "INSERT INTO {}.es_events (txid, event_id, stream_id, version, event_type, schema_version, \
          payload, metadata) \
          SELECT pg_current_xact_id()::text::bigint, e.id, $1, e.version, e.event_type, e.schema_version, \
-                e.payload, e.metadata \
-         FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::int4[], $6::jsonb[], $7::jsonb[]) \
+                e.payload::json, e.metadata::json \
+         FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::int4[], $6::text[], $7::text[]) \
               AS e(id, version, event_type, schema_version, payload, metadata)",
         raw.schema().quoted()
     );
@@ -50,10 +50,14 @@ fn bench(c: &mut Criterion) {
         let versions: Vec<i64> = (1..=BATCH as i64).collect();
         let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
         let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version as i32).collect();
-        let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
-        let metadata: Vec<serde_json::Value> = events
+        // JSON text, as the store binds it (its columns are `json`).
+        let payloads: Vec<String> = events
             .iter()
-            .map(|_| serde_json::to_value(Metadata::default()).expect("metadata"))
+            .map(|e| serde_json::to_string(&e.payload).expect("payload"))
+            .collect();
+        let metadata: Vec<String> = events
+            .iter()
+            .map(|_| serde_json::to_string(&Metadata::default()).expect("metadata"))
             .collect();
         sqlx::query(sqlx::AssertSqlSafe(raw_sql.as_str()))
             .bind(&stream)

@@ -97,9 +97,12 @@ where
     /// Applies everything committed so far; returns the new checkpoint.
     /// Reports how far it is on [`catch_up_progress`](Self::catch_up_progress).
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
+        self.catch_up_counting(Count::AfterAFullBatch).await
+    }
+
+    async fn catch_up_counting(&self, count: Count) -> Result<Position, ProjectionError> {
         let mut subscription = self.subscription().await?;
-        let mut meter = self.start_meter(subscription.position());
-        let mut counted = false;
+        let (mut meter, mut counted) = self.start_meter(subscription.position(), count).await;
         while let Some(events) = self.step(&mut subscription).await? {
             self.advance(&mut meter, &mut counted, events, subscription.position())
                 .await;
@@ -114,19 +117,37 @@ where
     /// catch-up [`run_until`](Self::run_until) does before following the log
     /// live): `None` before the first, then updated after every batch, with the events
     /// that lay after the checkpoint at its start as the target when the
-    /// store can count them ([`EventStore::count_after`]; counted only once
-    /// a first full batch shows there is more than one batch to do, so a
-    /// short catch-up costs no count). Rendering it (a bar, log lines) is
-    /// the caller's business.
+    /// store can count them ([`EventStore::count_after`]). `rebuild` and
+    /// `run_until` count at the start; `catch_up` only once a first full
+    /// batch shows there is more than one batch to do, so the short
+    /// catch-up before a read (read-your-writes) costs no count query.
+    /// Rendering it (a bar, log lines) is the caller's business.
     pub fn catch_up_progress(&self) -> watch::Receiver<Option<CatchUpProgress>> {
         self.catch_up.subscribe()
     }
 
-    /// A meter for a catch-up from `from`, its target not counted yet.
-    fn start_meter(&self, from: Position) -> CatchUpMeter {
-        let meter = CatchUpMeter::start(from, None, std::time::Instant::now());
+    /// A meter for a catch-up from `from`, and whether its target was
+    /// counted (at once for [`Count::AtTheStart`]).
+    async fn start_meter(&self, from: Position, count: Count) -> (CatchUpMeter, bool) {
+        let mut meter = CatchUpMeter::start(from, None, std::time::Instant::now());
+        let counted = count == Count::AtTheStart;
+        if counted {
+            self.count_remaining(&mut meter, from).await;
+        }
         self.report(&meter);
-        meter
+        (meter, counted)
+    }
+
+    /// Sets `meter`'s target to what the store counts after `position`
+    /// (best effort: no target when it cannot count).
+    async fn count_remaining(&self, meter: &mut CatchUpMeter, position: Position) {
+        match self.store.count_after(position).await {
+            Ok(Some(remaining)) => meter.set_remaining(remaining),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(projection = self.projection.name(), %error, "cannot count the catch-up's events");
+            }
+        }
     }
 
     /// `events` more applied, up to `position`. After the first full batch
@@ -142,13 +163,7 @@ where
         meter.advance(events, position);
         if !*counted && events >= self.batch_size as u64 {
             *counted = true;
-            match self.store.count_after(position).await {
-                Ok(Some(remaining)) => meter.set_remaining(remaining),
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::debug!(projection = self.projection.name(), %error, "cannot count the catch-up's events");
-                }
-            }
+            self.count_remaining(meter, position).await;
         }
         self.report(meter);
     }
@@ -173,8 +188,10 @@ where
         let mut stop = pin!(stop);
         let mut subscription = self.subscription().await?;
         // The catch-up before following live is reported like `catch_up`'s.
-        let mut catching_up = Some(self.start_meter(subscription.position()));
-        let mut counted = false;
+        let (meter, mut counted) = self
+            .start_meter(subscription.position(), Count::AtTheStart)
+            .await;
+        let mut catching_up = Some(meter);
         loop {
             if futures::poll!(stop.as_mut()).is_ready() {
                 return Ok(());
@@ -239,7 +256,7 @@ where
             .commit(tx, self.projection.name(), previous, Position::START)
             .await?;
         self.progress.send_replace(Position::START);
-        self.catch_up().await
+        self.catch_up_counting(Count::AtTheStart).await
     }
 
     /// The committed checkpoint, as last seen by this runner.
@@ -342,3 +359,14 @@ fn batch_span(
 
 /// How many trace ids a projection batch's span lists.
 const MAX_TRACE_IDS: usize = 16;
+
+/// When a catch-up counts the events it has to do (its progress target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    /// Before the first batch: rebuilds and a leader's catch-up, which are
+    /// rare and often long.
+    AtTheStart,
+    /// After a first full batch only: the frequent, usually short catch-up
+    /// before a read.
+    AfterAFullBatch,
+}

@@ -246,8 +246,14 @@ fn postgres_outage_during_appends(env: ServerEnv, outage: &Outage, scenario: &st
             assert_eq!(version, booking.steps, "booking {}", booking.id);
         }
     });
-    run.prepared
-        .assert_exactly_once(&env, scenario, Duration::from_secs(90));
+    let converged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run.prepared
+            .assert_exactly_once(&env, scenario, Duration::from_secs(90))
+    }));
+    if let Err(panic) = converged {
+        eprintln!("BOOKING LOG:\n{}", run.booking.log());
+        std::panic::resume_unwind(panic);
+    }
     let log = run.booking.log();
     eprintln!(
         "booking serve: {} projector restarts, {} relay reconnects",
