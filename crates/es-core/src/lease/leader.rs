@@ -170,7 +170,15 @@ impl<S: LeaseStore> Leader<S> {
                 if matches!(end, TermEnd::Shutdown | TermEnd::Lost(_)) {
                     self.let_work_stop(stop, running).await;
                 }
-                end
+                match end {
+                    // Work that stops on `LeaseInfo::stopping` returns `Ok`
+                    // when the lease is lost; if it saw the loss before
+                    // `lost()` above did (the keeper runs on another
+                    // thread), that is still a lost lease, not work that
+                    // finished: back to standby, never out of the loop.
+                    TermEnd::Finished(Ok(())) if info.is_lost() => TermEnd::Lost(info.lost().await),
+                    end => end,
+                }
             };
             match end {
                 TermEnd::Lost(reason) => {

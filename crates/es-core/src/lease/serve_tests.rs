@@ -1,14 +1,18 @@
-//! Unit tests of [`Leader::serve`]: a fenced worker goes back to standby.
+//! Unit tests of [`Leader::serve`]: a fenced worker goes back to standby,
+//! and so does work that returned because it saw its lease lost.
 
 use std::{
     fmt,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
 use async_trait::async_trait;
 
-use crate::{InMemoryLeases, Leader, LeaderConfig, LeaderExit, LeaderWork, LeaseInfo};
+use crate::{InMemoryLeases, Leader, LeaderConfig, LeaderExit, LeaderWork, LeaseInfo, Role};
 
 #[derive(Debug)]
 struct Moved;
@@ -67,4 +71,81 @@ async fn a_fenced_worker_goes_back_to_standby_and_leads_again() {
         None,
         "released after each term"
     );
+}
+
+/// Returns `Ok` as soon as it sees its lease lost, the way work that stops on
+/// [`LeaseInfo::stopping`] does (a projection runner's `run_until` checks it
+/// between batches).
+struct StopsWhenLost {
+    terms: AtomicUsize,
+}
+
+#[async_trait]
+impl LeaderWork for StopsWhenLost {
+    type Error = Moved;
+
+    async fn work_under(&self, lease: LeaseInfo) -> Result<(), Moved> {
+        self.terms.fetch_add(1, Ordering::SeqCst);
+        loop {
+            // A poll that takes a while (applying a batch, say): the keeper,
+            // on another thread, may notice the loss meanwhile.
+            std::thread::sleep(Duration::from_millis(2));
+            if lease.is_lost() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    fn is_fenced(_: &Moved) -> bool {
+        false
+    }
+}
+
+/// The keeper notices a lost lease on another thread, so the work can see
+/// the loss (and return `Ok`) before the leader's own watch does. That is a
+/// lost lease, not finished work: the leader must go back to standby and
+/// lead again, every time. (Seen as a projector that stopped for good after
+/// a PostgreSQL restart.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_that_returns_because_its_lease_was_lost_goes_back_to_standby() {
+    const TERMS: usize = 60;
+    let leases = InMemoryLeases::new();
+    let config = LeaderConfig::new()
+        .with_retry_interval(Duration::from_millis(1))
+        .expect("valid retry interval");
+    let leader =
+        Arc::new(Leader::new(leases.clone(), "projector", "a", config).expect("valid leader"));
+    let work = Arc::new(StopsWhenLost {
+        terms: AtomicUsize::new(0),
+    });
+    let mut role = leader.role();
+    let serving = tokio::spawn({
+        let (leader, work) = (leader.clone(), work.clone());
+        async move { leader.serve(std::future::pending(), &*work).await }
+    });
+    for term in 1..=TERMS {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            role.wait_for(|role| role.is_leader()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("term {term}: the leader did not lead again"))
+        .expect("the leader is alive");
+        assert!(leases.revoke("projector"), "term {term}: held");
+        let after = tokio::time::timeout(
+            Duration::from_secs(10),
+            role.wait_for(|role| !role.is_leader()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("term {term}: the loss went unnoticed"))
+        .expect("the leader is alive")
+        .clone();
+        assert!(
+            matches!(after, Role::Standby { .. }),
+            "term {term}: after a lost lease the leader must stand by, not stop: {after:?}"
+        );
+    }
+    assert!(work.terms.load(Ordering::SeqCst) >= TERMS);
+    serving.abort();
 }
