@@ -97,6 +97,18 @@ pub(crate) fn at_least(field: &'static str, value: u64, min: u64) -> Result<(), 
     Ok(())
 }
 
+/// Checks the duration `value` is at least 1 ms (`field` names it, in ms).
+pub(crate) fn at_least_1ms(
+    field: &'static str,
+    value: std::time::Duration,
+) -> Result<(), ConfigError> {
+    at_least(
+        field,
+        u64::try_from(value.as_millis()).unwrap_or(u64::MAX),
+        1,
+    )
+}
+
 /// Checks `value` is at most `max`.
 pub(crate) fn at_most(field: &'static str, value: u64, max: u64) -> Result<(), ConfigError> {
     if value > max {

@@ -9,7 +9,7 @@ use std::{fmt, time::Duration};
 
 use super::group::route::PartitionRoute;
 use crate::{
-    config_error::{amqp_url, at_least, short_string},
+    config_error::{amqp_url, at_least, at_least_1ms, short_string},
     Backoff, ConfigError, QueueType,
 };
 
@@ -327,16 +327,8 @@ impl ConsumerConfigBuilder {
         }
         at_least("prefetch", u64::from(c.prefetch), 1)?;
         at_least("max_attempts", u64::from(c.max_attempts), 1)?;
-        at_least(
-            "connect_timeout (ms)",
-            u64::try_from(c.connect_timeout.as_millis()).unwrap_or(u64::MAX),
-            1,
-        )?;
-        at_least(
-            "request_timeout (ms)",
-            u64::try_from(c.request_timeout.as_millis()).unwrap_or(u64::MAX),
-            1,
-        )?;
+        at_least_1ms("connect_timeout (ms)", c.connect_timeout)?;
+        at_least_1ms("request_timeout (ms)", c.request_timeout)?;
         if let Some(limit) = c.delivery_limit {
             at_least("delivery_limit", u64::from(limit), 1)?;
         }

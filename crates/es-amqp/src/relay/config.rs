@@ -9,7 +9,7 @@
 use std::{fmt, time::Duration};
 
 use crate::{
-    config_error::{amqp_url, at_least, short_string},
+    config_error::{amqp_url, at_least, at_least_1ms, short_string},
     Backoff, ConfigError, RoutingKey, UnpublishablePolicy,
 };
 
@@ -272,21 +272,9 @@ impl RelayConfigBuilder {
         at_least("max_in_flight", c.max_in_flight as u64, 1)?;
         at_least("page_size", c.page_size as u64, 1)?;
         at_least("checkpoint_every", c.checkpoint_every as u64, 1)?;
-        at_least(
-            "connect_timeout (ms)",
-            u64::try_from(c.connect_timeout.as_millis()).unwrap_or(u64::MAX),
-            1,
-        )?;
-        at_least(
-            "request_timeout (ms)",
-            u64::try_from(c.request_timeout.as_millis()).unwrap_or(u64::MAX),
-            1,
-        )?;
-        at_least(
-            "confirm_timeout (ms)",
-            u64::try_from(c.confirm_timeout.as_millis()).unwrap_or(u64::MAX),
-            1,
-        )?;
+        at_least_1ms("connect_timeout (ms)", c.connect_timeout)?;
+        at_least_1ms("request_timeout (ms)", c.request_timeout)?;
+        at_least_1ms("confirm_timeout (ms)", c.confirm_timeout)?;
         at_least("max_message_size", c.max_message_size as u64, 1)?;
         if let UnpublishablePolicy::Park { exchange } = &c.unpublishable {
             short_string("parking exchange", exchange, true)?;

@@ -115,8 +115,17 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
                 sent.push((stream.clone(), version + 1, event));
             }
         }
-        // Stored verbatim.
-        let stored = store.read_all(es_core::Position::START, 100).await.expect("read");
+        // Stored verbatim. The global log shows a commit once every older
+        // transaction on the server has ended (the gap-safe horizon, which
+        // other tests' transactions hold back), so read until all are in.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let stored = loop {
+            let stored = store.read_all(es_core::Position::START, 100).await.expect("read");
+            if stored.len() >= sent.len() || Instant::now() > deadline {
+                break stored;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         assert_eq!(stored.len(), sent.len());
         for (event, (stream, version, new)) in stored.iter().zip(&sent) {
             assert_eq!(&event.stream_id, stream);
