@@ -139,8 +139,8 @@ async fn work_that_returns_because_its_lease_was_lost_goes_back_to_standby() {
         )
         .await
         .unwrap_or_else(|_| panic!("term {term}: the loss went unnoticed"))
-        .expect("the leader is alive")
-        .clone();
+        .map(|role| *role)
+        .expect("the leader is alive");
         assert!(
             matches!(after, Role::Standby { .. }),
             "term {term}: after a lost lease the leader must stand by, not stop: {after:?}"
