@@ -335,17 +335,7 @@ fn batch_span(
     to: Position,
     batch: &[RecordedEvent],
 ) -> tracing::Span {
-    let mut trace_ids: Vec<String> = Vec::new();
-    for context in batch
-        .iter()
-        .filter_map(|event| event.metadata.trace_context)
-    {
-        let id = context.trace_id_hex();
-        if trace_ids.len() < MAX_TRACE_IDS && !trace_ids.contains(&id) {
-            trace_ids.push(id);
-        }
-    }
-    tracing::debug_span!(
+    let span = tracing::debug_span!(
         "es.projection.batch",
         projection,
         %from,
@@ -353,8 +343,25 @@ fn batch_span(
         events = batch.len(),
         first_stream_id = batch.first().map(|e| e.stream_id.as_str()),
         first_version = batch.first().map(|e| e.version),
-        trace_ids = (!trace_ids.is_empty()).then(|| trace_ids.join(" ")).as_deref(),
-    )
+        trace_ids = tracing::field::Empty,
+    );
+    // Collecting the trace ids walks the batch: only for a span someone sees.
+    if !span.is_disabled() {
+        let mut trace_ids: Vec<String> = Vec::new();
+        for context in batch
+            .iter()
+            .filter_map(|event| event.metadata.trace_context)
+        {
+            let id = context.trace_id_hex();
+            if trace_ids.len() < MAX_TRACE_IDS && !trace_ids.contains(&id) {
+                trace_ids.push(id);
+            }
+        }
+        if !trace_ids.is_empty() {
+            span.record("trace_ids", trace_ids.join(" ").as_str());
+        }
+    }
+    span
 }
 
 /// How many trace ids a projection batch's span lists.
