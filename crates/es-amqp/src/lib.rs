@@ -77,8 +77,10 @@
 //! * [`wire`] — the message format, both ways.
 //! * Shared: [`Backoff`] (the one backoff policy), [`ConfigError`] (what
 //!   the builders refuse), [`redact_url`] (es-core's URL redaction, re-exported), the
-//!   connection helpers (named connections, a bounded handshake:
-//!   [`DEFAULT_CONNECT_TIMEOUT`]) and exchange helpers.
+//!   link to the broker that relay and consumer configs share (URL, name,
+//!   reconnect backoff, [`DEFAULT_CONNECT_TIMEOUT`],
+//!   [`DEFAULT_REQUEST_TIMEOUT`]), the connection helpers (named
+//!   connections, bounded waits) and exchange helpers.
 
 #![warn(missing_docs)]
 
@@ -88,6 +90,7 @@ mod connection;
 mod consumer;
 mod exchange;
 mod inbox;
+mod link;
 mod relay;
 pub mod wire;
 
@@ -95,7 +98,7 @@ pub use backoff::Backoff;
 pub use config_error::{ConfigError, SHORT_STRING_MAX};
 pub use connection::DEFAULT_CONNECT_TIMEOUT;
 pub use consumer::{
-    config::{ConsumerConfig, ConsumerConfigBuilder, DEFAULT_REQUEST_TIMEOUT},
+    config::{ConsumerConfig, ConsumerConfigBuilder},
     error::ConsumerError,
     group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder, PartitionState},
     handler::Handler,
@@ -114,6 +117,7 @@ pub use inbox::{
     in_memory::{ConcurrentRecord, InMemoryIdempotencyStore, InMemoryTransaction},
     IdempotencyStore, Recorded, TransactionalHandler,
 };
+pub use link::DEFAULT_REQUEST_TIMEOUT;
 pub use relay::{
     checkpoint::{CheckpointError, RelayCheckpoint},
     config::{RelayConfig, RelayConfigBuilder, DEFAULT_MAX_MESSAGE_SIZE},

@@ -189,6 +189,12 @@ impl CliError {
         move |source| CliError::Query { what, source }
     }
 
+    /// A failed lease-store read of lease `name`.
+    pub fn lease(name: &str) -> impl FnOnce(es_core::LeaseError) -> CliError {
+        let name = name.to_owned();
+        move |source| CliError::Lease { name, source }
+    }
+
     /// A failed broker operation.
     pub fn broker(what: impl Into<String>) -> impl FnOnce(es_amqp::lapin::Error) -> CliError {
         let what = what.into();

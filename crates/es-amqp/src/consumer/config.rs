@@ -9,14 +9,10 @@ use std::{fmt, time::Duration};
 
 use super::group::route::PartitionRoute;
 use crate::{
-    config_error::{amqp_url, at_least, at_least_1ms, short_string},
+    config_error::{at_least, short_string},
+    link::{link_settings, Link},
     Backoff, ConfigError, QueueType,
 };
-
-/// The default [`ConsumerConfig::request_timeout`]: 10 s, far above what a
-/// healthy broker takes to answer (milliseconds), so that only a broken
-/// connection trips it.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a [`Consumer`](crate::Consumer) connects, declares its queue and
 /// handles failures. `Debug` shows the URL without its password. Made with
@@ -35,7 +31,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ConsumerConfig {
-    amqp_url: String,
+    link: Link,
     exchange: String,
     declare_exchange: bool,
     queue: String,
@@ -48,10 +44,6 @@ pub struct ConsumerConfig {
     prefetch: u16,
     max_attempts: u32,
     retry: Backoff,
-    reconnect: Backoff,
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    name: String,
     partition: Option<PartitionRoute>,
 }
 
@@ -69,7 +61,7 @@ impl ConsumerConfig {
     /// consumer, dead letters to `{queue}.dlx` / `{queue}.dlq`, delivery
     /// limit 20, prefetch 200, 5 attempts 50 ms–2 s apart, connections
     /// opened within [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)
-    /// and requests answered within [`DEFAULT_REQUEST_TIMEOUT`].
+    /// and requests answered within [`DEFAULT_REQUEST_TIMEOUT`](crate::DEFAULT_REQUEST_TIMEOUT).
     pub fn builder(
         amqp_url: impl Into<String>,
         exchange: impl Into<String>,
@@ -78,7 +70,7 @@ impl ConsumerConfig {
         let queue = queue.into();
         ConsumerConfigBuilder {
             config: Self {
-                amqp_url: amqp_url.into(),
+                link: Link::new(amqp_url.into(), queue.clone()),
                 exchange: exchange.into(),
                 declare_exchange: true,
                 binding_keys: vec!["#".to_owned()],
@@ -90,19 +82,10 @@ impl ConsumerConfig {
                 prefetch: 200,
                 max_attempts: 5,
                 retry: Backoff::known_valid(Duration::from_millis(50), Duration::from_secs(2)),
-                reconnect: Backoff::default(),
-                connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
-                request_timeout: DEFAULT_REQUEST_TIMEOUT,
-                name: queue.clone(),
                 queue,
                 partition: None,
             },
         }
-    }
-
-    /// The broker URL (it may hold a password: log [`crate::redact_url`] of it).
-    pub fn amqp_url(&self) -> &str {
-        &self.amqp_url
     }
 
     /// The exchange the relay publishes to.
@@ -175,20 +158,8 @@ impl ConsumerConfig {
         &self.retry
     }
 
-    /// Delays between reconnection attempts.
-    pub fn reconnect(&self) -> &Backoff {
-        &self.reconnect
-    }
-
-    /// How long opening a connection (TCP, TLS and the AMQP handshake) may
-    /// take before the attempt is abandoned and retried after the reconnect
-    /// backoff (default [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)).
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
     /// How long the consumer waits on the broker before it suspects the
-    /// connection (default [`DEFAULT_REQUEST_TIMEOUT`]): a request
+    /// connection (default [`DEFAULT_REQUEST_TIMEOUT`](crate::DEFAULT_REQUEST_TIMEOUT)): a request
     /// (declaring, acknowledging, dead-lettering) that takes longer ends the
     /// session, and after this long without a delivery the consumer asks the
     /// broker about its queue (a passive declare), which must answer within
@@ -199,12 +170,12 @@ impl ConsumerConfig {
     /// leaving a consumer waiting for deliveries that never come; the check
     /// while idle is what notices it.
     pub fn request_timeout(&self) -> Duration {
-        self.request_timeout
+        self.link.request_timeout
     }
 
     /// The connection name and consumer tag prefix (default: the queue name).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.link.name
     }
 
     /// The partition of a consumer group this configuration reads, if any:
@@ -220,12 +191,17 @@ impl ConsumerConfig {
     pub(crate) fn for_partition(&self, route: PartitionRoute) -> Self {
         Self {
             queue: route.queue().to_owned(),
-            name: format!("{}.p{}", self.name, route.index()),
+            link: Link {
+                name: format!("{}.p{}", self.link.name, route.index()),
+                ..self.link.clone()
+            },
             partition: Some(route),
             ..self.clone()
         }
     }
 }
+
+link_settings!(ConsumerConfig, ConsumerConfigBuilder, "consumer");
 
 impl ConsumerConfigBuilder {
     /// Sets the binding keys.
@@ -271,25 +247,6 @@ impl ConsumerConfigBuilder {
         self
     }
 
-    /// Sets the reconnect backoff.
-    pub fn with_reconnect(mut self, reconnect: Backoff) -> Self {
-        self.config.reconnect = reconnect;
-        self
-    }
-
-    /// Sets the bound on opening a connection (at least 1 ms).
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.connect_timeout = timeout;
-        self
-    }
-
-    /// Sets how long the consumer waits on the broker before it suspects the
-    /// connection (at least 1 ms); see [`ConsumerConfig::request_timeout`].
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.config.request_timeout = timeout;
-        self
-    }
-
     /// Sets whether the consumer declares the event exchange.
     pub fn with_declare_exchange(mut self, declare: bool) -> Self {
         self.config.declare_exchange = declare;
@@ -304,19 +261,18 @@ impl ConsumerConfigBuilder {
 
     /// Sets the connection name and consumer tag prefix.
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.config.name = name.into();
+        self.config.link.name = name.into();
         self
     }
 
     /// The configuration, or the first value that cannot be used.
     pub fn build(self) -> Result<ConsumerConfig, ConfigError> {
         let c = &self.config;
-        amqp_url(&c.amqp_url)?;
+        c.link.check("consumer name")?;
         short_string("exchange", &c.exchange, true)?;
         short_string("queue", &c.queue, true)?;
         short_string("dead-letter exchange", &c.dead_letter_exchange, true)?;
         short_string("dead-letter queue", &c.dead_letter_queue, true)?;
-        short_string("consumer name", &c.name, true)?;
         if c.binding_keys.is_empty() {
             return Err(ConfigError::Empty {
                 field: "binding keys",
@@ -327,8 +283,6 @@ impl ConsumerConfigBuilder {
         }
         at_least("prefetch", u64::from(c.prefetch), 1)?;
         at_least("max_attempts", u64::from(c.max_attempts), 1)?;
-        at_least_1ms("connect_timeout (ms)", c.connect_timeout)?;
-        at_least_1ms("request_timeout (ms)", c.request_timeout)?;
         if let Some(limit) = c.delivery_limit {
             at_least("delivery_limit", u64::from(limit), 1)?;
         }
@@ -339,7 +293,7 @@ impl ConsumerConfigBuilder {
 impl fmt::Debug for ConsumerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConsumerConfig")
-            .field("amqp_url", &crate::redact_url(&self.amqp_url))
+            .field("link", &self.link)
             .field("exchange", &self.exchange)
             .field("declare_exchange", &self.declare_exchange)
             .field("queue", &self.queue)
@@ -352,10 +306,6 @@ impl fmt::Debug for ConsumerConfig {
             .field("prefetch", &self.prefetch)
             .field("max_attempts", &self.max_attempts)
             .field("retry", &self.retry)
-            .field("reconnect", &self.reconnect)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("name", &self.name)
             .field("partition", &self.partition)
             .finish()
     }

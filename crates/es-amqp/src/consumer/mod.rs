@@ -160,7 +160,7 @@ pub(crate) async fn bounded<T>(
     operation: &'static str,
     request: impl std::future::Future<Output = Result<T, ConsumerError>>,
 ) -> Result<T, ConsumerError> {
-    connection::bounded(operation, config.request_timeout(), request).await
+    config.link().bounded(operation, request).await
 }
 
 enum Outcome {
@@ -279,13 +279,7 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {
-        let connection = match connection::connect::<ConsumerError>(
-            self.config.amqp_url(),
-            self.config.name(),
-            self.config.connect_timeout(),
-        )
-        .await
-        {
+        let connection = match self.config.link().connect::<ConsumerError>().await {
             Ok(connection) => connection,
             Err(error) => return error,
         };

@@ -9,8 +9,9 @@
 use std::{fmt, time::Duration};
 
 use crate::{
-    config_error::{amqp_url, at_least, at_least_1ms, short_string},
-    Backoff, ConfigError, RoutingKey, UnpublishablePolicy,
+    config_error::{at_least, at_least_1ms, short_string},
+    link::{link_settings, Link},
+    ConfigError, RoutingKey, UnpublishablePolicy,
 };
 
 /// RabbitMQ's default largest message body (`max_message_size`, 16 MiB
@@ -33,8 +34,7 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct RelayConfig {
-    amqp_url: String,
-    name: String,
+    link: Link,
     exchange: String,
     declare_exchange: bool,
     routing_key: RoutingKey,
@@ -43,9 +43,6 @@ pub struct RelayConfig {
     checkpoint_every: usize,
     checkpoint_interval: Duration,
     poll_interval: Duration,
-    reconnect: Backoff,
-    connect_timeout: Duration,
-    request_timeout: Duration,
     confirm_timeout: Duration,
     max_message_size: usize,
     unpublishable: UnpublishablePolicy,
@@ -77,8 +74,7 @@ impl RelayConfig {
     ) -> RelayConfigBuilder {
         RelayConfigBuilder {
             config: Self {
-                amqp_url: amqp_url.into(),
-                name: name.into(),
+                link: Link::new(amqp_url.into(), name.into()),
                 exchange: exchange.into(),
                 declare_exchange: true,
                 routing_key: RoutingKey::default(),
@@ -87,9 +83,6 @@ impl RelayConfig {
                 checkpoint_every: 1_000,
                 checkpoint_interval: Duration::from_secs(1),
                 poll_interval: es_core::DEFAULT_POLL_INTERVAL,
-                reconnect: Backoff::default(),
-                connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
-                request_timeout: crate::DEFAULT_REQUEST_TIMEOUT,
                 confirm_timeout: Duration::from_secs(30),
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 unpublishable: UnpublishablePolicy::default(),
@@ -97,14 +90,9 @@ impl RelayConfig {
         }
     }
 
-    /// The broker URL (it may hold a password: log [`crate::redact_url`] of it).
-    pub fn amqp_url(&self) -> &str {
-        &self.amqp_url
-    }
-
     /// The relay's name: the key of its checkpoint and its connection name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.link.name
     }
 
     /// The exchange events are published to.
@@ -148,25 +136,13 @@ impl RelayConfig {
         self.poll_interval
     }
 
-    /// Delays between reconnection attempts.
-    pub fn reconnect(&self) -> &Backoff {
-        &self.reconnect
-    }
-
-    /// How long opening a connection (TCP, TLS and the AMQP handshake) may
-    /// take before the attempt is abandoned and retried after the reconnect
-    /// backoff (default [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)).
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
     /// How long the relay waits for the broker to take a request (open a
     /// channel, declare an exchange, take a publish onto the connection)
     /// before it gives up on the connection and reconnects (default
     /// [`DEFAULT_REQUEST_TIMEOUT`](crate::DEFAULT_REQUEST_TIMEOUT)). Confirms
     /// have their own bound, [`confirm_timeout`](Self::confirm_timeout).
     pub fn request_timeout(&self) -> Duration {
-        self.request_timeout
+        self.link.request_timeout
     }
 
     /// How long the oldest publish may wait for its confirm before the relay
@@ -185,6 +161,8 @@ impl RelayConfig {
         &self.unpublishable
     }
 }
+
+link_settings!(RelayConfig, RelayConfigBuilder, "relay");
 
 impl RelayConfigBuilder {
     /// Sets the routing key function.
@@ -225,25 +203,6 @@ impl RelayConfigBuilder {
         self
     }
 
-    /// Sets the reconnect backoff.
-    pub fn with_reconnect(mut self, reconnect: Backoff) -> Self {
-        self.config.reconnect = reconnect;
-        self
-    }
-
-    /// Sets the bound on opening a connection (at least 1 ms).
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.connect_timeout = timeout;
-        self
-    }
-
-    /// Sets how long the relay waits for the broker to take a request (at
-    /// least 1 ms); see [`RelayConfig::request_timeout`].
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.config.request_timeout = timeout;
-        self
-    }
-
     /// Sets how long the oldest publish may wait for its confirm (at least 1 ms).
     pub fn with_confirm_timeout(mut self, timeout: Duration) -> Self {
         self.config.confirm_timeout = timeout;
@@ -266,14 +225,11 @@ impl RelayConfigBuilder {
     /// The configuration, or the first value that cannot be used.
     pub fn build(self) -> Result<RelayConfig, ConfigError> {
         let c = &self.config;
-        amqp_url(&c.amqp_url)?;
-        short_string("relay name", &c.name, true)?;
+        c.link.check("relay name")?;
         short_string("exchange", &c.exchange, true)?;
         at_least("max_in_flight", c.max_in_flight as u64, 1)?;
         at_least("page_size", c.page_size as u64, 1)?;
         at_least("checkpoint_every", c.checkpoint_every as u64, 1)?;
-        at_least_1ms("connect_timeout (ms)", c.connect_timeout)?;
-        at_least_1ms("request_timeout (ms)", c.request_timeout)?;
         at_least_1ms("confirm_timeout (ms)", c.confirm_timeout)?;
         at_least("max_message_size", c.max_message_size as u64, 1)?;
         if let UnpublishablePolicy::Park { exchange } = &c.unpublishable {
@@ -286,8 +242,7 @@ impl RelayConfigBuilder {
 impl fmt::Debug for RelayConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RelayConfig")
-            .field("amqp_url", &crate::redact_url(&self.amqp_url))
-            .field("name", &self.name)
+            .field("link", &self.link)
             .field("exchange", &self.exchange)
             .field("declare_exchange", &self.declare_exchange)
             .field("routing_key", &self.routing_key)
@@ -296,9 +251,6 @@ impl fmt::Debug for RelayConfig {
             .field("checkpoint_every", &self.checkpoint_every)
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("poll_interval", &self.poll_interval)
-            .field("reconnect", &self.reconnect)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
             .field("confirm_timeout", &self.confirm_timeout)
             .field("max_message_size", &self.max_message_size)
             .field("unpublishable", &self.unpublishable)

@@ -223,13 +223,7 @@ where
 
     /// One connection's life: returns the error that ended it.
     async fn session(&self, progress: &mut Progress) -> RelayError {
-        let connection = match connection::connect::<RelayError>(
-            self.config.amqp_url(),
-            self.config.name(),
-            self.config.connect_timeout(),
-        )
-        .await
-        {
+        let connection = match self.config.link().connect::<RelayError>().await {
             Ok(connection) => connection,
             Err(error) => return error,
         };

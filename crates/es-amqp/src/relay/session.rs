@@ -189,7 +189,7 @@ where
         operation: &'static str,
         request: impl std::future::Future<Output = Result<T, RelayError>>,
     ) -> Result<T, RelayError> {
-        crate::connection::bounded(operation, self.config.request_timeout(), request).await
+        self.config.link().bounded(operation, request).await
     }
 
     /// The exchanges and limits of this connection.

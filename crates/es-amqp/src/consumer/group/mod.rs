@@ -168,12 +168,7 @@ impl<H: Handler> ConsumerGroup<H> {
     /// process consumes.
     pub async fn declare(&self) -> Result<(), ConsumerError> {
         let base = self.config.consumer();
-        let connection = connection::connect::<ConsumerError>(
-            base.amqp_url(),
-            base.name(),
-            base.connect_timeout(),
-        )
-        .await?;
+        let connection = base.link().connect::<ConsumerError>().await?;
         let result = super::bounded(base, "declare the topology", async {
             let channel = connection.create_channel().await?;
             for partition in &self.partitions {

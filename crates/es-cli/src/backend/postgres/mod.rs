@@ -111,10 +111,7 @@ impl PostgresBackend {
         self.leases
             .holder(name)
             .await
-            .map_err(|source| CliError::Lease {
-                name: name.to_owned(),
-                source,
-            })
+            .map_err(CliError::lease(name))
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,

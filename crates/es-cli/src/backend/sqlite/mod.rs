@@ -101,10 +101,7 @@ impl SqliteBackend {
     pub async fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>, CliError> {
         SqliteLeases::read_holder(self.store.pool(), name)
             .await
-            .map_err(|source| CliError::Lease {
-                name: name.to_owned(),
-                source,
-            })
+            .map_err(CliError::lease(name))
     }
 
     /// Moves checkpoint `name` to `to`; `None` if there is no such checkpoint,

@@ -1,0 +1,151 @@
+//! The link to the broker that a relay and a consumer both keep: where the
+//! broker is, the connection's name, how long opening it and each request may
+//! take, and the backoff between reconnects.
+//!
+//! [`RelayConfig`](crate::RelayConfig) and
+//! [`ConsumerConfig`](crate::ConsumerConfig) each embed one [`Link`], so the
+//! defaults, the checks, the redacted `Debug` and the way a session connects
+//! are written once; [`link_settings!`] gives both configs the same
+//! accessors and builder methods for it.
+
+use std::{fmt, time::Duration};
+
+use lapin::Connection;
+
+use crate::{
+    config_error::{amqp_url, at_least_1ms, short_string},
+    connection::{self, TimedOut},
+    Backoff, ConfigError,
+};
+
+/// The default bound on each request to the broker (open a channel, declare,
+/// publish, acknowledge): 10 s, far above what a healthy broker takes to
+/// answer (milliseconds), so that only a broken connection trips it.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a relay or consumer reaches the broker.
+#[derive(Clone)]
+pub(crate) struct Link {
+    /// The broker URL (may hold a password; `Debug` redacts it).
+    pub(crate) amqp_url: String,
+    /// The connection name (and the relay's checkpoint key, or the
+    /// consumer's tag prefix).
+    pub(crate) name: String,
+    /// Delays between reconnection attempts.
+    pub(crate) reconnect: Backoff,
+    /// The bound on TCP connect, TLS and the AMQP handshake together.
+    pub(crate) connect_timeout: Duration,
+    /// The bound on each request.
+    pub(crate) request_timeout: Duration,
+}
+
+impl Link {
+    /// A link to `amqp_url` named `name`, with the crate's default bounds
+    /// ([`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT),
+    /// [`DEFAULT_REQUEST_TIMEOUT`]) and reconnect backoff.
+    pub(crate) fn new(amqp_url: String, name: String) -> Self {
+        Self {
+            amqp_url,
+            name,
+            reconnect: Backoff::default(),
+            connect_timeout: connection::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Checks the URL, the name (reported as `name_field`) and the bounds.
+    pub(crate) fn check(&self, name_field: &'static str) -> Result<(), ConfigError> {
+        amqp_url(&self.amqp_url)?;
+        short_string(name_field, &self.name, true)?;
+        at_least_1ms("connect_timeout (ms)", self.connect_timeout)?;
+        at_least_1ms("request_timeout (ms)", self.request_timeout)
+    }
+
+    /// Opens a named connection within the connect bound.
+    pub(crate) async fn connect<E: From<lapin::Error> + From<TimedOut>>(
+        &self,
+    ) -> Result<Connection, E> {
+        connection::connect(&self.amqp_url, &self.name, self.connect_timeout).await
+    }
+
+    /// Waits at most the request bound for `request`; on time-out the error
+    /// names `operation`.
+    pub(crate) async fn bounded<T, E: From<TimedOut>>(
+        &self,
+        operation: &'static str,
+        request: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        connection::bounded(operation, self.request_timeout, request).await
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("amqp_url", &crate::redact_url(&self.amqp_url))
+            .field("name", &self.name)
+            .field("reconnect", &self.reconnect)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+/// Gives a config (`$config`, with a `link: Link` field) and its builder
+/// (`$builder`, with a `config: $config` field) the link's accessors and
+/// builder methods; `$who` ("relay" or "consumer") names the user in docs.
+/// `request_timeout` stays with each config: what it bounds differs.
+macro_rules! link_settings {
+    ($config:ident, $builder:ident, $who:literal) => {
+        impl $config {
+            /// The broker URL (it may hold a password: log
+            /// [`redact_url`](crate::redact_url) of it).
+            pub fn amqp_url(&self) -> &str {
+                &self.link.amqp_url
+            }
+
+            /// Delays between reconnection attempts.
+            pub fn reconnect(&self) -> &$crate::Backoff {
+                &self.link.reconnect
+            }
+
+            /// How long opening a connection (TCP, TLS and the AMQP
+            /// handshake) may take before the attempt is abandoned and
+            /// retried after the reconnect backoff (default
+            /// [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)).
+            pub fn connect_timeout(&self) -> std::time::Duration {
+                self.link.connect_timeout
+            }
+
+            /// The link to the broker.
+            pub(crate) fn link(&self) -> &$crate::link::Link {
+                &self.link
+            }
+        }
+
+        impl $builder {
+            /// Sets the reconnect backoff.
+            pub fn with_reconnect(mut self, reconnect: $crate::Backoff) -> Self {
+                self.config.link.reconnect = reconnect;
+                self
+            }
+
+            /// Sets the bound on opening a connection (at least 1 ms).
+            pub fn with_connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.config.link.connect_timeout = timeout;
+                self
+            }
+
+            #[doc = concat!(
+                "Sets how long the ", $who, " waits for the broker to take a request (at least 1 ms); see [`",
+                stringify!($config), "::request_timeout`]."
+            )]
+            pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.config.link.request_timeout = timeout;
+                self
+            }
+        }
+    };
+}
+
+pub(crate) use link_settings;
