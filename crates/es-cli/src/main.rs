@@ -6,6 +6,14 @@
 //! with human tables by default and `--json` for scripts. Every failure ends
 //! as one `error: ...` line on stderr (passwords redacted), exit code 2 for a
 //! wrong command line and 1 for anything else.
+//!
+//! Layout: `cli` (the clap command line), `commands/` (one file per
+//! command), `backend/` (the store a URL names: PostgreSQL or SQLite, each
+//! with its own SQL, and the reads both share), `broker/` (dead-letter
+//! queues on RabbitMQ), `output` (tables and `--json`), `position_arg`
+//! (parsing `COMMIT:SEQUENCE`), `redact` (passwords out of every line
+//! printed) and `error` ([`CliError`](crate::error::CliError) and the exit
+//! codes).
 
 mod backend;
 mod broker;

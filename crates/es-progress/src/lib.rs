@@ -22,6 +22,9 @@
 //! let line = es_progress::line("bookings", &meter.progress(start + Duration::from_secs(5)));
 //! assert_eq!(line, "bookings: 250/1000 events (25.0%), 50 events/s, 15s left");
 //! ```
+//!
+//! Layout: `format` (the text of one progress line and of a duration) and
+//! `view` (the terminal bar or the log lines, and following a runner).
 
 mod format;
 mod view;
