@@ -4,7 +4,9 @@
 //! database and in the SQL of the handler's own `applied` table; the
 //! scenario — kill the consumer twice mid-stream, restart it, then check that
 //! every event was applied exactly once and in stream order — is written
-//! once, here, and each test runs it with its store.
+//! once, here, and each test runs it with its store. [`AppliedTable`], the
+//! view of a store's `applied` table the checks read, serves the `not_yet`
+//! scenario too, which also runs on the in-memory store.
 
 use std::{sync::Arc, time::Duration};
 
