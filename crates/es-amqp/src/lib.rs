@@ -7,8 +7,10 @@
 //! checkpoint moves only past what the broker confirmed. A [`Consumer`]
 //! reads a durable quorum queue, hands events to a [`Handler`] in order,
 //! acknowledges only after the handler committed, retries a failing event in
-//! place and then dead-letters it with the failure in its headers, and
-//! reconnects on its own. An [`IdempotentHandler`] records processed event
+//! place and then dead-letters it with the failure in its headers, parks an
+//! event its handler cannot apply yet ([`NotYet`]: an earlier event of its
+//! stream is missing) the same way instead of recording it, and reconnects
+//! on its own. An [`IdempotentHandler`] records processed event
 //! ids in the consumer's own database in the same transaction as its state
 //! change, so redeliveries are acknowledged without being applied twice.
 //!
@@ -68,7 +70,7 @@
 //!   refuse or park an event the broker can never take
 //!   ([`UnpublishablePolicy`]) and [`RelayError`].
 //! * `consumer/` — the [`Consumer`]: its [`ConsumerConfig`] builder,
-//!   [`Handler`], queue topology, dead-lettering, [`ConsumerStats`] and
+//!   [`Handler`], [`NotYet`], queue topology, dead-lettering, [`ConsumerStats`] and
 //!   [`ConsumerError`]; `consumer/group/`: the [`ConsumerGroup`] that
 //!   splits a queue's work over partitions by stream id.
 //! * `inbox/` — exactly-once handling: [`IdempotencyStore`],
@@ -102,6 +104,7 @@ pub use consumer::{
     error::ConsumerError,
     group::{ConsumerGroup, ConsumerGroupConfig, ConsumerGroupConfigBuilder, PartitionState},
     handler::Handler,
+    not_yet::NotYet,
     stats::ConsumerStats,
     topology::QueueType,
     Consumer,

@@ -2,7 +2,10 @@
 //!
 //! A [`Handler`] gets the decoded envelope and returns once its work is
 //! committed; only then does the consumer acknowledge the message. An error
-//! means "not done": the consumer retries, then dead-letters. For handling
+//! means "not done": the consumer retries, then dead-letters. A
+//! [`NotYet`](crate::NotYet) error means "not done, because an earlier event
+//! of the stream is missing": the consumer retries, then parks the event in
+//! the dead-letter queue until it is moved back. For handling
 //! that is safe against redelivery, wrap a [`TransactionalHandler`] in an
 //! [`IdempotentHandler`](crate::IdempotentHandler).
 //!
@@ -19,7 +22,9 @@ use es_core::{async_trait, BoxError, RecordedEvent};
 /// for example with [`IdempotentHandler`](crate::IdempotentHandler).
 #[async_trait]
 pub trait Handler: Send + Sync {
-    /// Handles `event`. Return only after its effects are durable.
+    /// Handles `event`. Return only after its effects are durable; return
+    /// [`NotYet`](crate::NotYet) (with nothing changed) when it cannot be
+    /// applied before an earlier event of its stream.
     async fn handle(&self, event: &RecordedEvent) -> Result<(), BoxError>;
 }
 

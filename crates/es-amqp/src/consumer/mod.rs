@@ -29,8 +29,23 @@
 //!   stream has a gap for this handler: the next event of that stream is
 //!   handled even though an earlier one was not. An
 //!   [`IdempotentHandler`](crate::IdempotentHandler) passes the stream's
-//!   last applied version to the handler so it can notice (and refuse, so it
-//!   is dead-lettered too, or accept) such a gap.
+//!   last applied version to the handler so it can notice such a gap and
+//!   refuse the event with [`NotYet`] (below), or accept it.
+//! * A handler that cannot apply an event *yet* — an earlier event of its
+//!   stream was not applied (a dead letter moved back arrives after the
+//!   events that followed it) — returns [`NotYet`] as its error. The
+//!   [`IdempotentHandler`](crate::IdempotentHandler) rolls its transaction
+//!   back, so nothing is recorded as processed, and the consumer retries the
+//!   event in place with the same attempts and backoff (in case another
+//!   instance is applying what it waits for). After the last attempt it
+//!   *parks* the event: dead-letters it with the [`NotYet`] text (the
+//!   version it waits for) in
+//!   [`HEADER_FAILURE`](crate::wire::HEADER_FAILURE), counted in
+//!   [`ConsumerStats::parked`]. Retrying in place for longer could not help:
+//!   with one active consumer handling in order, the event it waits for
+//!   sits behind it in the same queue. Once that event was applied, moving
+//!   the dead letters back in per-stream version order (`es dead-letters
+//!   redrive`) applies the parked one.
 //! * A message that cannot be decoded (not JSON, missing or malformed `es-*`
 //!   headers, no event id) is dead-lettered at once: retrying cannot help.
 //! * A message that crashes the whole process is redelivered on restart; on
@@ -65,6 +80,7 @@ pub(crate) mod error;
 pub(crate) mod group;
 pub(crate) mod handler;
 mod live;
+pub(crate) mod not_yet;
 pub(crate) mod stats;
 mod subscribed;
 pub(crate) mod topology;
@@ -95,6 +111,7 @@ use tracing::Instrument;
 use self::{dead_letter::DeadLetters, live::Live, subscribed::Subscribed};
 use crate::{
     config_error::short, connection, wire, ConsumerConfig, ConsumerError, ConsumerStats, Handler,
+    NotYet,
 };
 
 /// Consumes events from a durable queue into a [`Handler`].
@@ -166,6 +183,8 @@ pub(crate) async fn bounded<T>(
 enum Outcome {
     Handled,
     DeadLettered,
+    /// Dead-lettered because the handler could not apply it yet.
+    Parked,
 }
 
 impl<H: Handler> Consumer<H> {
@@ -447,6 +466,11 @@ impl<H: Handler> Consumer<H> {
                 metrics::consumer_dead_lettered(self.config.queue());
                 self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed)
             }
+            Outcome::Parked => {
+                metrics::consumer_dead_lettered(self.config.queue());
+                self.stats.parked.fetch_add(1, Ordering::Relaxed);
+                self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed)
+            }
         };
         Ok(())
     }
@@ -460,9 +484,26 @@ impl<H: Handler> Consumer<H> {
         let mut attempt = 1u32;
         let mut delays = self.config.retry().delays();
         loop {
-            match self.handler.handle(event).await {
+            let error = match self.handler.handle(event).await {
                 Ok(()) => return Ok(Outcome::Handled),
-                Err(error) if attempt >= self.config.max_attempts() => {
+                Err(error) => error,
+            };
+            let not_yet = NotYet::find(&*error);
+            match not_yet {
+                Some(not_yet) if attempt >= self.config.max_attempts() => {
+                    tracing::warn!(%not_yet, attempt, stream_id = %event.stream_id, version = event.version, "the event still cannot be applied: parking it in the dead-letter queue, to be moved back once what it waits for was applied");
+                    let failure = format!(
+                        "{not_yet}; parked after {attempt} attempts: move it back \
+                         (es dead-letters redrive) once that version was applied"
+                    );
+                    self.bounded(
+                        "dead-letter a message",
+                        self.dead_letter(dead_letters, delivery, &failure, attempt),
+                    )
+                    .await?;
+                    return Ok(Outcome::Parked);
+                }
+                None if attempt >= self.config.max_attempts() => {
                     tracing::error!(%error, attempt, stream_id = %event.stream_id, version = event.version, "handler keeps failing: dead-lettering the event");
                     self.bounded(
                         "dead-letter a message",
@@ -471,9 +512,13 @@ impl<H: Handler> Consumer<H> {
                     .await?;
                     return Ok(Outcome::DeadLettered);
                 }
-                Err(error) => {
+                _ => {
                     let delay = delays.next().unwrap_or(self.config.retry().max());
-                    tracing::warn!(%error, attempt, ?delay, stream_id = %event.stream_id, version = event.version, "handler failed; retrying in place");
+                    if let Some(not_yet) = not_yet {
+                        tracing::info!(%not_yet, attempt, ?delay, stream_id = %event.stream_id, version = event.version, "the event cannot be applied yet; retrying in place");
+                    } else {
+                        tracing::warn!(%error, attempt, ?delay, stream_id = %event.stream_id, version = event.version, "handler failed; retrying in place");
+                    }
                     self.stats.retried.fetch_add(1, Ordering::Relaxed);
                     metrics::consumer_retried(self.config.queue());
                     tokio::time::sleep(delay).await;

@@ -8,6 +8,7 @@ pub struct ConsumerStats {
     pub(crate) handled: AtomicU64,
     pub(crate) retried: AtomicU64,
     pub(crate) dead_lettered: AtomicU64,
+    pub(crate) parked: AtomicU64,
     pub(crate) reconnects: AtomicU64,
 }
 
@@ -23,6 +24,12 @@ impl ConsumerStats {
     /// Messages sent to the dead-letter exchange.
     pub fn dead_lettered(&self) -> u64 {
         self.dead_lettered.load(Ordering::Relaxed)
+    }
+    /// Messages dead-lettered because the handler could not apply them yet
+    /// ([`NotYet`](crate::NotYet)) after the last attempt: parked until they
+    /// are moved back. Included in [`dead_lettered`](Self::dead_lettered).
+    pub fn parked(&self) -> u64 {
+        self.parked.load(Ordering::Relaxed)
     }
     /// Connections lost and re-opened.
     pub fn reconnects(&self) -> u64 {

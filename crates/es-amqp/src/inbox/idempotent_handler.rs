@@ -8,6 +8,11 @@ use crate::{Handler, IdempotencyStore, Recorded, TransactionalHandler};
 
 /// A [`Handler`] that applies each event at most once per consumer name.
 ///
+/// It records an event as processed only together with the handler's
+/// change: when the [`TransactionalHandler`] fails, or refuses the event
+/// because it cannot apply it yet ([`NotYet`](crate::NotYet)), nothing is
+/// recorded and the error goes to the consumer.
+///
 /// ```
 /// use es_amqp::{IdempotentHandler, InMemoryIdempotencyStore, InMemoryTransaction, TransactionalHandler, Handler};
 /// use es_core::{async_trait, BoxError, RecordedEvent};
@@ -83,6 +88,9 @@ where
             }
         };
         if let Err(error) = self.handler.apply(&mut tx, event, previous_version).await {
+            // The record goes with the change: a failed or refused
+            // ([`NotYet`](crate::NotYet)) event stays unrecorded, so its next
+            // delivery is applied rather than dropped as a duplicate.
             let _ = self.store.rollback(tx).await;
             return Err(error);
         }

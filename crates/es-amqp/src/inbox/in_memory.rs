@@ -249,6 +249,46 @@ mod tests {
         assert_eq!(store.state(), vec![(1, None)]);
     }
 
+    /// Applies each stream's events in version order, or says it cannot yet.
+    struct InOrder;
+
+    #[async_trait]
+    impl TransactionalHandler<InMemoryTransaction<Vec<u64>>> for InOrder {
+        async fn apply(
+            &self,
+            tx: &mut InMemoryTransaction<Vec<u64>>,
+            event: &RecordedEvent,
+            previous_version: Option<u64>,
+        ) -> Result<(), BoxError> {
+            let version = event.version;
+            // Staged before the check: a refused event must leave no trace.
+            tx.update(move |applied| applied.push(version));
+            crate::NotYet::check_next(event, previous_version)?;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_that_cannot_be_applied_yet_is_not_recorded() {
+        let store = InMemoryIdempotencyStore::<Vec<u64>>::new();
+        let handler = IdempotentHandler::new("c", store.clone(), InOrder);
+        let (v1, v2, v3) = (event("s-1", 1), event("s-1", 2), event("s-1", 3));
+        for early in [&v3, &v2] {
+            let error = handler.handle(early).await.expect_err("not yet");
+            let not_yet = crate::NotYet::find(&*error).expect("a NotYet");
+            assert_eq!((not_yet.version, not_yet.waiting_for), (early.version, 1));
+        }
+        assert_eq!(store.processed_count("c"), 0);
+        assert_eq!(store.last_version("c", &v1.stream_id), None);
+        assert!(store.state().is_empty());
+        for e in [&v1, &v3, &v2, &v1, &v3] {
+            let _ = handler.handle(e).await;
+        }
+        assert_eq!(store.state(), vec![1, 2, 3]);
+        assert_eq!(store.processed_count("c"), 3);
+        assert_eq!(store.last_version("c", &v1.stream_id), Some(3));
+    }
+
     #[tokio::test]
     async fn concurrent_transactions_recording_one_event_commit_once() {
         let store = InMemoryIdempotencyStore::<u32>::new();

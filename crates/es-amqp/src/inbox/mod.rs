@@ -11,7 +11,21 @@
 //! the dead-lettered one must still apply it. The store also keeps each
 //! stream's last applied version and hands it to the handler, so a handler
 //! can spot a gap (an earlier event not applied) or an out-of-date replay.
-
+//!
+//! # Recorded means applied
+//!
+//! An event is recorded as processed only in the transaction that applied
+//! it. A handler that cannot apply an event yet (version 3 arrives while the
+//! stream's last applied version is 1: a dead letter moved back, an event
+//! parked earlier) must not succeed without applying it — the record would
+//! make every later delivery of that event a duplicate, and the event would
+//! be lost for this consumer. It returns [`NotYet`](crate::NotYet)
+//! ([`NotYet::check_next`](crate::NotYet::check_next) does the usual
+//! check): the transaction, record included, is rolled back, and the
+//! [`Consumer`](crate::Consumer) retries the event, then parks it in the
+//! dead-letter queue; moved back after the event it waits for, it is
+//! applied in order. Every store behaves the same, since none commits a
+//! record the handler refused.
 //!
 //! The key of a record is the pair (consumer name, event id), kept as two
 //! separate values (two columns of one primary key in SQL, a tuple in
@@ -81,7 +95,10 @@ pub trait TransactionalHandler<Tx: Send>: Send + Sync {
     /// of the event's stream this consumer applied before (`None`: none), so
     /// `event.version != previous_version + 1` reveals a gap or a replay.
     /// An error rolls the transaction back; the consumer retries, then
-    /// dead-letters.
+    /// dead-letters. Return [`NotYet`](crate::NotYet) for an event that must
+    /// wait for an earlier one of its stream (see
+    /// [`NotYet::check_next`](crate::NotYet::check_next)): it is rolled back
+    /// the same way, never recorded, and parked until moved back.
     async fn apply(
         &self,
         tx: &mut Tx,

@@ -144,7 +144,9 @@ pub struct Applied {
 }
 
 /// Applies every event, counting applications; fails on `poison` while
-/// `failures_left` is above zero (`u32::MAX`: always).
+/// `failures_left` is above zero (`u32::MAX`: always). The default never
+/// fails.
+#[derive(Default)]
 pub struct Apply {
     pub poison: Option<Uuid>,
     pub failures_left: std::sync::atomic::AtomicU32,

@@ -13,7 +13,7 @@ use sqlx::{
 };
 
 /// The handler's own table, written in the idempotency transaction.
-struct ApplyRow;
+pub struct ApplyRow;
 
 #[async_trait]
 impl TransactionalHandler<Transaction<'static, Postgres>> for ApplyRow {
@@ -42,30 +42,60 @@ applied_table!(
     "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order BOOLEAN NOT NULL)"
 );
 
+/// A PostgreSQL schema of the test's own, holding the inbox and `applied`.
+pub struct PostgresSchema {
+    pub store: PostgresIdempotencyStore,
+    admin: PgPool,
+    schema: String,
+}
+
+impl PostgresSchema {
+    /// Creates the schema and connects to it.
+    pub async fn create() -> Self {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!("es_amqp_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = PgPool::connect(&url).await.expect("connect to PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .expect("create schema");
+        let options: PgConnectOptions = url.parse().expect("DATABASE_URL");
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.options([("search_path", schema.as_str())]))
+            .await
+            .expect("connect to PostgreSQL");
+        Self {
+            store: PostgresIdempotencyStore::new(pool),
+            admin,
+            schema,
+        }
+    }
+
+    /// Disconnects and drops the schema.
+    pub async fn drop_schema(self) {
+        self.store.pool().close().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.schema
+        )))
+        .execute(&self.admin)
+        .await
+        .expect("drop schema");
+        self.admin.close().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_state_survives_a_killed_consumer_exactly_once() {
     let h = Harness::new("postgres");
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("es_amqp_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgPool::connect(&url).await.expect("connect to PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .expect("create schema");
-    let options: PgConnectOptions = url.parse().expect("DATABASE_URL");
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(options.options([("search_path", schema.as_str())]))
-        .await
-        .expect("connect to PostgreSQL");
-    let idempotency = PostgresIdempotencyStore::new(pool.clone());
-    crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(&h, idempotency, ApplyRow)
-        .await;
-
-    pool.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&admin)
-        .await
-        .expect("drop schema");
+    let schema = PostgresSchema::create().await;
+    crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(
+        &h,
+        schema.store.clone(),
+        ApplyRow,
+    )
+    .await;
+    schema.drop_schema().await;
 }

@@ -4,17 +4,20 @@
 //! database and in the SQL of the handler's own `applied` table; the
 //! scenario — kill the consumer twice mid-stream, restart it, then check that
 //! every event was applied exactly once and in stream order — is written
-//! once, here, and each test runs it with its store.
+//! once, here, and each test runs it with its store. [`AppliedTable`], the
+//! view of a store's `applied` table the checks read, serves the `not_yet`
+//! scenario too, which also runs on the in-memory store.
 
 use std::{sync::Arc, time::Duration};
 
 use es_amqp::{
-    Consumer, Handler, IdempotencyStore, IdempotentHandler, Recorded, TransactionalHandler,
+    Consumer, Handler, IdempotencyStore, IdempotentHandler, InMemoryIdempotencyStore, Recorded,
+    TransactionalHandler,
 };
 use es_core::{async_trait, BoxError, RecordedEvent};
 use tokio::sync::watch;
 
-use crate::harness::{append_events, spawn_consumer, spawn_relay, within, Harness};
+use crate::harness::{append_events, spawn_consumer, spawn_relay, within, Applied, Harness};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -68,6 +71,38 @@ macro_rules! applied_table {
 }
 
 pub(crate) use applied_table;
+
+/// The in-memory store's `applied` is the harness's [`Applied`]: an event
+/// applied out of order or after a gap counts as out of order.
+#[async_trait]
+impl AppliedTable for InMemoryIdempotencyStore<Applied> {
+    async fn applied_rows(&self) -> Result<i64, BoxError> {
+        Ok(i64::try_from(self.read(|applied| applied.times.len()))?)
+    }
+
+    async fn applied_counts(&self) -> Result<(i64, i64, i64), BoxError> {
+        let (rows, twice, out_of_order) = self.read(|applied| {
+            (
+                applied.times.len(),
+                applied.times.values().filter(|&&n| n > 1).count(),
+                applied.out_of_order + applied.gaps,
+            )
+        });
+        Ok((
+            i64::try_from(rows)?,
+            i64::try_from(twice)?,
+            i64::try_from(out_of_order)?,
+        ))
+    }
+
+    async fn processed(&self, consumer: &str) -> Result<u64, BoxError> {
+        Ok(u64::try_from(self.processed_count(consumer))?)
+    }
+
+    async fn create_tables(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
 
 /// Signals the number of applied rows after each committed event.
 struct Counted<S, H> {

@@ -4,6 +4,8 @@
 //! applied exactly once, each stream in version order (the scenario is shared
 //! with PostgreSQL in `inbox_scenario`).
 
+use std::path::PathBuf;
+
 use crate::{harness::Harness, inbox_scenario::applied_table};
 use es_amqp::{SqliteIdempotencyStore, TransactionalHandler};
 use es_core::{async_trait, BoxError, RecordedEvent};
@@ -13,7 +15,7 @@ use sqlx::{
 };
 
 /// The handler's own table, written in the idempotency transaction.
-struct ApplyRow;
+pub struct ApplyRow;
 
 #[async_trait]
 impl TransactionalHandler<Transaction<'static, Sqlite>> for ApplyRow {
@@ -42,26 +44,50 @@ applied_table!(
     "CREATE TABLE applied (event_id TEXT PRIMARY KEY, times INTEGER NOT NULL, in_order INTEGER NOT NULL)"
 );
 
+/// A SQLite file of the test's own, holding the inbox and `applied`.
+pub struct SqliteDatabase {
+    pub store: SqliteIdempotencyStore,
+    path: PathBuf,
+}
+
+impl SqliteDatabase {
+    /// Opens (creates) the test's database file.
+    pub async fn open(h: &Harness) -> Self {
+        let path = std::env::temp_dir().join(format!("es-amqp-{}.db", h.names.suffix));
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .expect("open SQLite");
+        Self {
+            store: SqliteIdempotencyStore::new(pool),
+            path,
+        }
+    }
+
+    /// Closes the database and deletes its files.
+    pub async fn remove(self) {
+        self.store.pool().close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_state_survives_a_killed_consumer_exactly_once() {
     let h = Harness::new("sqlite");
-    let path = std::env::temp_dir().join(format!("es-amqp-{}.db", h.names.suffix));
-    let options = SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .expect("open SQLite");
-    let idempotency = SqliteIdempotencyStore::new(pool.clone());
-    crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(&h, idempotency, ApplyRow)
-        .await;
-
-    pool.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    let database = SqliteDatabase::open(&h).await;
+    crate::inbox_scenario::state_survives_a_killed_consumer_exactly_once(
+        &h,
+        database.store.clone(),
+        ApplyRow,
+    )
+    .await;
+    database.remove().await;
 }

@@ -9,6 +9,7 @@ mod harness;
 mod inbox_postgres;
 mod inbox_scenario;
 mod inbox_sqlite;
+mod not_yet;
 mod partitions;
 mod relay_consumer;
 mod relay_edges;

@@ -55,8 +55,10 @@
 //!   delete them once empty.
 //! * **Detect**: an [`IdempotentHandler`](crate::IdempotentHandler) passes
 //!   the stream's last applied version to the handler, so a handler that
-//!   checks `version == previous + 1` refuses an early event (it is retried,
-//!   then dead-lettered) instead of applying it out of order.
+//!   checks it ([`NotYet::check_next`](crate::NotYet::check_next)) refuses
+//!   an early event with [`NotYet`](crate::NotYet) (it is retried, then
+//!   parked in the dead-letter queue, never recorded) instead of applying it
+//!   out of order; move the parked events back once the change is done.
 //!
 //! Outside a change of N every stream's events are handled in version order
 //! and exactly once (with an idempotent handler), across crashes and

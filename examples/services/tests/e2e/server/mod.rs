@@ -4,6 +4,7 @@
 
 mod bad_data;
 mod catch_up_log;
+mod early_events;
 mod embedded_instances;
 mod failover;
 mod hostile_names;
