@@ -7,8 +7,11 @@
 //! `docs/architecture.md` explains how it fits with the other crates.
 //!
 //! Modules:
-//! * `connection`: opening a file or memory database (WAL, busy timeout) and
-//!   the embedded migrations (`migrations/*.sql`);
+//! * `connection`: opening a file or memory database (WAL, busy timeout),
+//!   first-time setup safe when several processes open one new file at once;
+//! * `migrations`: the embedded migrations (`migrations/*.sql`), recorded in
+//!   es-sqlite's own table `es_sqlite_migrations` under SQLite's write lock
+//!   (an application's sqlx migrations keep `_sqlx_migrations`);
 //! * `store`: [`SqliteStore`], split into appending, reading and decoding
 //!   rows, and snapshots;
 //! * `sqlite_checkpoints`: [`SqliteCheckpoints`] for projections;
@@ -47,6 +50,7 @@
 mod connection;
 mod error;
 mod lease;
+mod migrations;
 mod sqlite_checkpoints;
 mod store;
 

@@ -5,6 +5,13 @@ use async_trait::async_trait;
 use crate::{Position, ProjectionError};
 
 /// Where a projection's rows and checkpoint live, with its transaction type.
+///
+/// Nothing waits on itself: while the runner holds one of the store's
+/// transactions it calls no other method of the store, and an
+/// implementation's [`commit`](Self::commit) reads what it needs through the
+/// transaction it is given, never through a second connection. So a store
+/// whose pool has one connection (SQLite in memory, a PostgreSQL pool of
+/// one) runs every path of the runner.
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {
     /// The transaction a batch is applied in.

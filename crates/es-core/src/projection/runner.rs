@@ -242,19 +242,34 @@ where
 
     /// Resets the projection and its checkpoint in one transaction, then
     /// applies the whole log again.
+    ///
+    /// The checkpoint to move from is read before the transaction starts
+    /// (work inside a transaction never asks the store for a second
+    /// connection, so a pool of one connection is enough); the commit's
+    /// compare-and-set still catches another runner moving it in between,
+    /// and the reset is then tried again (five attempts in all).
     pub async fn rebuild(&self) -> Result<Position, ProjectionError> {
-        let mut tx = self.checkpoints.begin().await?;
-        self.projection
-            .reset(&mut tx)
-            .await
-            .map_err(ProjectionError::Backend)?;
-        let previous = self
-            .checkpoints
-            .load_checkpoint(self.projection.name())
-            .await?;
-        self.checkpoints
-            .commit(tx, self.projection.name(), previous, Position::START)
-            .await?;
+        let name = self.projection.name();
+        let mut attempt = 1;
+        loop {
+            let previous = self.checkpoints.load_checkpoint(name).await?;
+            let mut tx = self.checkpoints.begin().await?;
+            self.projection
+                .reset(&mut tx)
+                .await
+                .map_err(ProjectionError::Backend)?;
+            match self
+                .checkpoints
+                .commit(tx, name, previous, Position::START)
+                .await
+            {
+                Ok(()) => break,
+                Err(ProjectionError::CheckpointMoved { .. }) if attempt < REBUILD_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
         self.progress.send_replace(Position::START);
         self.catch_up_counting(Count::AtTheStart).await
     }
@@ -366,6 +381,10 @@ fn batch_span(
 
 /// How many trace ids a projection batch's span lists.
 const MAX_TRACE_IDS: usize = 16;
+
+/// How often [`ProjectionRunner::rebuild`] resets again when another runner
+/// moved the checkpoint between reading it and committing the reset.
+const REBUILD_ATTEMPTS: u32 = 5;
 
 /// When a catch-up counts the events it has to do (its progress target).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,10 @@ impl Projection<Counts> for Counter {
         *tx.entry(event.event_id).or_default() += 1;
         Ok(())
     }
+    async fn reset(&self, tx: &mut Counts) -> Result<(), BoxError> {
+        tx.clear();
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -39,3 +43,17 @@ es_core::conformance_tests!(
         (checkpoints.clone(), Counter(checkpoints))
     },
 );
+
+/// The in-memory store has no pool; the runner's paths still complete.
+#[test]
+fn projection_runner_on_one_connection() {
+    es_core::testing::run(async {
+        let checkpoints = InMemoryProjectionStore::<Counts>::new();
+        es_core::testing::conformance::projection_runner_on_one_connection(
+            InMemoryStore::new(),
+            checkpoints.clone(),
+            Counter(checkpoints),
+        )
+        .await
+    })
+}

@@ -2,6 +2,8 @@
 //!
 //! * [`conformance_in_memory`]: the store conformance suite against [`es_core::InMemoryStore`];
 //! * [`repository`]: the repository beyond the store contract (cache, retry, snapshots, test kit);
+//! * [`one_connection`]: the projection runner never waits on a connection its own
+//!   transaction holds, and a rebuild whose checkpoint moves meanwhile resets again;
 //! * [`projection_batches`]: how the projection runner hands out and commits batches,
 //!   and the catch-up progress it reports;
 //! * [`spans`]: what the execute, append and projection-batch spans record;
@@ -11,6 +13,7 @@
 
 mod conformance_in_memory;
 mod input_rules;
+mod one_connection;
 mod projection_batches;
 mod repository;
 mod spans;

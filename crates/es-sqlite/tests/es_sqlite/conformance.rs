@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 /// Counts applications per event id in a table of the projection database.
 #[derive(Clone)]
-struct Counter(SqliteCheckpoints);
+pub(crate) struct Counter(SqliteCheckpoints);
 
 impl Counter {
-    async fn new(checkpoints: SqliteCheckpoints) -> Self {
+    pub(crate) async fn new(checkpoints: SqliteCheckpoints) -> Self {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS applied (event_id TEXT PRIMARY KEY, n INTEGER NOT NULL)",
         )

@@ -2,6 +2,8 @@
 
 mod conformance;
 mod exact_json;
+mod first_open;
 mod leases;
+mod one_connection;
 mod runner_under_lease;
 mod undecodable_rows;

@@ -28,6 +28,11 @@
 //! | `numbers_round_trip_exactly` | [`numbers_round_trip_exactly`] | `round_trip.rs` |
 //! | `over_limit_input_is_refused_and_nothing_written` | [`over_limit_input_is_refused_and_nothing_written`] | `input_limits.rs` |
 //! | `at_limit_input_is_accepted_and_read_back_verbatim` | [`at_limit_input_is_accepted_and_read_back_verbatim`] | `input_limits.rs` |
+//!
+//! One check needs a store built a particular way, so backends call it from
+//! a test of their own: [`projection_runner_on_one_connection`]
+//! (`one_connection.rs`) with a store and checkpoint store sharing a pool of
+//! one connection.
 
 mod atomic_batch;
 mod bad_stored_data;
@@ -36,6 +41,7 @@ mod counter;
 mod global_log;
 mod idempotent_append;
 mod input_limits;
+mod one_connection;
 mod optimistic_concurrency;
 mod projections;
 mod round_trip;
@@ -52,6 +58,7 @@ pub use input_limits::{
     at_limit_input_is_accepted_and_read_back_verbatim,
     over_limit_input_is_refused_and_nothing_written,
 };
+pub use one_connection::projection_runner_on_one_connection;
 pub use optimistic_concurrency::optimistic_concurrency;
 pub use projections::{projection_exactly_once, CountingProjection};
 pub use round_trip::{numbers_round_trip_exactly, values_round_trip_verbatim};

@@ -22,7 +22,8 @@ use super::support::*;
 /// A projection that counts how often each event was applied, in its own store.
 ///
 /// Backends implement it in their conformance test with a table keyed by
-/// event id (the count is committed in the projection's transaction).
+/// event id (the count is committed in the projection's transaction), and
+/// clear that table in [`Projection::reset`] (rebuilds start from nothing).
 #[async_trait]
 pub trait CountingProjection<Tx: Send>: Projection<Tx> {
     /// How many times each event id has been applied and committed.
