@@ -95,3 +95,33 @@ impl From<RestoredDatabase> for es_core::StoreError {
         es_core::StoreError::NeedsRepair(Box::new(restored))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SchemaName;
+
+    fn find(stored: Option<u64>, checkpoint: Option<u64>, next: u64) -> Option<RestoredDatabase> {
+        RestoredDatabase::find(&SchemaName::default(), stored, checkpoint, next)
+    }
+
+    #[test]
+    fn only_ids_at_or_past_the_clusters_next_one_are_found() {
+        assert_eq!(find(None, None, 10), None);
+        assert_eq!(find(Some(9), Some(9), 10), None);
+        let at = find(Some(10), None, 10).expect("at the next id");
+        assert_eq!(
+            (at.found_in, at.transaction_id, at.cluster_next),
+            (AheadOfCluster::StoredEvent, 10, 10)
+        );
+        // The larger of the two is reported, the stored id on a tie, so the
+        // repair epoch passes both.
+        let checkpoint = find(Some(5), Some(1 << 33), 10).expect("checkpoint ahead");
+        assert_eq!(checkpoint.found_in, AheadOfCluster::Checkpoint);
+        assert_eq!(checkpoint.repair_epoch(), 3);
+        let tie = find(Some(20), Some(20), 10).expect("both ahead");
+        assert_eq!(tie.found_in, AheadOfCluster::StoredEvent);
+        assert_eq!(tie.repair_epoch(), 1);
+        assert!(tie.to_string().contains("pg_resetwal -e 1 "), "{tie}");
+    }
+}

@@ -108,7 +108,7 @@ impl PostgresStore {
         savepoint: bool,
     ) -> Result<AppendOutcome, StoreError> {
         validate_append(stream_id, &events)?;
-        self.check_opened().await?;
+        self.check_opened(Some((&mut *conn, savepoint))).await?;
         if events.is_empty() {
             let current = self.version_on(&mut *conn, stream_id).await?;
             check_expected_version(stream_id, expected, current)?;

@@ -62,7 +62,7 @@ impl PostgresStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.check_opened().await?;
+        self.check_opened(None).await?;
         let deadline = Instant::now() + HELD_BACK_WAIT;
         let mut pause = Duration::from_millis(1);
         loop {

@@ -11,7 +11,7 @@
 use std::sync::atomic::Ordering;
 
 use es_core::StoreError;
-use sqlx::PgExecutor;
+use sqlx::{Connection, PgConnection, PgExecutor};
 
 use super::PostgresStore;
 use crate::RestoredDatabase;
@@ -19,15 +19,27 @@ use crate::RestoredDatabase;
 impl PostgresStore {
     /// Before this handle's first append or read: refuses a restored
     /// database. Checks again on each call until the check passes once.
-    pub(super) async fn check_opened(&self) -> Result<(), StoreError> {
+    /// Asks on `conn` (an append's connection, which may be the caller's
+    /// transaction: then inside a savepoint, so a failure leaves that
+    /// transaction usable) or, without one, on the pool.
+    pub(super) async fn check_opened(
+        &self,
+        conn: Option<(&mut PgConnection, bool)>,
+    ) -> Result<(), StoreError> {
         if self.inner.checked.load(Ordering::Acquire) {
             return Ok(());
         }
-        if let Some(restored) = self
-            .find_restored(&self.inner.pool, None)
-            .await
-            .map_err(StoreError::backend)?
-        {
+        let found = match conn {
+            None => self.find_restored(&self.inner.pool, None).await,
+            Some((conn, false)) => self.find_restored(conn, None).await,
+            Some((conn, true)) => {
+                let mut savepoint = conn.begin().await.map_err(StoreError::backend)?;
+                let found = self.find_restored(&mut *savepoint, None).await;
+                savepoint.rollback().await.map_err(StoreError::backend)?;
+                found
+            }
+        };
+        if let Some(restored) = found.map_err(StoreError::backend)? {
             return Err(restored.into());
         }
         self.inner.checked.store(true, Ordering::Release);
