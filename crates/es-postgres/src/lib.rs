@@ -77,8 +77,11 @@
 //! the same versions of the same stream) returns the original
 //! [`es_core::AppendOutcome`]; an id recorded anywhere else is
 //! [`es_core::StoreError::DuplicateEventId`]; otherwise it is a
-//! [`es_core::StoreError::Conflict`] with the stream's actual version. Nothing
-//! is written on any failure: the statement is atomic.
+//! [`es_core::StoreError::Conflict`] with the stream's actual version (or,
+//! inside a caller's transaction, [`es_core::StoreError::TransactionTooOld`]:
+//! see "Per-stream order" below). Nothing is written on any failure: the
+//! statement is atomic. (A store handle's first append or read also runs
+//! one query, once: the check of "A restored database" below.)
 //!
 //! ## The global log: transaction ids, not a bare sequence
 //!

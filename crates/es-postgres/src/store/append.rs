@@ -88,6 +88,15 @@ impl PostgresStore {
     /// the caller's transaction usable. Call
     /// [`notify_appended`](Self::notify_appended) after committing to wake
     /// subscribers at once (otherwise their safety-net poll finds the events).
+    ///
+    /// The global log is ordered by transaction id, so a transaction that
+    /// took its id (with any earlier write) before the stream's last event
+    /// was written by another cannot append to that stream: its events would
+    /// come first. That is [`StoreError::TransactionTooOld`] (transient):
+    /// roll back and do the work again in a new transaction. Besides the
+    /// errors of [`es_core::EventStore::append`], a database restored from
+    /// another cluster is [`StoreError::NeedsRepair`] (see
+    /// [`RestoredDatabase`](crate::RestoredDatabase)).
     pub async fn append_in(
         &self,
         conn: &mut PgConnection,
