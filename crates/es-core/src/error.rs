@@ -52,9 +52,37 @@ pub enum StoreError {
     #[error("invalid input: {0}")]
     InvalidInput(#[from] InvalidInput),
     /// The backend (database, network) failed. The append may be retried: an
-    /// append is idempotent by event id. The only transient error.
+    /// append is idempotent by event id. Transient.
     #[error("event store backend error: {0}")]
     Backend(#[source] BoxError),
+    /// An append inside a transaction the caller controls (a backend's
+    /// `append_in`) was refused because that transaction took its place in
+    /// the global log (its commit key, a PostgreSQL transaction id) before
+    /// the transaction that wrote the stream's last event: its events would
+    /// come before that event in the global log, out of version order.
+    /// Nothing was written; the caller's transaction is still usable.
+    ///
+    /// Transient: roll the transaction back and do the work again in a new
+    /// one, which takes a newer place (and meets the stream's current
+    /// version, or a [`Conflict`](StoreError::Conflict)).
+    #[error("the transaction appending to stream {stream_id} took its place in the global log ({transaction}) before the stream's last event was written ({last_write}); its events would come before that event, so nothing was written: retry in a new transaction")]
+    TransactionTooOld {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// The commit key of the caller's transaction.
+        transaction: u64,
+        /// The commit key of the stream's last event.
+        last_write: u64,
+    },
+    /// The store cannot keep its guarantees on this database until an
+    /// operator repairs it, such as a PostgreSQL database restored into
+    /// another cluster whose stored transaction ids lie ahead of the
+    /// cluster's. The source is the backend's typed error, which names what
+    /// it found and the repair. Nothing was written.
+    ///
+    /// Never transient: every retry fails the same way until the repair.
+    #[error("the event store needs repair: {0}")]
+    NeedsRepair(#[source] BoxError),
 }
 
 impl StoreError {
@@ -65,14 +93,21 @@ impl StoreError {
 
     /// Whether sending the same request again may succeed.
     ///
-    /// True only for [`Backend`](StoreError::Backend) (an unreachable
-    /// database, a dropped connection). Data errors ([`Decode`](StoreError::Decode),
+    /// True for [`Backend`](StoreError::Backend) (an unreachable database, a
+    /// dropped connection) and for
+    /// [`TransactionTooOld`](StoreError::TransactionTooOld) (the same work in
+    /// a new transaction succeeds). Data errors ([`Decode`](StoreError::Decode),
     /// [`Encode`](StoreError::Encode), [`InvalidInput`](StoreError::InvalidInput),
     /// [`DuplicateEventId`](StoreError::DuplicateEventId)) are never transient:
-    /// retrying them fails the same way. A [`Conflict`](StoreError::Conflict)
-    /// is not transient either: decide again on fresh state instead.
+    /// retrying them fails the same way, and neither is
+    /// [`NeedsRepair`](StoreError::NeedsRepair). A
+    /// [`Conflict`](StoreError::Conflict) is not transient either: decide
+    /// again on fresh state instead.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Backend(_))
+        matches!(
+            self,
+            StoreError::Backend(_) | StoreError::TransactionTooOld { .. }
+        )
     }
 
     /// Whether this is an optimistic-concurrency conflict.

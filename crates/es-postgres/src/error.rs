@@ -5,7 +5,7 @@
 //! before: parsing settings, connecting and migrating. No variant ever carries
 //! a password: URLs are redacted and driver messages are scrubbed.
 
-use crate::InvalidSchemaName;
+use crate::{InvalidSchemaName, RestoredDatabase};
 
 /// Connecting to PostgreSQL or preparing the schema failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,4 +39,9 @@ pub enum PostgresError {
         #[source]
         source: sqlx::Error,
     },
+    /// The schema's stored transaction ids lie ahead of this cluster's: the
+    /// database was restored from another cluster and needs the repair
+    /// [`RestoredDatabase`] describes before the store can be used.
+    #[error(transparent)]
+    RestoredDatabase(#[from] RestoredDatabase),
 }

@@ -17,7 +17,9 @@
 //! * `migrations` (and `migrations/*.sql`): the embedded per-schema runner;
 //! * `append_notifications`: waking subscribers here and in other processes;
 //! * `postgres_checkpoints`: [`PostgresCheckpoints`] for projections;
-//! * `error`: [`PostgresError`], failures before the store is usable.
+//! * `error`: [`PostgresError`], failures before the store is usable;
+//! * `restored_database`: [`RestoredDatabase`], a database restored from
+//!   another cluster (see "A restored database" below).
 //!
 //! ```
 //! use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId, Subscription};
@@ -75,8 +77,11 @@
 //! the same versions of the same stream) returns the original
 //! [`es_core::AppendOutcome`]; an id recorded anywhere else is
 //! [`es_core::StoreError::DuplicateEventId`]; otherwise it is a
-//! [`es_core::StoreError::Conflict`] with the stream's actual version. Nothing
-//! is written on any failure: the statement is atomic.
+//! [`es_core::StoreError::Conflict`] with the stream's actual version (or,
+//! inside a caller's transaction, [`es_core::StoreError::TransactionTooOld`]:
+//! see "Per-stream order" below). Nothing is written on any failure: the
+//! statement is atomic. (A store handle's first append or read also runs
+//! one query, once: the check of "A restored database" below.)
 //!
 //! ## The global log: transaction ids, not a bare sequence
 //!
@@ -118,6 +123,62 @@
 //! or stuck session cannot stall subscribers indefinitely. Read-only
 //! transactions and plain `VACUUM` take no transaction id and do not pause
 //! anything. Prepared (two-phase) transactions hold `xmin` until resolved.
+//!
+//! **Per-stream order.** The log is ordered by transaction id, so an append
+//! must never come from a transaction older than the one that wrote the
+//! stream's last event. An append through [`es_core::EventStore::append`] is
+//! its own, newest transaction. [`PostgresStore::append_in`] runs in the
+//! caller's transaction, which may have taken its id (with any write) before
+//! another transaction appended to the stream and committed: its events would
+//! then come before that event in the log. The append statement compares the
+//! two ids and refuses such an append, reported as the transient
+//! [`es_core::StoreError::TransactionTooOld`]: roll back and do the work again
+//! in a new transaction.
+//!
+//! ## A restored database
+//!
+//! Transaction ids come from the cluster's counter (an `xid8`: the 32-bit
+//! transaction id with its wrap-around epoch). A database copied with a dump
+//! (`pg_dump`/`pg_restore`, logical replication, copied rows) into another
+//! cluster keeps the old cluster's ids, which may lie far ahead of the new
+//! cluster's counter. New events would then be ordered before the stored ones,
+//! `read_all` would hold the stored events back (waiting for them) until the
+//! counter passed them, and a subscriber resuming from a stored checkpoint
+//! would receive nothing. No stored id and no checkpoint can reach the
+//! cluster's next transaction id (`pg_snapshot_xmax(pg_current_snapshot())`) on
+//! a healthy cluster, so the store checks: [`PostgresStore::migrate`] fails with
+//! [`PostgresError::RestoredDatabase`]; each store handle checks before its
+//! first append or read; a read that finds nothing to return checks its
+//! checkpoint and the events after it, and an append refused behind a stream's
+//! last event checks that event. Those report the non-transient
+//! [`es_core::StoreError::NeedsRepair`] with a [`RestoredDatabase`] inside,
+//! which names the id found, the cluster's next id and the repair epoch.
+//!
+//! **Repair: move the cluster's counter past the stored ids.** PostgreSQL's
+//! `pg_resetwal -e` sets the epoch of the next transaction id; the epoch is kept
+//! nowhere but in the control file, so PostgreSQL accepts any value, and a
+//! larger one puts every new id above every stored one. Nothing stored is
+//! rewritten, so positions and checkpoints kept anywhere (projection
+//! databases, relays, other services) stay valid.
+//!
+//! 1. Find the epoch: [`RestoredDatabase::repair_epoch`] (in the error's
+//!    message), or `SELECT (max(txid) >> 32) + 1 FROM <schema>.es_events` for
+//!    each event store schema of the cluster; take the largest.
+//! 2. Stop the server cleanly: `pg_ctl stop -D <data directory> -m fast`.
+//! 3. As the operating system user owning the data directory:
+//!    `pg_resetwal -e <epoch> <data directory>`.
+//! 4. Start the server: `SELECT pg_current_xact_id()` is now at least
+//!    `<epoch> * 2^32`, and `migrate` passes.
+//! 5. `pg_resetwal` starts a new write-ahead log: take a new base backup and
+//!    rebuild standbys from it.
+//!
+//! A managed service without access to the server's files cannot run
+//! `pg_resetwal`: move such a database with a physical backup or point-in-time
+//! restore of the original cluster (which keeps its counter), not with a dump.
+//! Stop every application process before restoring: a store handle already
+//! open while its database was replaced notices in its reads and in appends to
+//! existing streams, but could append to a new stream first, and such an event
+//! is ordered before the stored ones.
 //!
 //! ## Live subscriptions
 //!
@@ -173,6 +234,7 @@ mod error;
 mod lease;
 mod migrations;
 mod postgres_checkpoints;
+mod restored_database;
 mod schema_name;
 mod statements;
 mod store;
@@ -186,6 +248,7 @@ pub use lease::{
     DEFAULT_LEASE_CONNECT_TIMEOUT, DEFAULT_LEASE_NAMESPACE,
 };
 pub use postgres_checkpoints::{PostgresCheckpoints, PostgresTransaction};
+pub use restored_database::{AheadOfCluster, RestoredDatabase};
 pub use schema_name::{InvalidSchemaName, SchemaName, MAX_SCHEMA_NAME_LEN};
 pub use store::{PostgresStore, HELD_BACK_WAIT};
 

@@ -20,6 +20,15 @@ const STREAM_EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_typ
 const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
      schema_version, payload, metadata, recorded_at, stream_id";
 
+/// The appending transaction's id, as the `txid` column stores it (the
+/// `xid8` with its epoch; assigns the transaction an id if it had none).
+const THIS_TRANSACTION: &str = "pg_current_xact_id()::text::bigint";
+
+/// The cluster's next transaction id as of the statement's snapshot: every
+/// transaction id a healthy cluster ever stored lies below it (see
+/// `restored_database`).
+const CLUSTER_NEXT: &str = "pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
+
 /// The statements of the event store of one schema.
 #[derive(Debug)]
 pub(crate) struct Statements {
@@ -35,13 +44,21 @@ pub(crate) struct Statements {
     /// [`read_stream`](Self::read_stream) with only what replay needs.
     pub replay_stream: SqlStr,
     pub read_all: SqlStr,
-    /// The oldest committed transaction after a position, safe or not.
+    /// The oldest committed transaction after a position, safe or not, and
+    /// the cluster's next transaction id.
     pub pending: SqlStr,
     pub snapshot_xmin: SqlStr,
     /// How many committed events lie after a position, and the age in
     /// seconds of the oldest (`0` when none).
     pub lag_after: SqlStr,
     pub stream_version: SqlStr,
+    /// Why an append was refused: the stream's last version and its
+    /// transaction id (`NULL`s for no events), the asking transaction's id
+    /// (`NULL` if it has none) and the cluster's next transaction id.
+    pub stream_head: SqlStr,
+    /// The highest stored transaction id (`NULL` for an empty log) and the
+    /// cluster's next one: a store opened on a restored database.
+    pub log_head: SqlStr,
     pub find_event_ids: SqlStr,
     pub load_snapshot: SqlStr,
     pub save_snapshot: SqlStr,
@@ -57,20 +74,43 @@ pub(crate) struct Statements {
 /// the expected version for `Exact` (`0` = the stream must not exist: its
 /// version 1 would clash), and for `Current` `1` if the stream must exist,
 /// `0` if anything goes (the current version is read from the index).
+///
+/// The event the batch follows must also have been written by this
+/// transaction or an older one (`txid <= ` [`THIS_TRANSACTION`]). The log is
+/// ordered by transaction id, so a transaction that took its id before the
+/// one that wrote the stream's last event (possible only inside a caller's
+/// transaction, `append_in`) would put its events before that event: the
+/// check refuses, and the store reports `StoreError::TransactionTooOld`.
 fn base(q: &str, after: After) -> String {
     match after {
         After::Exact => format!(
             "(SELECT $2::bigint AS version \
               WHERE $2::bigint = 0 \
-                 OR EXISTS (SELECT 1 FROM {q}.es_events WHERE stream_id = $1 AND version = $2::bigint) \
+                 OR EXISTS (SELECT 1 FROM {q}.es_events \
+                            WHERE stream_id = $1 AND version = $2::bigint \
+                              AND txid <= {THIS_TRANSACTION}) \
              ) AS base"
         ),
-        After::Current => format!(
-            "(SELECT coalesce(max(version), 0) AS version FROM {q}.es_events \
-              WHERE stream_id = $1 HAVING $2::bigint = 0 OR max(version) IS NOT NULL \
-             ) AS base"
-        ),
+        After::Current => {
+            let stream_last = stream_last(q);
+            format!(
+                "(SELECT coalesce(stream_last.version, 0) AS version FROM {stream_last} \
+                  WHERE ($2::bigint = 0 OR stream_last.version IS NOT NULL) \
+                    AND (stream_last.version IS NULL OR stream_last.txid <= {THIS_TRANSACTION}) \
+                 ) AS base"
+            )
+        }
     }
+}
+
+/// The stream `$1`'s last event as one row `stream_last(version, txid)`,
+/// `NULL`s when the stream has no events (one probe of the unique index).
+fn stream_last(q: &str) -> String {
+    format!(
+        "(SELECT 1) AS stream \
+         LEFT JOIN (SELECT version, txid FROM {q}.es_events WHERE stream_id = $1 \
+                    ORDER BY version DESC LIMIT 1) AS stream_last ON true"
+    )
 }
 
 /// How an append finds the version it writes after.
@@ -92,7 +132,7 @@ fn append_batch(q: &str, after: After) -> String {
         "WITH appended AS ( \
             INSERT INTO {q}.es_events \
                 (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
-            SELECT pg_current_xact_id()::text::bigint, e.event_id, $1, base.version + e.ord, \
+            SELECT {THIS_TRANSACTION}, e.event_id, $1, base.version + e.ord, \
                    e.event_type, e.schema_version, e.payload::json, e.metadata::json \
             FROM {base}, \
                  unnest($3::uuid[], $4::text[], $5::int4[], $6::text[], $7::text[]) \
@@ -100,7 +140,7 @@ fn append_batch(q: &str, after: After) -> String {
             ORDER BY e.ord \
             RETURNING sequence, version \
          ) \
-         SELECT max(version), pg_current_xact_id()::text::bigint, min(sequence), max(sequence) \
+         SELECT max(version), {THIS_TRANSACTION}, min(sequence), max(sequence) \
          FROM appended HAVING count(*) > 0"
     )
 }
@@ -115,7 +155,7 @@ fn append_one(q: &str, after: After) -> String {
     format!(
         "INSERT INTO {q}.es_events \
             (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
-         SELECT pg_current_xact_id()::text::bigint, $3::uuid, $1, base.version + 1, \
+         SELECT {THIS_TRANSACTION}, $3::uuid, $1, base.version + 1, \
                 $4::text, $5::int4, $6::text::json, $7::text::json \
          FROM {base} \
          RETURNING version, txid, sequence, sequence"
@@ -145,7 +185,8 @@ impl Statements {
                  ORDER BY txid, sequence LIMIT $3"
             )),
             pending: schema_sql(format!(
-                "SELECT min(txid) FROM {q}.es_events WHERE (txid, sequence) > ($1, $2)"
+                "SELECT min(txid), {CLUSTER_NEXT} FROM {q}.es_events \
+                 WHERE (txid, sequence) > ($1, $2)"
             )),
             snapshot_xmin: SqlStr::from_static(
                 "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
@@ -156,6 +197,15 @@ impl Statements {
             )),
             stream_version: schema_sql(format!(
                 "SELECT coalesce(max(version), 0) FROM {q}.es_events WHERE stream_id = $1"
+            )),
+            stream_head: schema_sql(format!(
+                "SELECT stream_last.version, stream_last.txid, \
+                        pg_current_xact_id_if_assigned()::text::bigint, {CLUSTER_NEXT} \
+                 FROM {stream_last}",
+                stream_last = stream_last(&q)
+            )),
+            log_head: schema_sql(format!(
+                "SELECT max(txid), {CLUSTER_NEXT} FROM {q}.es_events"
             )),
             find_event_ids: schema_sql(format!(
                 "SELECT event_id, stream_id, version, txid, sequence FROM {q}.es_events \

@@ -172,8 +172,15 @@ fn stream_ids_obey_the_limits() {
 }
 
 #[test]
-fn only_backend_errors_are_transient() {
+fn only_errors_a_retry_can_cure_are_transient() {
     assert!(StoreError::backend("connection reset").is_transient());
+    assert!(StoreError::TransactionTooOld {
+        stream_id: stream(),
+        transaction: 7,
+        last_write: 9
+    }
+    .is_transient());
+    assert!(!StoreError::NeedsRepair("restored into another cluster".into()).is_transient());
     assert!(!StoreError::from(InvalidInput::Nul {
         field: InputField::Payload
     })

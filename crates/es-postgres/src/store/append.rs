@@ -88,6 +88,15 @@ impl PostgresStore {
     /// the caller's transaction usable. Call
     /// [`notify_appended`](Self::notify_appended) after committing to wake
     /// subscribers at once (otherwise their safety-net poll finds the events).
+    ///
+    /// The global log is ordered by transaction id, so a transaction that
+    /// took its id (with any earlier write) before the stream's last event
+    /// was written by another cannot append to that stream: its events would
+    /// come first. That is [`StoreError::TransactionTooOld`] (transient):
+    /// roll back and do the work again in a new transaction. Besides the
+    /// errors of [`es_core::EventStore::append`], a database restored from
+    /// another cluster is [`StoreError::NeedsRepair`] (see
+    /// [`RestoredDatabase`](crate::RestoredDatabase)).
     pub async fn append_in(
         &self,
         conn: &mut PgConnection,
@@ -108,6 +117,7 @@ impl PostgresStore {
         savepoint: bool,
     ) -> Result<AppendOutcome, StoreError> {
         validate_append(stream_id, &events)?;
+        self.check_opened(Some((&mut *conn, savepoint))).await?;
         if events.is_empty() {
             let current = self.version_on(&mut *conn, stream_id).await?;
             check_expected_version(stream_id, expected, current)?;
@@ -147,14 +157,24 @@ impl PostgresStore {
             if let Some(outcome) = self.previous_append(conn, stream_id, &columns.ids).await? {
                 return Ok(outcome);
             }
-            let actual = self.version_on(&mut *conn, stream_id).await?;
-            if !expected.is_satisfied_by(actual) {
+            let head = self.stream_head(conn, stream_id).await?;
+            if head.lies_ahead_of_the_cluster() {
+                if let Some(restored) = self
+                    .find_restored(&mut *conn, None)
+                    .await
+                    .map_err(StoreError::backend)?
+                {
+                    return Err(restored.into());
+                }
+            }
+            if !expected.is_satisfied_by(head.version) {
                 return Err(StoreError::Conflict {
                     stream_id: stream_id.clone(),
                     expected,
-                    actual,
+                    actual: head.version,
                 });
             }
+            head.check_transaction(stream_id)?;
             // The stream moved between the statement and this check (or the
             // clashing row was rolled back meanwhile): try again.
         }
@@ -251,6 +271,32 @@ impl PostgresStore {
         es_core::previous_append(stream_id, ids, found)
     }
 
+    /// The stream's last event and the transaction ids it is compared with,
+    /// asked (on `conn`, in the caller's transaction if any) after the
+    /// append statement refused.
+    async fn stream_head(
+        &self,
+        conn: &mut PgConnection,
+        stream_id: &StreamId,
+    ) -> Result<StreamHead, StoreError> {
+        let (version, last_write, transaction, cluster_next): (
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            i64,
+        ) = sqlx::query_as(self.inner.sql.stream_head.clone())
+            .bind(stream_id.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(StreamHead {
+            version: version.unwrap_or(0) as u64,
+            last_write: last_write.map(|txid| txid as u64),
+            transaction: transaction.map(|txid| txid as u64),
+            cluster_next: cluster_next as u64,
+        })
+    }
+
     /// The stream's current version (`0` when it has no events).
     pub(super) async fn version_on<'c>(
         &self,
@@ -263,5 +309,43 @@ impl PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         Ok(version.unwrap_or(0) as u64)
+    }
+}
+
+/// A stream's last event as a refused append sees it.
+struct StreamHead {
+    /// The stream's version (`0` when it has no events).
+    version: u64,
+    /// The transaction id of its last event.
+    last_write: Option<u64>,
+    /// The appending transaction's id, if it has one (only an append inside
+    /// a caller's transaction keeps it after the append statement).
+    transaction: Option<u64>,
+    /// The cluster's next transaction id.
+    cluster_next: u64,
+}
+
+impl StreamHead {
+    /// Whether the stream's last event lies ahead of the cluster's
+    /// transaction counter, impossible but on a restored database.
+    fn lies_ahead_of_the_cluster(&self) -> bool {
+        self.last_write
+            .is_some_and(|last_write| last_write >= self.cluster_next)
+    }
+
+    /// Refuses an append whose transaction is older than the one that wrote
+    /// the stream's last event: the log is ordered by transaction id, so its
+    /// events would come before that event.
+    fn check_transaction(&self, stream_id: &StreamId) -> Result<(), StoreError> {
+        match (self.transaction, self.last_write) {
+            (Some(transaction), Some(last_write)) if transaction < last_write => {
+                Err(StoreError::TransactionTooOld {
+                    stream_id: stream_id.clone(),
+                    transaction,
+                    last_write,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! Building a store: connecting, wrapping a pool, migrating, and the handles
 //! it hands out (pool, schema, checkpoint store, notifications).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{atomic::AtomicBool, Arc},
+    time::Duration,
+};
 
 use sqlx::PgPool;
 
@@ -44,6 +47,7 @@ impl PostgresStore {
                 notifications: AppendNotifications::new(&pool, channel, notify_interval),
                 pool,
                 schema,
+                checked: AtomicBool::new(false),
             }),
         }
     }
@@ -51,13 +55,25 @@ impl PostgresStore {
     /// Creates the schema and its tables if needed (events, snapshots,
     /// checkpoints) and brings older schemas up to date. Idempotent and safe
     /// to run from several processes at once.
+    ///
+    /// Then checks the stored transaction ids against the cluster's:
+    /// [`PostgresError::RestoredDatabase`] when the database was restored
+    /// from another cluster and needs the repair described there.
     pub async fn migrate(&self) -> Result<(), PostgresError> {
         migrations::run(
             &self.inner.pool,
             &self.inner.schema,
             &[migrations::EVENT_STORE, migrations::CHECKPOINTS],
         )
-        .await
+        .await?;
+        match self.find_restored(&self.inner.pool, None).await {
+            Ok(None) => Ok(()),
+            Ok(Some(restored)) => Err(restored.into()),
+            Err(source) => Err(PostgresError::Migrate {
+                schema: self.inner.schema.to_string(),
+                source,
+            }),
+        }
     }
 
     /// The connection pool.

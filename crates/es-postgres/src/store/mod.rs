@@ -5,16 +5,18 @@
 //! trait implementations, and each concern lives in a file of its own:
 //! connecting ([`connect`]), appending ([`append`]), reading the streams and
 //! the global log ([`read`]), turning rows into events ([`decode`]),
-//! snapshots ([`snapshots`]) and how far followers are behind ([`lag`]).
+//! snapshots ([`snapshots`]), how far followers are behind ([`lag`]) and
+//! finding a database restored from another cluster ([`restore_check`]).
 
 mod append;
 mod connect;
 mod decode;
 mod lag;
 mod read;
+mod restore_check;
 mod snapshots;
 
-use std::sync::Arc;
+use std::sync::{atomic::AtomicBool, Arc};
 
 use async_trait::async_trait;
 use es_core::{
@@ -45,6 +47,9 @@ struct Inner {
     schema: SchemaName,
     sql: Statements,
     notifications: AppendNotifications,
+    /// Whether this handle checked its schema against the cluster's
+    /// transaction counter (see [`restore_check`]).
+    checked: AtomicBool,
 }
 
 impl std::fmt::Debug for PostgresStore {

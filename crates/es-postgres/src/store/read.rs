@@ -62,6 +62,7 @@ impl PostgresStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.check_opened(None).await?;
         let deadline = Instant::now() + HELD_BACK_WAIT;
         let mut pause = Duration::from_millis(1);
         loop {
@@ -79,12 +80,28 @@ impl PostgresStore {
             // anything committed after `after` now? (Asked at a new
             // snapshot: a transaction that held the page back may have
             // finished in between, and then the page is safe already.)
-            let pending: Option<i64> = sqlx::query_scalar(self.inner.sql.pending.clone())
-                .bind(to_i64(after.commit))
-                .bind(to_i64(after.sequence))
-                .fetch_one(&self.inner.pool)
-                .await
-                .map_err(StoreError::backend)?;
+            let (pending, cluster_next): (Option<i64>, i64) =
+                sqlx::query_as(self.inner.sql.pending.clone())
+                    .bind(to_i64(after.commit))
+                    .bind(to_i64(after.sequence))
+                    .fetch_one(&self.inner.pool)
+                    .await
+                    .map_err(StoreError::backend)?;
+            // A checkpoint or a committed event at or past the cluster's next
+            // transaction id exists only on a database restored from another
+            // cluster: waiting would never end (or skip the new events).
+            let cluster_next = cluster_next as u64;
+            if after.commit >= cluster_next
+                || pending.is_some_and(|pending| pending as u64 >= cluster_next)
+            {
+                if let Some(restored) = self
+                    .find_restored(&self.inner.pool, Some(after.commit))
+                    .await
+                    .map_err(StoreError::backend)?
+                {
+                    return Err(restored.into());
+                }
+            }
             let Some(pending) = pending else {
                 return Ok(Vec::new());
             };
