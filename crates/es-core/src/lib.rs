@@ -167,7 +167,8 @@ pub use recorded_event::RecordedEvent;
 pub use redact::{redact_url, url_passwords};
 pub use replay_event::ReplayEvent;
 pub use repository::{
-    ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,
+    ExecuteError, ExecuteOptions, Executed, IdempotencyKey, Loaded, Repository, RetryPolicy,
+    DEFAULT_CACHE_CAPACITY,
 };
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
 pub use stream_id::StreamId;

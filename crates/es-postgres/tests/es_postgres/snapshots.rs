@@ -65,6 +65,7 @@ async fn repository_loads_snapshot_plus_tail() {
         .save_snapshot(Snapshot {
             stream_id: stream.clone(),
             version: 21,
+            revision: 1,
             state: serde_json::json!(1000),
         })
         .await
@@ -77,6 +78,7 @@ async fn repository_loads_snapshot_plus_tail() {
         .save_snapshot(Snapshot {
             stream_id: stream.clone(),
             version: 10,
+            revision: 1,
             state: serde_json::json!(-1),
         })
         .await
@@ -93,6 +95,7 @@ async fn repository_loads_snapshot_plus_tail() {
         .save_snapshot(Snapshot {
             stream_id: stream.clone(),
             version: 22,
+            revision: 1,
             state: serde_json::json!("not a number"),
         })
         .await
