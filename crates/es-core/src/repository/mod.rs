@@ -86,7 +86,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self
     }
 
-    /// Takes snapshots into `snapshots` according to `policy`, and loads from them.
+    /// Takes snapshots into `snapshots` according to `policy`, and loads
+    /// from them. A snapshot of another [`Aggregate::SNAPSHOT_REVISION`], or
+    /// one that no longer decodes, is ignored and replaced after a full replay.
     #[must_use]
     pub fn with_snapshots(
         mut self,
@@ -97,7 +99,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self
     }
 
-    /// Upcasts old event schema versions on load.
+    /// Upcasts old event schema versions on load; a stored version the chain
+    /// does not bring to the event's current one is a
+    /// [`DecodeFailure::SchemaVersionGap`](crate::DecodeFailure::SchemaVersionGap).
     #[must_use]
     pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
         self.upcasters = upcasters;

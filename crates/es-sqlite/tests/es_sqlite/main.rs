@@ -4,4 +4,5 @@ mod conformance;
 mod exact_json;
 mod leases;
 mod runner_under_lease;
+mod snapshots;
 mod undecodable_rows;
