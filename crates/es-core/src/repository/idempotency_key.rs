@@ -26,8 +26,9 @@ const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x3bc7_0074_003f_4a84_a5b8_56f3
 ///
 /// Give the same key when sending the same command again (after a timeout or
 /// a [transient](crate::StoreError::is_transient) error), and a new key for a
-/// new command. A key names a command within its aggregate's stream only: the
-/// same key on two streams names two commands.
+/// new command: a key already used on an aggregate answers with the outcome
+/// of the command first sent with it. A key names a command within its
+/// aggregate's stream only: the same key on two streams names two commands.
 ///
 /// ```
 /// use es_core::{IdempotencyKey, InputField, InvalidInput, StreamId};

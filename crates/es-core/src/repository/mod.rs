@@ -189,7 +189,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     ///   re-sent after a later snapshot may be decided again; when it then
     ///   produces events, the store still refuses to write them twice);
     /// * a refused command or one that produced no events leaves no trace:
-    ///   sending it again decides it again.
+    ///   sending it again decides it again;
+    /// * a key names one command: another command sent with a key already
+    ///   used on the aggregate gets the first command's outcome.
+    ///
+    /// A keyed command costs what an unkeyed one does while its decision
+    /// produces events; when it has to load (cold cache, a refusal or no-op
+    /// from the cache, a conflict), the load reads whole events (with ids
+    /// and positions) rather than the replay columns.
     pub async fn execute_with_options(
         &self,
         id: impl fmt::Display,
