@@ -52,6 +52,15 @@ pub trait Aggregate: Send + Sync + 'static {
     /// Why a command was refused.
     type Error: std::error::Error + Send + Sync + 'static;
 
+    /// The revision of [`State`](Aggregate::State)'s shape and meaning,
+    /// saved with every [`Snapshot`](crate::Snapshot). Bump it whenever the
+    /// state's serialized form or the way [`apply`](Aggregate::apply) builds
+    /// it changes (a field added with a serde default, say): snapshots of
+    /// another revision are then ignored and replaced by a full replay,
+    /// instead of being read into a state the events would not have built.
+    /// Snapshots written before revisions existed count as revision 1.
+    const SNAPSHOT_REVISION: u32 = 1;
+
     /// Decides which events a command produces from the current state.
     fn handle(state: &Self::State, command: Self::Command)
         -> Result<Vec<Self::Event>, Self::Error>;

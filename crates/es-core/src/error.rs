@@ -132,12 +132,48 @@ pub enum DecodeFailure {
         #[source]
         source: serde_json::Error,
     },
+    /// The upcasters do not bring the stored schema version to exactly the
+    /// current one: a step is missing on the way (`reached < current`: the
+    /// missing step is `reached` → `reached + 1`), the event was written by
+    /// newer code (`stored > current`), or the steps lead past the current
+    /// version (`reached > current`). Decoding the payload anyway could give
+    /// a silently wrong event. The [`DecodeError`] around it names the type.
+    #[error("{}", schema_version_gap(*stored, *reached, *current))]
+    SchemaVersionGap {
+        /// The schema version the payload was stored at.
+        stored: u32,
+        /// Where the registered steps got it to (the missing step starts here).
+        reached: u32,
+        /// The event type's current schema version, which decoding needs.
+        current: u32,
+    },
     /// Nobody knows this event type.
     #[error("unknown event type")]
     UnknownType,
     /// Stored metadata or envelope fields are malformed.
     #[error("malformed envelope: {0}")]
     Envelope(String),
+}
+
+/// The message of [`DecodeFailure::SchemaVersionGap`].
+fn schema_version_gap(stored: u32, reached: u32, current: u32) -> String {
+    if stored > current {
+        format!(
+            "schema version {stored} is newer than the current version {current} \
+             (written by newer code?)"
+        )
+    } else if reached < current {
+        format!(
+            "no upcaster from schema version {reached} to {}: the chain from stored \
+             version {stored} stops short of the current version {current}",
+            reached.saturating_add(1)
+        )
+    } else {
+        format!(
+            "the upcasters take schema version {stored} to {reached}, past the current \
+             version {current}"
+        )
+    }
 }
 
 /// A stored event could not be decoded. Names the stream, version and type,

@@ -26,6 +26,8 @@ pub enum InputField {
     Payload,
     /// An event's metadata.
     Metadata,
+    /// A command's [`IdempotencyKey`](crate::IdempotencyKey).
+    IdempotencyKey,
 }
 
 impl fmt::Display for InputField {
@@ -38,6 +40,7 @@ impl fmt::Display for InputField {
             InputField::SchemaVersion => "schema version",
             InputField::Payload => "payload",
             InputField::Metadata => "metadata",
+            InputField::IdempotencyKey => "idempotency key",
         })
     }
 }

@@ -105,7 +105,12 @@
 //! that never skips a late commit, catch-up-then-live subscriptions,
 //! exactly-once projections, clear errors for bad stored data, the same
 //! input limits everywhere, and values (numbers included) that read back
-//! exactly as written. The
+//! exactly as written. The [`Repository`] adds its own: a refusal or no-op
+//! decided from its warm cache is confirmed against the stream; a command
+//! with an [`IdempotencyKey`] re-sent after an ambiguous failure returns its
+//! original outcome ([`Repository::execute_with_options`]); snapshots carry
+//! [`Aggregate::SNAPSHOT_REVISION`]; an [`Upcasters`] chain must reach the
+//! current schema version exactly ([`DecodeFailure::SchemaVersionGap`]). The
 //! `testing` feature ships the conformance suite that checks them
 //! (`conformance_tests!`) and a given/when/then kit for aggregates.
 
@@ -167,7 +172,8 @@ pub use recorded_event::RecordedEvent;
 pub use redact::{redact_url, url_passwords};
 pub use replay_event::ReplayEvent;
 pub use repository::{
-    ExecuteError, Executed, Loaded, Repository, RetryPolicy, DEFAULT_CACHE_CAPACITY,
+    ExecuteError, ExecuteOptions, Executed, IdempotencyKey, Loaded, Repository, RetryPolicy,
+    DEFAULT_CACHE_CAPACITY,
 };
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
 pub use stream_id::StreamId;

@@ -53,3 +53,10 @@ pub const MAX_JSON_DEPTH: usize = 64;
 
 /// The largest schema version: PostgreSQL stores it in an `integer` column.
 pub const MAX_SCHEMA_VERSION: u32 = i32::MAX as u32;
+
+/// The longest [`IdempotencyKey`](crate::IdempotencyKey), in bytes of UTF-8.
+///
+/// A key is never stored (it is hashed into event ids), so the figure only
+/// keeps a client from sending a document as a key; it fits a UUID, a
+/// request id header, or a few of them joined.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 256;

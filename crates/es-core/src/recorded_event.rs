@@ -9,12 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{DecodeError, DecodeFailure, DomainEvent, Metadata, Position, StreamId, Upcasters};
+use crate::{
+    upcasters::decode_current, DecodeError, DecodeFailure, DomainEvent, Metadata, Position,
+    StreamId, Upcasters,
+};
 
 /// A committed event with its place in its stream and in the global log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent {
-    /// Unique id (UUID v7 when made by this crate).
+    /// Unique id (made by this crate: UUID v7, or UUID v5 derived from an
+    /// [`IdempotencyKey`](crate::IdempotencyKey)).
     pub event_id: Uuid,
     /// The stream the event belongs to.
     pub stream_id: StreamId,
@@ -35,21 +39,25 @@ pub struct RecordedEvent {
 }
 
 impl RecordedEvent {
-    /// Decodes the payload as `E` (no upcasting). The error names stream,
-    /// version and event type.
+    /// Decodes the payload as `E` without upcasting: the stored schema
+    /// version must be the decoded event's current one (see
+    /// [`DecodeFailure::SchemaVersionGap`]). The error names stream, version
+    /// and event type.
     pub fn decode<E: DomainEvent>(&self) -> Result<E, DecodeError> {
-        E::decode(&self.event_type, self.payload.clone())
-            .map_err(|e| self.decode_error(DecodeFailure::Payload(e)))
+        self.decode_with(&Upcasters::new())
     }
 
     /// Upcasts the payload to the current schema version with `upcasters`,
-    /// then decodes it as `E`.
+    /// then decodes it as `E`; a chain that does not reach the current version
+    /// exactly is a [`DecodeFailure::SchemaVersionGap`].
     pub fn decode_with<E: DomainEvent>(&self, upcasters: &Upcasters) -> Result<E, DecodeError> {
-        let payload = upcasters
-            .upcast(&self.event_type, self.schema_version, self.payload.clone())
-            .map_err(|failure| self.decode_error(failure))?;
-        E::decode(&self.event_type, payload)
-            .map_err(|e| self.decode_error(DecodeFailure::Payload(e)))
+        decode_current(
+            upcasters,
+            &self.event_type,
+            self.schema_version,
+            self.payload.clone(),
+        )
+        .map_err(|failure| self.decode_error(failure))
     }
 
     /// A [`DecodeError`] about this event.

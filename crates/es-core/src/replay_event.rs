@@ -11,7 +11,9 @@
 
 use serde_json::Value;
 
-use crate::{DecodeError, DecodeFailure, DomainEvent, RecordedEvent, StreamId, Upcasters};
+use crate::{
+    upcasters::decode_current, DecodeError, DomainEvent, RecordedEvent, StreamId, Upcasters,
+};
 
 /// A stored event as replay sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,28 +30,31 @@ pub struct ReplayEvent {
 
 impl ReplayEvent {
     /// Upcasts the payload with `upcasters` and decodes it as `E`, consuming
-    /// the event (the payload is moved, not copied). Errors name the stream
-    /// (`stream_id`, which this event came from), version and event type.
+    /// the event (the payload is moved, not copied); a chain that does not
+    /// reach the current version exactly is a
+    /// [`DecodeFailure::SchemaVersionGap`](crate::DecodeFailure::SchemaVersionGap).
+    /// Errors name the stream (`stream_id`, which this event came from),
+    /// version and event type.
     pub fn decode_with<E: DomainEvent>(
         self,
         stream_id: &StreamId,
         upcasters: &Upcasters,
     ) -> Result<E, DecodeError> {
-        let error = |event_type: String, failure| {
+        decode_current(
+            upcasters,
+            &self.event_type,
+            self.schema_version,
+            self.payload,
+        )
+        .map_err(|failure| {
             DecodeError::new(
                 stream_id.clone(),
                 self.version,
-                event_type,
+                self.event_type,
                 self.schema_version,
                 failure,
             )
-        };
-        let payload = match upcasters.upcast(&self.event_type, self.schema_version, self.payload) {
-            Ok(payload) => payload,
-            Err(failure) => return Err(error(self.event_type, failure)),
-        };
-        E::decode(&self.event_type, payload)
-            .map_err(|e| error(self.event_type, DecodeFailure::Payload(e)))
+        })
     }
 }
 

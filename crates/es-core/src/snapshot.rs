@@ -2,7 +2,10 @@
 //! the tail of a long stream.
 //!
 //! A snapshot is an optimisation, never the source of truth: a snapshot that
-//! cannot be read is ignored and the stream is replayed from the start.
+//! cannot be read, or was written for another
+//! [`SNAPSHOT_REVISION`](crate::Aggregate::SNAPSHOT_REVISION) of the
+//! aggregate's state, is ignored, the stream is replayed from the start, and
+//! the repository saves a fresh snapshot in its place.
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -16,6 +19,10 @@ pub struct Snapshot {
     pub stream_id: StreamId,
     /// The stream version the state includes.
     pub version: u64,
+    /// The [`Aggregate::SNAPSHOT_REVISION`](crate::Aggregate::SNAPSHOT_REVISION)
+    /// of the code that wrote `state` (stores return `1` for snapshots saved
+    /// before revisions were kept).
+    pub revision: u32,
     /// The serialized state.
     pub state: Value,
 }
@@ -25,7 +32,9 @@ pub struct Snapshot {
 pub trait SnapshotStore: Send + Sync {
     /// The latest snapshot of a stream, if any.
     async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError>;
-    /// Saves (replaces) a stream's snapshot; an older version never replaces a newer one.
+    /// Saves (replaces) a stream's snapshot, revision included. An older
+    /// version never replaces a newer one; one at the same version does
+    /// (that is how a snapshot of another revision is replaced).
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
 }
 

@@ -40,6 +40,10 @@ pub(crate) const EVENT_STORE: Component = Component {
             version: 3,
             sql: include_str!("../migrations/event_store/0003_json_text.sql"),
         },
+        Migration {
+            version: 4,
+            sql: include_str!("../migrations/event_store/0004_snapshot_revision.sql"),
+        },
     ],
 };
 

@@ -212,12 +212,16 @@ impl Statements {
                  WHERE event_id = ANY($1)"
             )),
             load_snapshot: schema_sql(format!(
-                "SELECT version, state FROM {q}.es_snapshots WHERE stream_id = $1"
+                "SELECT version, state, revision FROM {q}.es_snapshots WHERE stream_id = $1"
             )),
+            // At the same version a snapshot replaces the stored one: that is
+            // how one of another revision is replaced.
             save_snapshot: schema_sql(format!(
-                "INSERT INTO {q}.es_snapshots AS s (stream_id, version, state) VALUES ($1, $2, $3::text::json) \
-                 ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = excluded.state \
-                 WHERE excluded.version > s.version"
+                "INSERT INTO {q}.es_snapshots AS s (stream_id, version, state, revision) \
+                 VALUES ($1, $2, $3::text::json, $4) \
+                 ON CONFLICT (stream_id) DO UPDATE \
+                 SET version = excluded.version, state = excluded.state, revision = excluded.revision \
+                 WHERE excluded.version >= s.version"
             )),
         }
     }

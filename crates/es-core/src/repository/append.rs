@@ -1,55 +1,42 @@
-//! Turning decided events into an append, and the snapshot that may follow.
+//! Turning decided events into an append, and what follows a commit: the
+//! folded state, the cache, and the snapshot the policy may ask for.
 
 use crate::{
-    Aggregate, AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, Snapshot,
-    StoreError, StreamId,
+    Aggregate, AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId,
 };
 
 use tracing::Instrument;
 
-use super::{ExecuteError, Executed, Loaded, Repository};
+use super::{Executed, IdempotencyKey, Loaded, Repository};
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
-    pub(super) async fn decide_and_append(
+    /// Appends `events`, decided at version `before`, with
+    /// `ExpectedVersion::Exact(before)`. With a `key`, the events' ids are
+    /// derived from it ([`IdempotencyKey::event_id`]), else fresh.
+    pub(super) async fn append_events(
         &self,
         stream_id: &StreamId,
-        loaded: Loaded<A>,
-        command: A::Command,
+        before: u64,
+        events: &[A::Event],
+        key: Option<&IdempotencyKey>,
         metadata: &Metadata,
-    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let events = A::handle(&loaded.state, command).map_err(ExecuteError::Rejected)?;
-        self.append_decided(stream_id, loaded, events, metadata)
-            .await
-    }
-
-    pub(super) async fn append_decided(
-        &self,
-        stream_id: &StreamId,
-        loaded: Loaded<A>,
-        events: Vec<A::Event>,
-        metadata: &Metadata,
-    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let before = loaded.version;
-        if events.is_empty() {
-            return Ok(Executed {
-                stream_id: stream_id.clone(),
-                events,
-                state: loaded.state,
-                version: before,
-                outcome: AppendOutcome::nothing_written(before),
-            });
-        }
+    ) -> Result<AppendOutcome, StoreError> {
         let new_events = events
             .iter()
-            .map(|event| {
-                NewEvent::from_domain(event)
-                    .map(|e| e.with_metadata(metadata.clone()))
+            .enumerate()
+            .map(|(index, event)| {
+                let new = NewEvent::from_domain(event)
                     .map_err(|source| StoreError::Encode {
                         event_type: crate::DomainEvent::event_type(event).to_owned(),
                         source,
-                    })
+                    })?
+                    .with_metadata(metadata.clone());
+                Ok(match key {
+                    Some(key) => new.with_id(key.event_id(stream_id, index)),
+                    None => new,
+                })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let span = tracing::debug_span!(
             "es.append",
             %stream_id,
@@ -74,48 +61,48 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 span.record("last_position", tracing::field::display(last));
             }
         }
-        let outcome = appended?;
-        let state = A::fold(loaded.state, &events);
-        let executed: Executed<A> = Executed {
-            stream_id: stream_id.clone(),
-            events,
-            state,
-            version: outcome.version,
-            outcome,
-        };
-        self.cache.remember(
-            stream_id,
-            &Loaded::<A> {
-                state: executed.state.clone(),
-                version: executed.version,
-            },
-        );
-        self.maybe_snapshot(stream_id, before, &executed).await;
-        Ok(executed)
+        appended
     }
 
-    async fn maybe_snapshot(&self, stream_id: &StreamId, before: u64, executed: &Executed<A>) {
-        let Some((snapshots, policy)) = &self.snapshots else {
-            return;
+    /// The result of `events`, decided on `loaded`, having committed with
+    /// `outcome`: folds them, keeps the state warm, and snapshots if the
+    /// policy says so.
+    pub(super) async fn committed(
+        &self,
+        stream_id: &StreamId,
+        loaded: Loaded<A>,
+        events: Vec<A::Event>,
+        outcome: AppendOutcome,
+    ) -> Executed<A> {
+        let before = loaded.version;
+        let after = Loaded::<A> {
+            state: A::fold(loaded.state, &events),
+            version: outcome.version,
         };
-        if !policy.should_snapshot(before, executed.version) {
-            return;
-        }
-        let state = match serde_json::to_value(&executed.state) {
-            Ok(state) => state,
-            Err(error) => {
-                tracing::warn!(%stream_id, %error, "cannot serialize state for a snapshot");
-                return;
+        self.cache.remember(stream_id, &after);
+        if let Some((_, policy)) = &self.snapshots {
+            if policy.should_snapshot(before, after.version) {
+                // The command has committed; a failed snapshot only costs a longer load.
+                self.save_snapshot(stream_id, &after).await;
             }
-        };
-        let snapshot = Snapshot {
+        }
+        Executed {
             stream_id: stream_id.clone(),
-            version: executed.version,
-            state,
-        };
-        // The command has committed; a failed snapshot only costs a longer load.
-        if let Err(error) = snapshots.save_snapshot(snapshot).await {
-            tracing::warn!(%stream_id, %error, "saving a snapshot failed");
+            events,
+            state: after.state,
+            version: after.version,
+            outcome,
+        }
+    }
+
+    /// The answer to a command that produced no events: nothing written.
+    pub(super) fn nothing_to_append(stream_id: &StreamId, loaded: Loaded<A>) -> Executed<A> {
+        Executed {
+            stream_id: stream_id.clone(),
+            events: Vec::new(),
+            state: loaded.state,
+            version: loaded.version,
+            outcome: AppendOutcome::nothing_written(loaded.version),
         }
     }
 }

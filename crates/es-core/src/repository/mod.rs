@@ -8,11 +8,20 @@
 //! Warm aggregates cost one round trip: the repository keeps a bounded cache of
 //! recently used states with their versions, decides from the cached state and
 //! appends. A stale cache entry cannot do harm: the append's version check
-//! refuses it, and the repository then reloads and decides again once before
-//! reporting anything.
+//! refuses a command decided from it, and a refusal or no-op decided from it
+//! (which writes nothing, so nothing checks it) is confirmed against the
+//! stream's current version before it is returned; either way the repository
+//! reloads and decides again before reporting anything.
+//!
+//! A command can carry an [`IdempotencyKey`] ([`ExecuteOptions`]): sent again
+//! after an ambiguous failure, it returns its original outcome instead of
+//! being applied twice (see [`Repository::execute_with_options`]).
 
 mod append;
+mod attempt;
 mod execute_error;
+mod execute_options;
+mod idempotency_key;
 mod load;
 mod loaded;
 mod retry_policy;
@@ -27,7 +36,10 @@ use crate::{
     StreamId, Upcasters,
 };
 
+use attempt::{Attempt, Loading, Source};
 pub use execute_error::ExecuteError;
+pub use execute_options::ExecuteOptions;
+pub use idempotency_key::IdempotencyKey;
 pub use loaded::{Executed, Loaded};
 pub use retry_policy::RetryPolicy;
 use state_cache::StateCache;
@@ -43,17 +55,6 @@ pub struct Repository<A: Aggregate, S> {
     retry: RetryPolicy,
     cache: StateCache<A>,
     assume_new_on_miss: bool,
-}
-
-/// Where the state a command is decided from came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    /// The warm-state cache (may be stale).
-    Cache,
-    /// Not cached: guessed to be a new aggregate (checked by `NoStream`).
-    Guess,
-    /// Loaded from the store just now.
-    Store,
 }
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
@@ -85,7 +86,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self
     }
 
-    /// Takes snapshots into `snapshots` according to `policy`, and loads from them.
+    /// Takes snapshots into `snapshots` according to `policy`, and loads
+    /// from them. A snapshot of another [`Aggregate::SNAPSHOT_REVISION`], or
+    /// one that no longer decodes, is ignored and replaced after a full replay.
     #[must_use]
     pub fn with_snapshots(
         mut self,
@@ -96,7 +99,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self
     }
 
-    /// Upcasts old event schema versions on load.
+    /// Upcasts old event schema versions on load; a stored version the chain
+    /// does not bring to the event's current one is a
+    /// [`DecodeFailure::SchemaVersionGap`](crate::DecodeFailure::SchemaVersionGap).
     #[must_use]
     pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
         self.upcasters = upcasters;
@@ -149,7 +154,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         A::Command: Clone,
     {
-        self.execute_with(id, command, Metadata::default()).await
+        self.execute_with_options(id, command, ExecuteOptions::new())
+            .await
     }
 
     /// Executes `command` on aggregate `id`; every event gets `metadata`.
@@ -162,26 +168,71 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         A::Command: Clone,
     {
+        self.execute_with_options(id, command, ExecuteOptions::new().metadata(metadata))
+            .await
+    }
+
+    /// Executes `command` on aggregate `id` with `options`: metadata, an
+    /// [`IdempotencyKey`], an expected version (as
+    /// [`execute_at`](Self::execute_at)).
+    ///
+    /// With a key, sending the same command again (same aggregate, same key)
+    /// after an ambiguous failure (a [transient](StoreError::is_transient)
+    /// error, a timeout: the commit may or may not have happened) returns
+    /// the original outcome (its events, the state after them, its version
+    /// and positions) instead of applying it twice, whatever landed on the
+    /// stream in between and whichever repository the retry goes through.
+    /// The key's events carry ids derived from it
+    /// ([`IdempotencyKey::event_id`]). Limits:
+    /// * a key is recognised among the events the repository reads: those
+    ///   after the snapshot it loads from (with snapshots on, a keyed command
+    ///   re-sent after a later snapshot may be decided again; when it then
+    ///   produces events, the store still refuses to write them twice);
+    /// * a refused command or one that produced no events leaves no trace:
+    ///   sending it again decides it again;
+    /// * a key names one command: another command sent with a key already
+    ///   used on the aggregate gets the first command's outcome.
+    ///
+    /// A keyed command costs what an unkeyed one does while its decision
+    /// produces events; when it has to load (cold cache, a refusal or no-op
+    /// from the cache, a conflict), the load reads whole events (with ids
+    /// and positions) rather than the replay columns.
+    pub async fn execute_with_options(
+        &self,
+        id: impl fmt::Display,
+        command: A::Command,
+        options: ExecuteOptions,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>>
+    where
+        A::Command: Clone,
+    {
         let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
-        let span = execute_span(&stream_id, &metadata);
-        in_span(span, self.execute_in_span(&stream_id, command, &metadata)).await
+        let span = execute_span(&stream_id, options.get_metadata());
+        match options.get_expected_version() {
+            Some(version) => {
+                span.record("expected_version", version);
+                let work = self.execute_at_in_span(&stream_id, version, command, &options);
+                in_span(span, work).await
+            }
+            None => in_span(span, self.execute_in_span(&stream_id, command, &options)).await,
+        }
     }
 
     async fn execute_in_span(
         &self,
         stream_id: &StreamId,
         command: A::Command,
-        metadata: &Metadata,
+        options: &ExecuteOptions,
     ) -> Result<Executed<A>, ExecuteError<A::Error>>
     where
         A::Command: Clone,
     {
-        let stream_id = stream_id.clone();
+        let key = options.get_idempotency_key();
         let mut attempt = 1;
         // Where the state we decide from comes from. A conflict on a cached
         // state or on the "new aggregate" guess only means we guessed wrong:
         // load and decide again, without counting it as the caller's conflict.
-        let mut next = match self.cache.get(&stream_id) {
+        let mut next = match self.cache.get(stream_id) {
             Some(loaded) => Some((loaded, Source::Cache)),
             None if self.assume_new_on_miss => Some((
                 Loaded {
@@ -195,41 +246,43 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         loop {
             let (loaded, source) = match next.take() {
                 Some(found) => found,
-                None => (self.load_stream(&stream_id).await?, Source::Store),
+                None => match self.load_for(stream_id, key).await? {
+                    Loading::Applied(executed) => return Ok(executed),
+                    Loading::Loaded(loaded) => (loaded, Source::Store),
+                },
             };
-            let events = match A::handle(&loaded.state, command.clone()) {
-                Ok(events) if source == Source::Guess && events.is_empty() => continue,
-                Ok(events) => events,
-                // The guess may simply be wrong: decide again on the real state.
-                Err(_) if source == Source::Guess => continue,
-                Err(rejected) => return Err(ExecuteError::Rejected(rejected)),
-            };
+            let before = loaded.version;
             match self
-                .append_decided(&stream_id, loaded, events, metadata)
-                .await
+                .attempt(stream_id, loaded, source, command.clone(), options)
+                .await?
             {
-                Err(ExecuteError::Conflict { .. }) if source != Source::Store => {
-                    self.cache.forget(&stream_id);
-                }
-                Err(ExecuteError::Conflict { .. }) if attempt < self.retry.max_attempts => {
-                    self.cache.forget(&stream_id);
-                    tokio::time::sleep(self.retry.backoff * attempt).await;
-                    attempt += 1;
-                }
-                Err(error) => {
-                    if matches!(error, ExecuteError::Conflict { .. }) {
-                        self.cache.forget(&stream_id);
+                Attempt::Answer(answer) => return answer,
+                Attempt::Stale {
+                    fresh,
+                    actual,
+                    refused_append,
+                } => {
+                    if refused_append && source == Source::Store {
+                        if attempt >= self.retry.max_attempts {
+                            return Err(ExecuteError::Conflict {
+                                stream_id: stream_id.clone(),
+                                expected: before,
+                                actual: actual.unwrap_or_default(),
+                            });
+                        }
+                        tokio::time::sleep(self.retry.backoff * attempt).await;
+                        attempt += 1;
                     }
-                    return Err(error);
+                    next = fresh.map(|fresh| (fresh, Source::Store));
                 }
-                Ok(executed) => return Ok(executed),
             }
         }
     }
 
     /// Executes `command` only if aggregate `id` is exactly at `version`
     /// (for example the version a client last saw). Never retries: any other
-    /// version is an [`ExecuteError::Conflict`].
+    /// version is an [`ExecuteError::Conflict`], also when a refusal or
+    /// no-op was decided from a cached state the stream has moved past.
     pub async fn execute_at(
         &self,
         id: impl fmt::Display,
@@ -240,9 +293,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let stream_id = Self::stream_id(id).map_err(ExecuteError::InvalidId)?;
         let span = execute_span(&stream_id, &metadata);
         span.record("expected_version", version);
+        let options = ExecuteOptions::new().metadata(metadata);
         in_span(
             span,
-            self.execute_at_in_span(&stream_id, version, command, &metadata),
+            self.execute_at_in_span(&stream_id, version, command, &options),
         )
         .await
     }
@@ -252,27 +306,39 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         stream_id: &StreamId,
         version: u64,
         command: A::Command,
-        metadata: &Metadata,
+        options: &ExecuteOptions,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let stream_id = stream_id.clone();
-        let loaded = match self.cache.get(&stream_id) {
-            Some(loaded) if loaded.version == version => loaded,
-            _ => self.load_stream(&stream_id).await?,
+        let conflict = |actual| ExecuteError::Conflict {
+            stream_id: stream_id.clone(),
+            expected: version,
+            actual,
+        };
+        let (loaded, source) = match self.cache.get(stream_id) {
+            Some(loaded) if loaded.version == version => (loaded, Source::Cache),
+            _ => match self
+                .load_for(stream_id, options.get_idempotency_key())
+                .await?
+            {
+                Loading::Applied(executed) => return Ok(executed),
+                Loading::Loaded(loaded) => (loaded, Source::Store),
+            },
         };
         if loaded.version != version {
-            return Err(ExecuteError::Conflict {
-                stream_id,
-                expected: version,
-                actual: loaded.version,
-            });
+            return Err(conflict(loaded.version));
         }
-        let result = self
-            .decide_and_append(&stream_id, loaded, command, metadata)
-            .await;
-        if matches!(result, Err(ExecuteError::Conflict { .. })) {
-            self.cache.forget(&stream_id);
+        match self
+            .attempt(stream_id, loaded, source, command, options)
+            .await?
+        {
+            Attempt::Answer(answer) => answer,
+            Attempt::Stale {
+                actual: Some(actual),
+                ..
+            } => Err(conflict(actual)),
+            Attempt::Stale { actual: None, .. } => {
+                Err(conflict(self.store.stream_version(stream_id).await?))
+            }
         }
-        result
     }
 }
 

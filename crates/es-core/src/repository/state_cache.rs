@@ -1,8 +1,10 @@
 //! The repository's bounded cache of warm aggregate states.
 //!
 //! A cached state may be stale; that is harmless, because the append's
-//! version check refuses a command decided from it and the repository then
-//! reloads. The cache only saves the load of a warm aggregate.
+//! version check refuses a command decided from it, a refusal or no-op
+//! decided from it is confirmed against the stream's version (see
+//! `attempt.rs`), and the repository then reloads. The cache only saves the
+//! load of a warm aggregate.
 
 use std::{num::NonZeroUsize, sync::Mutex};
 

@@ -1,7 +1,7 @@
 //! es-core's integration tests, one binary (one link, one run):
 //!
 //! * [`conformance_in_memory`]: the store conformance suite against [`es_core::InMemoryStore`];
-//! * [`repository`]: the repository beyond the store contract (cache, retry, snapshots, test kit);
+//! * [`repository`]: the repository beyond the store contract (cache, retry, snapshots, idempotency keys, test kit);
 //! * [`one_connection`]: the projection runner never waits on a connection its own
 //!   transaction holds, and a rebuild whose checkpoint moves meanwhile resets again;
 //! * [`projection_batches`]: how the projection runner hands out and commits batches,
@@ -9,13 +9,17 @@
 //! * [`spans`]: what the execute, append and projection-batch spans record;
 //! * [`stream_identity`]: aggregate stream ids are injective and parse back;
 //! * [`input_rules`]: the shared append rules backends call (limits, re-sends, checkpoints);
-//! * [`undecodable_events`]: what subscriptions and projections do with events that cannot be decoded.
+//! * [`undecodable_events`]: what subscriptions and projections do with events that cannot be decoded;
+//! * [`upcasting`]: upcaster chains must reach the event type's current schema version exactly;
+//! * [`snapshot_revisions`]: the snapshot revision check against the in-memory store.
 
 mod conformance_in_memory;
 mod input_rules;
 mod one_connection;
 mod projection_batches;
 mod repository;
+mod snapshot_revisions;
 mod spans;
 mod stream_identity;
 mod undecodable_events;
+mod upcasting;

@@ -26,6 +26,7 @@ struct Counting {
     inner: InMemoryStore,
     reads: Arc<AtomicU64>,
     appends: Arc<AtomicU64>,
+    version_reads: Arc<AtomicU64>,
     last_read_from: Arc<AtomicU64>,
 }
 
@@ -57,6 +58,7 @@ impl EventStore for Counting {
         self.inner.read_all(after, limit).await
     }
     async fn stream_version(&self, stream_id: &StreamId) -> Result<u64, StoreError> {
+        self.version_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.stream_version(stream_id).await
     }
     fn append_notifications(&self) -> watch::Receiver<()> {
@@ -157,13 +159,11 @@ async fn without_a_cache_a_conflict_is_returned_and_retry_resolves_it() {
             events: Vec<NewEvent>,
         ) -> Result<AppendOutcome, StoreError> {
             if self.lost.fetch_add(1, Ordering::SeqCst) == 0 {
-                // Someone else appends first.
+                // Someone else appends first (a Counter event, schema v2).
+                let mut theirs = NewEvent::raw("Incremented", serde_json::json!({"by": 5}));
+                theirs.schema_version = 2;
                 self.inner
-                    .append(
-                        stream_id,
-                        ExpectedVersion::Any,
-                        vec![NewEvent::raw("Incremented", serde_json::json!({"by": 5}))],
-                    )
+                    .append(stream_id, ExpectedVersion::Any, vec![theirs])
                     .await?;
             }
             self.inner.append(stream_id, expected, events).await
@@ -249,4 +249,114 @@ fn the_kit_fails_on_other_events() {
     AggregateTest::<Counter>::given_no_previous_events()
         .when(CounterCommand::Increment(2))
         .then_expect_events(vec![CounterEvent::Incremented { by: 3 }]);
+}
+
+#[tokio::test]
+async fn a_refusal_or_no_op_from_the_cache_costs_one_version_read() {
+    use es_core::testing::conformance::{Ticket, TicketCommand};
+    let store = Counting::default();
+    let repo = Repository::<Ticket, _>::new(store.clone());
+    let id = Uuid::now_v7();
+    repo.execute(id, TicketCommand::Open).await.expect("open");
+    let (reads, versions) = (
+        store.reads.load(Ordering::SeqCst),
+        store.version_reads.load(Ordering::SeqCst),
+    );
+    let refused = repo.execute(id, TicketCommand::Complete).await;
+    assert!(matches!(refused, Err(ExecuteError::Rejected(_))));
+    let nothing = repo
+        .execute(id, TicketCommand::Release)
+        .await
+        .expect("a no-op");
+    assert!(nothing.events.is_empty());
+    assert_eq!(
+        store.version_reads.load(Ordering::SeqCst),
+        versions + 2,
+        "each answer from the cache was confirmed by one stream_version call"
+    );
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        reads,
+        "a confirmed cache needs no load"
+    );
+}
+
+#[tokio::test]
+async fn a_keyed_command_is_recognised_only_on_its_own_stream() {
+    use es_core::{
+        testing::conformance::{Ticket, TicketCommand},
+        ExecuteOptions, IdempotencyKey,
+    };
+    let repo = Repository::<Ticket, _>::new(InMemoryStore::new());
+    let key = IdempotencyKey::new("open-request").expect("key");
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let options = ExecuteOptions::new().idempotency_key(key.clone());
+    let first = repo
+        .execute_with_options(a, TicketCommand::Open, options.clone())
+        .await
+        .expect("a");
+    let second = repo
+        .execute_with_options(b, TicketCommand::Open, options)
+        .await
+        .expect("the same key on another aggregate is another command");
+    assert_eq!((first.version, second.version), (1, 1));
+    assert_ne!(first.outcome.first_position, second.outcome.first_position);
+    let stream = Repository::<Ticket, InMemoryStore>::stream_id(a).expect("stream id");
+    let stored: Vec<RecordedEvent> =
+        futures::TryStreamExt::try_collect(repo.store().read_stream(&stream, 1))
+            .await
+            .expect("read");
+    assert_eq!(stored[0].event_id, key.event_id(&stream, 0));
+    assert_eq!(stored[0].event_id.get_version_num(), 5, "a UUID v5");
+}
+
+#[test]
+fn idempotency_keys_are_validated() {
+    use es_core::{limits::MAX_IDEMPOTENCY_KEY_BYTES, IdempotencyKey, InputField, InvalidInput};
+    assert_eq!(
+        IdempotencyKey::new(""),
+        Err(InvalidInput::Empty {
+            field: InputField::IdempotencyKey
+        })
+    );
+    let long = "k".repeat(MAX_IDEMPOTENCY_KEY_BYTES + 1);
+    assert_eq!(
+        IdempotencyKey::new(long),
+        Err(InvalidInput::TooLong {
+            field: InputField::IdempotencyKey,
+            len: MAX_IDEMPOTENCY_KEY_BYTES + 1,
+            max: MAX_IDEMPOTENCY_KEY_BYTES,
+        })
+    );
+    assert_eq!(
+        "a\0b".parse::<IdempotencyKey>(),
+        Err(InvalidInput::Nul {
+            field: InputField::IdempotencyKey
+        })
+    );
+    let at_limit = "k".repeat(MAX_IDEMPOTENCY_KEY_BYTES);
+    assert_eq!(
+        IdempotencyKey::new(at_limit.clone())
+            .expect("at the limit")
+            .as_str(),
+        at_limit
+    );
+    let id = Uuid::now_v7();
+    assert_eq!(IdempotencyKey::from(id).to_string(), id.to_string());
+    // Derived ids depend on the stream, the key and the index, and on nothing else.
+    let key = IdempotencyKey::new("k").expect("key");
+    let (s1, s2) = (
+        StreamId::new("ticket-1").expect("id"),
+        StreamId::new("ticket-2").expect("id"),
+    );
+    assert_eq!(
+        key.event_id(&s1, 0),
+        IdempotencyKey::new("k").expect("key").event_id(&s1, 0)
+    );
+    assert_ne!(key.event_id(&s1, 0), key.event_id(&s2, 0));
+    assert_ne!(key.event_id(&s1, 0), key.event_id(&s1, 1));
+    assert_ne!(
+        key.event_id(&s1, 0),
+        IdempotencyKey::new("k2").expect("key").event_id(&s1, 0)
+    );
 }

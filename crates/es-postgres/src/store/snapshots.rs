@@ -1,5 +1,6 @@
 //! Snapshots: the latest saved state of a stream, one row per stream, kept
-//! as the exact JSON text serde_json wrote.
+//! as the exact JSON text serde_json wrote, with the revision of the
+//! aggregate state it holds.
 
 use async_trait::async_trait;
 use es_core::{Snapshot, SnapshotStore, StoreError, StreamId};
@@ -19,6 +20,10 @@ impl SnapshotStore for PostgresStore {
             return Ok(None);
         };
         let version: i64 = row.try_get(0).map_err(StoreError::backend)?;
+        let revision: i64 = row.try_get(2).map_err(StoreError::backend)?;
+        // A revision no aggregate can declare reads as one none has: the
+        // repository then ignores and replaces the snapshot.
+        let revision = u32::try_from(revision).unwrap_or(u32::MAX);
         let state = match row.try_get::<Json<serde_json::Value>, _>(1) {
             Ok(Json(state)) => state,
             // A snapshot is a cache: one that does not parse (restored from
@@ -32,6 +37,7 @@ impl SnapshotStore for PostgresStore {
         Ok(Some(Snapshot {
             stream_id: stream_id.clone(),
             version: version as u64,
+            revision,
             state,
         }))
     }
@@ -41,6 +47,7 @@ impl SnapshotStore for PostgresStore {
             .bind(snapshot.stream_id.as_str())
             .bind(to_i64(snapshot.version))
             .bind(encode_state(&snapshot)?)
+            .bind(i64::from(snapshot.revision))
             .execute(&self.inner.pool)
             .await
             .map_err(StoreError::backend)?;

@@ -136,6 +136,7 @@ async fn snapshot_states_read_back_as_the_exact_text_written() {
         .save_snapshot(Snapshot {
             stream_id: s.clone(),
             version: 3,
+            revision: 1,
             state: state.clone(),
         })
         .await

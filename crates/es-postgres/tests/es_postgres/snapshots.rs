@@ -65,6 +65,7 @@ async fn repository_loads_snapshot_plus_tail() {
         .save_snapshot(Snapshot {
             stream_id: stream.clone(),
             version: 21,
+            revision: 1,
             state: serde_json::json!(1000),
         })
         .await
@@ -77,6 +78,7 @@ async fn repository_loads_snapshot_plus_tail() {
         .save_snapshot(Snapshot {
             stream_id: stream.clone(),
             version: 10,
+            revision: 1,
             state: serde_json::json!(-1),
         })
         .await
@@ -93,10 +95,36 @@ async fn repository_loads_snapshot_plus_tail() {
         .save_snapshot(Snapshot {
             stream_id: stream.clone(),
             version: 22,
+            revision: 1,
             state: serde_json::json!("not a number"),
         })
         .await
         .expect("save");
     let loaded = repo.load(id).await.expect("load");
     assert_eq!((loaded.state, loaded.version), (25, 25));
+}
+
+#[tokio::test]
+async fn snapshots_follow_the_state_revision() {
+    es_core::testing::conformance::snapshots_follow_the_state_revision(TestStore::new().await)
+        .await;
+}
+
+#[tokio::test]
+async fn a_snapshot_saved_before_revisions_were_kept_is_revision_1() {
+    let store = TestStore::new().await;
+    es_postgres::sqlx::query(es_postgres::sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {}.es_snapshots (stream_id, version, state) VALUES ('tally-1', 4, '{{\"count\":4}}')",
+        store.schema().quoted()
+    )))
+    .execute(store.store.pool())
+    .await
+    .expect("a row as older code wrote it");
+    let stream = es_core::StreamId::new("tally-1").expect("stream id");
+    let snapshot = store
+        .load_snapshot(&stream)
+        .await
+        .expect("load")
+        .expect("the snapshot");
+    assert_eq!((snapshot.version, snapshot.revision), (4, 1));
 }

@@ -115,6 +115,7 @@ async fn numbers_and_snapshots_read_back_as_the_exact_text_written() {
         .save_snapshot(Snapshot {
             stream_id: s.clone(),
             version: 2,
+            revision: 1,
             state: state.clone(),
         })
         .await

@@ -6,4 +6,5 @@ mod first_open;
 mod leases;
 mod one_connection;
 mod runner_under_lease;
+mod snapshots;
 mod undecodable_rows;

@@ -13,7 +13,9 @@ use crate::{
 use super::{counter::*, support::*};
 
 /// Bad stored data is a clear error naming stream, version and event
-/// type; upcasters turn an old schema version into the current one on read.
+/// type; upcasters turn an old schema version into the current one on read,
+/// and a schema version they cannot bring to exactly the current one is a
+/// [`DecodeFailure::SchemaVersionGap`].
 pub async fn bad_stored_data_is_a_clear_error<S: EventStore + Clone + 'static>(store: S) {
     // An old v1 payload, upcast to v2 on read.
     let id = Uuid::now_v7();
@@ -92,6 +94,37 @@ pub async fn bad_stored_data_is_a_clear_error<S: EventStore + Clone + 'static>(s
         2,
         "nothing appended"
     );
+    // A payload at a schema version the upcasters do not bring to the
+    // current one decodes as nothing, even when its shape would fit: written
+    // by newer code (v3, current is v2), or one step short (v1, no upcaster).
+    for (stored, reached) in [(3, 3), (1, 1)] {
+        let id = Uuid::now_v7();
+        let s = Repository::<Counter, S>::stream_id(id).expect("valid stream id");
+        let mut event = NewEvent::raw("Incremented", json!({ "by": 1 }));
+        event.schema_version = stored;
+        store
+            .append(&s, ExpectedVersion::NoStream, vec![event])
+            .await
+            .expect("append");
+        match plain.load(id).await {
+            Err(StoreError::Decode(error)) => {
+                assert_eq!((error.version, error.schema_version), (1, stored));
+                match &error.failure {
+                    DecodeFailure::SchemaVersionGap {
+                        stored: from,
+                        reached: to,
+                        current,
+                    } => assert_eq!((*from, *to, *current), (stored, reached, 2)),
+                    other => panic!("expected a schema version gap, got {other}"),
+                }
+            }
+            other => panic!(
+                "a v{stored} payload must not decode as v2, got {:?}",
+                other.map(|l| l.state)
+            ),
+        }
+    }
+
     let unknown = NewEvent::raw("Exploded", json!({}));
     let s = stream("unknown-type");
     store

@@ -28,41 +28,56 @@
 //! | `numbers_round_trip_exactly` | [`numbers_round_trip_exactly`] | `round_trip.rs` |
 //! | `over_limit_input_is_refused_and_nothing_written` | [`over_limit_input_is_refused_and_nothing_written`] | `input_limits.rs` |
 //! | `at_limit_input_is_accepted_and_read_back_verbatim` | [`at_limit_input_is_accepted_and_read_back_verbatim`] | `input_limits.rs` |
+//! | `a_cached_state_never_answers_for_the_store` | [`cached_state_never_answers_for_the_store`] | `cached_state.rs` |
+//! | `a_resent_command_is_applied_once` | [`a_resent_command_is_applied_once`] | `idempotent_commands.rs` |
 //!
-//! One check needs a store built a particular way, so backends call it from
-//! a test of their own: [`projection_runner_on_one_connection`]
+//! Two checks need a store built a particular way, so backends call them
+//! from tests of their own: [`projection_runner_on_one_connection`]
 //! (`one_connection.rs`) with a store and checkpoint store sharing a pool of
-//! one connection.
+//! one connection, and, for stores that also keep snapshots,
+//! [`snapshots_follow_the_state_revision`] (`snapshot_revisions.rs`): it
+//! needs a [`SnapshotStore`](crate::SnapshotStore), which the macro does not
+//! ask for.
 
 mod atomic_batch;
 mod bad_stored_data;
+mod cached_state;
 mod catch_up;
 mod counter;
 mod global_log;
 mod idempotent_append;
+mod idempotent_commands;
 mod input_limits;
+mod lost_reply;
 mod one_connection;
 mod optimistic_concurrency;
 mod projections;
 mod round_trip;
+mod snapshot_revisions;
 mod stream_order;
 mod support;
+mod ticket;
 
 pub use atomic_batch::atomic_batch;
 pub use bad_stored_data::bad_stored_data_is_a_clear_error;
+pub use cached_state::cached_state_never_answers_for_the_store;
 pub use catch_up::catch_up_then_live;
 pub use counter::{Counter, CounterCommand, CounterEvent, NegativeIncrement};
 pub use global_log::global_log_never_skips;
 pub use idempotent_append::idempotent_append;
+pub use idempotent_commands::a_resent_command_is_applied_once;
 pub use input_limits::{
     at_limit_input_is_accepted_and_read_back_verbatim,
     over_limit_input_is_refused_and_nothing_written,
 };
+pub use lost_reply::LostReplyStore;
 pub use one_connection::projection_runner_on_one_connection;
 pub use optimistic_concurrency::optimistic_concurrency;
 pub use projections::{projection_exactly_once, CountingProjection};
 pub use round_trip::{numbers_round_trip_exactly, values_round_trip_verbatim};
+pub use snapshot_revisions::snapshots_follow_the_state_revision;
 pub use stream_order::per_stream_order;
+pub use ticket::{Ticket, TicketCommand, TicketEvent, TicketRefusal, TicketState, TicketStatus};
 
 /// Runs the whole conformance suite against a backend, one `#[test]` per
 /// guarantee, named after it.
@@ -131,6 +146,14 @@ macro_rules! conformance_tests {
         #[test]
         fn at_limit_input_is_accepted_and_read_back_verbatim() {
             $crate::testing::run(async { $crate::testing::conformance::at_limit_input_is_accepted_and_read_back_verbatim($store.await).await })
+        }
+        #[test]
+        fn a_cached_state_never_answers_for_the_store() {
+            $crate::testing::run(async { $crate::testing::conformance::cached_state_never_answers_for_the_store($store.await).await })
+        }
+        #[test]
+        fn a_resent_command_is_applied_once() {
+            $crate::testing::run(async { $crate::testing::conformance::a_resent_command_is_applied_once($store.await).await })
         }
     };
 }
