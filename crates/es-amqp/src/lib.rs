@@ -94,6 +94,8 @@ mod exchange;
 mod inbox;
 mod link;
 mod relay;
+#[cfg(test)]
+mod test_events;
 pub mod wire;
 
 pub use backoff::Backoff;

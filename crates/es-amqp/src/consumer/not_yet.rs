@@ -104,22 +104,12 @@ impl NotYet {
 
 #[cfg(test)]
 mod tests {
-    use es_core::{BoxError, Metadata, Position};
+    use es_core::BoxError;
 
     use super::*;
 
     fn event(version: u64) -> RecordedEvent {
-        RecordedEvent {
-            event_id: Uuid::now_v7(),
-            stream_id: StreamId::new("booking-1").expect("id"),
-            version,
-            position: Position::from_sequence(version),
-            event_type: "Happened".into(),
-            schema_version: 1,
-            payload: serde_json::Value::Null,
-            metadata: Metadata::default(),
-            recorded_at: chrono::Utc::now(),
-        }
+        crate::test_events::event("booking-1", version)
     }
 
     #[test]

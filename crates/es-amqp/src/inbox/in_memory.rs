@@ -182,21 +182,8 @@ impl<T: Send + 'static> IdempotencyStore for InMemoryIdempotencyStore<T> {
 mod tests {
     use super::*;
     use crate::{Handler, IdempotentHandler, TransactionalHandler};
-    use es_core::{Metadata, Position};
 
-    fn event(stream: &str, version: u64) -> RecordedEvent {
-        RecordedEvent {
-            event_id: Uuid::now_v7(),
-            stream_id: StreamId::new(stream).expect("id"),
-            version,
-            position: Position::from_sequence(version),
-            event_type: "Happened".into(),
-            schema_version: 1,
-            payload: serde_json::Value::Null,
-            metadata: Metadata::default(),
-            recorded_at: chrono::Utc::now(),
-        }
-    }
+    use crate::test_events::event;
 
     struct Push {
         fail: bool,

@@ -176,7 +176,7 @@ pub(crate) fn parked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use es_core::{Metadata, Position, StreamId};
+    use es_core::Metadata;
 
     const LIMITS: Limits = Limits {
         frame_max: 131_072,
@@ -185,18 +185,13 @@ mod tests {
 
     fn event(extra: serde_json::Value, payload: serde_json::Value) -> RecordedEvent {
         RecordedEvent {
-            event_id: uuid::Uuid::now_v7(),
-            stream_id: StreamId::new("booking-1").expect("id"),
-            version: 1,
-            position: Position::from_sequence(1),
             event_type: "BookingCreated".into(),
-            schema_version: 1,
             payload,
             metadata: Metadata {
                 extra: Some(extra),
                 ..Metadata::default()
             },
-            recorded_at: chrono::Utc::now(),
+            ..crate::test_events::event("booking-1", 1)
         }
     }
 
