@@ -12,7 +12,7 @@
 //! with its own SQL, and the reads both share), `broker/` (dead-letter
 //! queues on RabbitMQ), `output` (tables and `--json`), `position_arg`
 //! (parsing `COMMIT:SEQUENCE`), `redact` (passwords out of every line
-//! printed) and `error` ([`CliError`](crate::error::CliError) and the exit
+//! printed) and `error` (`CliError` and the exit
 //! codes).
 
 mod backend;

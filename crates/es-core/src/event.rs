@@ -64,17 +64,20 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 
     /// Decodes a payload stored under `event_type` (already upcast to the
-    /// current schema version).
+    /// current schema version). A `null` payload is a unit variant, or a
+    /// newtype variant holding `null` (such as `Cleared(None)`): the unit
+    /// reading is tried first.
     fn decode(event_type: &str, payload: Value) -> Result<Self, serde_json::Error> {
-        let tagged = match payload {
-            Value::Null => Value::String(event_type.to_owned()),
-            payload => {
-                let mut map = serde_json::Map::with_capacity(1);
-                map.insert(event_type.to_owned(), payload);
-                Value::Object(map)
-            }
+        let tagged = |payload| {
+            let mut map = serde_json::Map::with_capacity(1);
+            map.insert(event_type.to_owned(), payload);
+            Value::Object(map)
         };
-        serde_json::from_value(tagged)
+        match payload {
+            Value::Null => serde_json::from_value(Value::String(event_type.to_owned()))
+                .or_else(|unit| serde_json::from_value(tagged(Value::Null)).map_err(|_| unit)),
+            payload => serde_json::from_value(tagged(payload)),
+        }
     }
 }
 
@@ -95,12 +98,27 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// Encodes a domain event with a fresh UUID v7 id and empty metadata.
+    ///
+    /// # Errors
+    ///
+    /// The event does not serialize, or its payload does not decode back
+    /// into an event: what no reader could ever load is refused here rather
+    /// than stored. JSON has no NaN or infinity (serde_json writes such an
+    /// `f64` as `null`, which an `f64` field cannot read back).
     pub fn from_domain<E: DomainEvent>(event: &E) -> Result<Self, serde_json::Error> {
+        let event_type = event.event_type();
+        let payload = event.encode()?;
+        if let Err(error) = E::decode(event_type, payload.clone()) {
+            return Err(serde::ser::Error::custom(format!(
+                "the payload of {event_type:?} would not read back ({error}); \
+                 JSON has no NaN or infinity: serde_json writes them as null"
+            )));
+        }
         Ok(Self {
             event_id: Uuid::now_v7(),
-            event_type: event.event_type().to_owned(),
+            event_type: event_type.to_owned(),
             schema_version: event.schema_version(),
-            payload: event.encode()?,
+            payload,
             metadata: Metadata::default(),
         })
     }

@@ -24,6 +24,12 @@ pub struct AppendOutcome {
     pub first_position: Option<Position>,
     /// The last appended event's global position (`None` for an empty batch).
     pub last_position: Option<Position>,
+    /// Whether the store wrote nothing because every event id of the batch
+    /// was already recorded, in this stream, at these versions (an exact
+    /// re-send, see [`previous_append`](crate::previous_append)): the
+    /// outcome is then the earlier append's, and the events recorded are the
+    /// earlier ones, whatever the re-sent batch held.
+    pub resent: bool,
 }
 
 impl AppendOutcome {
@@ -34,6 +40,7 @@ impl AppendOutcome {
             version,
             first_position: None,
             last_position: None,
+            resent: false,
         }
     }
 }

@@ -69,6 +69,7 @@ pub fn previous_append(
             version: last.version,
             first_position: Some(first.position),
             last_position: Some(last.position),
+            resent: true,
         }));
     }
     let clash = found

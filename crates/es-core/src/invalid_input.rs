@@ -28,6 +28,10 @@ pub enum InputField {
     Metadata,
     /// A command's [`IdempotencyKey`](crate::IdempotencyKey).
     IdempotencyKey,
+    /// A projection's name, the key of its checkpoint.
+    ProjectionName,
+    /// An inbox consumer's name, the key of what it has processed.
+    ConsumerName,
 }
 
 impl fmt::Display for InputField {
@@ -41,6 +45,8 @@ impl fmt::Display for InputField {
             InputField::Payload => "payload",
             InputField::Metadata => "metadata",
             InputField::IdempotencyKey => "idempotency key",
+            InputField::ProjectionName => "projection name",
+            InputField::ConsumerName => "consumer name",
         })
     }
 }
@@ -82,8 +88,10 @@ pub enum InvalidInput {
         /// Where the NUL was.
         field: InputField,
     },
-    /// The field contains a character it must not (a `-` in an aggregate type,
-    /// which would make stream ids ambiguous).
+    /// The field contains a character it must not: a `-` in an aggregate
+    /// type (it would make stream ids ambiguous), or one of
+    /// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED) in a
+    /// category or event type (it would make routing keys ambiguous).
     #[error("the {field} must not contain {character:?}")]
     ForbiddenCharacter {
         /// What contained it.

@@ -60,3 +60,22 @@ pub const MAX_SCHEMA_VERSION: u32 = i32::MAX as u32;
 /// keeps a client from sending a document as a key; it fits a UUID, a
 /// request id header, or a few of them joined.
 pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 256;
+
+/// The longest projection (checkpoint) name or inbox consumer name, in
+/// bytes of UTF-8.
+///
+/// Such a name keys database rows in every backend, next to a stream id in
+/// the inbox (a PostgreSQL b-tree row holds at most 2,704 bytes), and a
+/// worker usually runs under a lease of the same name, whose limit
+/// ([`MAX_LEASE_NAME_LEN`](crate::MAX_LEASE_NAME_LEN)) it matches.
+pub const MAX_NAME_BYTES: usize = 200;
+
+/// Characters a category (aggregate type) and an event type must not
+/// contain: `.`, `*` and `#`.
+///
+/// The default AMQP routing key joins the two with `.` (`booking.BookingCreated`),
+/// and topic bindings read `.` as the word separator and `*` / `#` as
+/// wildcards. Without them in either part, the key names exactly one
+/// (category, event type) pair and a binding such as `booking.#` matches
+/// exactly that category's events.
+pub const ROUTING_KEY_RESERVED: [char; 3] = ['.', '*', '#'];

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     limits::{MAX_CATEGORY_BYTES, MAX_STREAM_ID_BYTES},
-    validation::{check_name, check_stream_id},
+    validation::{check_name, check_routable, check_stream_id},
     InputField, InvalidInput,
 };
 
@@ -19,7 +19,9 @@ use crate::{
 ///
 /// Limits (see [`limits`](crate::limits)): 1 to
 /// [`MAX_STREAM_ID_BYTES`] bytes, no NUL, and a category (the part before the
-/// first `-`, or the whole id without one) of at most [`MAX_CATEGORY_BYTES`].
+/// first `-`, or the whole id without one) of at most [`MAX_CATEGORY_BYTES`]
+/// without `.`, `*` or `#` (see
+/// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED)).
 /// Nothing is ever normalised: a refused id is an error, never a silently
 /// different stream.
 ///
@@ -28,8 +30,10 @@ use crate::{
 /// let id = StreamId::new("booking-42").unwrap();
 /// assert_eq!(id.as_str(), "booking-42");
 /// assert_eq!(StreamId::for_aggregate("booking", "42").unwrap(), id);
-/// assert_eq!((id.category(), id.aggregate_id()), ("booking", "42"));
+/// assert_eq!((id.category(), id.aggregate_id()), ("booking", Some("42")));
+/// assert_eq!(StreamId::new("booking").unwrap().aggregate_id(), None);
 /// assert!(StreamId::new("").is_err());
+/// assert!(StreamId::new("shop.order-1").is_err());
 /// assert!(StreamId::for_aggregate("booking", "a\0b").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -50,7 +54,7 @@ impl StreamId {
     /// ids, and [`category`](Self::category) and
     /// [`aggregate_id`](Self::aggregate_id) give back exactly what was passed.
     /// So the aggregate type must be 1 to [`MAX_CATEGORY_BYTES`] bytes without
-    /// `-` or NUL, and the id must have no NUL and keep the whole within
+    /// `-`, NUL, `.`, `*` or `#`, and the id must have no NUL and keep the whole within
     /// [`MAX_STREAM_ID_BYTES`]; anything else is refused, never trimmed.
     pub fn for_aggregate(
         aggregate_type: &str,
@@ -63,6 +67,7 @@ impl StreamId {
                 character: '-',
             });
         }
+        check_routable(InputField::Category, aggregate_type)?;
         let whole = format!("{aggregate_type}-{id}");
         if whole[aggregate_type.len() + 1..].contains('\0') {
             return Err(InvalidInput::Nul {
@@ -85,9 +90,12 @@ impl StreamId {
     }
 
     /// The part after the first `-`: the aggregate id of a stream made by
-    /// [`StreamId::for_aggregate`].
-    pub fn aggregate_id(&self) -> &str {
-        self.0.split_once('-').map_or(&self.0, |(_, id)| id)
+    /// [`StreamId::for_aggregate`]; `None` for an id without `-` (a stream
+    /// that is a category of its own), so that `(category, aggregate_id)`
+    /// names exactly one stream: `"booking"` is `("booking", None)`,
+    /// `"booking-"` is `("booking", Some(""))`.
+    pub fn aggregate_id(&self) -> Option<&str> {
+        self.0.split_once('-').map(|(_, id)| id)
     }
 
     /// The part before the first `-`: the aggregate type (category).

@@ -166,7 +166,12 @@ impl Upcasters {
                 from: version,
                 source,
             })?;
-            version = version.saturating_add(1);
+            // A step registered at u32::MAX leads nowhere: stop there (the
+            // decoded event's own version check then refuses it).
+            let Some(next) = version.checked_add(1) else {
+                break;
+            };
+            version = next;
         }
         match chain.target() {
             Some(target) if version < target => Err(gap(version, target)),

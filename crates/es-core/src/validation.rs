@@ -50,6 +50,7 @@ pub fn validate_append(stream_id: &StreamId, events: &[NewEvent]) -> Result<(), 
             &event.event_type,
             MAX_EVENT_TYPE_BYTES,
         )?;
+        check_routable(InputField::EventType, &event.event_type)?;
         if event.schema_version > MAX_SCHEMA_VERSION {
             return Err(InvalidInput::TooLarge {
                 field: InputField::SchemaVersion,
@@ -91,7 +92,40 @@ pub(crate) fn check_stream_id(id: &str) -> Result<(), InvalidInput> {
             max: MAX_CATEGORY_BYTES,
         });
     }
-    Ok(())
+    check_routable(InputField::Category, category)
+}
+
+/// A part of the default routing key: none of
+/// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED).
+pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), InvalidInput> {
+    match value
+        .chars()
+        .find(|c| crate::limits::ROUTING_KEY_RESERVED.contains(c))
+    {
+        Some(character) => Err(InvalidInput::ForbiddenCharacter { field, character }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a projection's name (the key of its checkpoint): non-empty, at
+/// most [`MAX_NAME_BYTES`](crate::limits::MAX_NAME_BYTES), no NUL. Every
+/// checkpoint store runs it, so all backends refuse the same names.
+pub fn check_projection_name(name: &str) -> Result<(), InvalidInput> {
+    check_name(
+        InputField::ProjectionName,
+        name,
+        crate::limits::MAX_NAME_BYTES,
+    )
+}
+
+/// Checks an inbox consumer's name (the key of the events it processed):
+/// the same rule as [`check_projection_name`]. Every idempotency store runs it.
+pub fn check_consumer_name(name: &str) -> Result<(), InvalidInput> {
+    check_name(
+        InputField::ConsumerName,
+        name,
+        crate::limits::MAX_NAME_BYTES,
+    )
 }
 
 /// A name: non-empty, at most `max` bytes, no NUL.

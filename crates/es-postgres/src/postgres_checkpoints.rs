@@ -113,6 +113,7 @@ impl CheckpointStore for PostgresCheckpoints {
     }
 
     async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError> {
+        es_core::check_projection_name(projection)?;
         let mut conn = self
             .pool
             .acquire()
@@ -128,6 +129,7 @@ impl CheckpointStore for PostgresCheckpoints {
         previous: Position,
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
+        es_core::check_projection_name(projection)?;
         let moved = sqlx::query(self.sql.compare_and_set.clone())
             .bind(projection)
             .bind(to_i64(previous.commit)?)

@@ -86,6 +86,7 @@ impl CheckpointStore for SqliteCheckpoints {
     }
 
     async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError> {
+        es_core::check_projection_name(projection)?;
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         stored(&mut conn, projection).await
     }
@@ -97,6 +98,7 @@ impl CheckpointStore for SqliteCheckpoints {
         previous: Position,
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
+        es_core::check_projection_name(projection)?;
         let actual = stored(&mut tx, projection).await?;
         check_checkpoint(projection, previous, actual)?;
         sqlx::query(

@@ -70,7 +70,10 @@ pub trait IdempotencyStore: Send + Sync {
     async fn begin(&self) -> Result<Self::Transaction, BoxError>;
 
     /// Records `event` as processed by `consumer` inside `tx` (and raises
-    /// the stream's last version), or reports that it already was.
+    /// the stream's last version), or reports that it already was. A
+    /// `consumer` name that [`es_core::check_consumer_name`] refuses (empty,
+    /// over [`MAX_NAME_BYTES`](es_core::limits::MAX_NAME_BYTES), NUL) is an
+    /// [`InvalidInput`](es_core::InvalidInput) error in every store.
     async fn record(
         &self,
         tx: &mut Self::Transaction,

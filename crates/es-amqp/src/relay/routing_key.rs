@@ -6,8 +6,13 @@
 //! aggregate type (`booking.#`) or one event type (`*.BookingCreated`). Any
 //! other scheme is a function of the envelope.
 //!
-//! A routing key only chooses queues; it never identifies an event (the
-//! `message_id`, the event id, does), so two events may share a key. What a
+//! The default key names exactly one (category, event type) pair: es-core
+//! refuses `.`, `*` and `#` in both
+//! ([`ROUTING_KEY_RESERVED`](es_core::limits::ROUTING_KEY_RESERVED)), so
+//! `shop.order-1` with type `Placed` and `shop-1` with type `order.Placed`
+//! can never meet in `shop.order.Placed`. A routing key still only chooses
+//! queues; it never identifies an event (the `message_id`, the event id,
+//! does), and a key of your own may well be shared by many events. What a
 //! key may not do is exceed AMQP's 255 bytes: the relay checks every key
 //! before publishing and treats a longer one as an event it can never
 //! publish (see [`UnpublishablePolicy`](crate::UnpublishablePolicy)).

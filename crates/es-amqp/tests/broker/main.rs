@@ -6,6 +6,7 @@
 mod dead_letter;
 mod faults;
 mod harness;
+mod inbox_names;
 mod inbox_postgres;
 mod inbox_scenario;
 mod inbox_sqlite;

@@ -83,6 +83,7 @@ impl EventStore for InMemoryStore {
             version,
             first_position: Some(Position::from_sequence(first)),
             last_position: Some(Position::from_sequence(last)),
+            resent: false,
         })
     }
 

@@ -64,6 +64,7 @@ impl<T: Clone + Send + Sync + 'static> CheckpointStore for InMemoryProjectionSto
     }
 
     async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError> {
+        crate::check_projection_name(projection)?;
         Ok(self
             .lock()
             .1
@@ -79,6 +80,7 @@ impl<T: Clone + Send + Sync + 'static> CheckpointStore for InMemoryProjectionSto
         previous: Position,
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
+        crate::check_projection_name(projection)?;
         let mut inner = self.lock();
         let stored = inner.1.get(projection).copied().unwrap_or(Position::START);
         check_checkpoint(projection, previous, stored)?;

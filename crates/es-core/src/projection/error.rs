@@ -27,6 +27,11 @@ pub enum ProjectionError {
         #[source]
         source: BoxError,
     },
+    /// The projection's name cannot key a checkpoint (see
+    /// [`check_projection_name`](crate::check_projection_name)); never
+    /// transient.
+    #[error("projection name refused: {0}")]
+    InvalidName(#[from] crate::InvalidInput),
     /// The projection's own store failed (begin, commit, checkpoint).
     #[error("projection store error: {0}")]
     Backend(#[source] BoxError),

@@ -125,6 +125,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                         }
                     },
                 }
+                // "Already done" may be the keyed command's own commit, from
+                // before the snapshot the load started at.
+                if let Some(executed) = self.recognise_before_snapshot(stream_id, key).await? {
+                    return Ok(Attempt::Answer(Ok(executed)));
+                }
                 return Ok(Attempt::Answer(match decision {
                     Ok(_) => Ok(Self::nothing_to_append(stream_id, loaded)),
                     Err(rejected) => Err(ExecuteError::Rejected(rejected)),
@@ -137,8 +142,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             .await;
         match (appended, key) {
             // The store answered with an earlier append of the key's ids: the
-            // command had committed, decided on another state.
-            (Ok(outcome), Some(key)) if outcome.version != before + count => {
+            // command had committed, decided on another state, or decided
+            // otherwise on this one (the key re-used with another command, or
+            // a decision that changed): its original outcome, not this one.
+            (Ok(outcome), Some(key)) if outcome.resent || outcome.version != before + count => {
                 let at = (outcome.version + 1).saturating_sub(count);
                 self.recognise(stream_id, key, at).await
             }
@@ -154,13 +161,18 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                         refused_append: true,
                     });
                 };
-                Ok(match self.load_for(stream_id, Some(key)).await? {
-                    Loading::Applied(executed) => Attempt::Answer(Ok(executed)),
-                    Loading::Loaded(fresh) => Attempt::Stale {
-                        actual: Some(fresh.version),
-                        fresh: Some(fresh),
-                        refused_append: true,
-                    },
+                let fresh = match self.load_for(stream_id, Some(key)).await? {
+                    Loading::Applied(executed) => return Ok(Attempt::Answer(Ok(executed))),
+                    Loading::Loaded(fresh) => fresh,
+                };
+                if let Some(executed) = self.recognise_before_snapshot(stream_id, Some(key)).await?
+                {
+                    return Ok(Attempt::Answer(Ok(executed)));
+                }
+                Ok(Attempt::Stale {
+                    actual: Some(fresh.version),
+                    fresh: Some(fresh),
+                    refused_append: true,
                 })
             }
             // Some of the key's ids are recorded, but not as this batch: the
@@ -218,6 +230,27 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 fresh: Some(fresh),
             },
         })
+    }
+
+    /// The original outcome of the keyed command `key` if its events lie
+    /// before the snapshot a load starts at: a replay of the whole stream
+    /// that looks for them. Without snapshots (or without a key) every load
+    /// already read the whole stream, so this reads nothing. Called only for
+    /// an answer that would otherwise be a refusal, a no-op or a conflict,
+    /// so a keyed command that appends never pays for it.
+    pub(super) async fn recognise_before_snapshot(
+        &self,
+        stream_id: &StreamId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Option<Executed<A>>, StoreError> {
+        let (Some(key), Some(_)) = (key, &self.snapshots) else {
+            return Ok(None);
+        };
+        // `at: Some(1)`: every snapshot is at or after version 1, so none is used.
+        let found = self
+            .load_scanning(stream_id, Some(KeyScan { key, at: Some(1) }))
+            .await?;
+        Ok(found.applied)
     }
 
     /// The original outcome of the keyed command whose first event the store

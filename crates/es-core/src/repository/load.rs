@@ -118,6 +118,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     version,
                     first_position: Some(found.first_position),
                     last_position: Some(last_position),
+                    resent: true,
                 },
             }
         });

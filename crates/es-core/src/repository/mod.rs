@@ -324,6 +324,12 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             },
         };
         if loaded.version != version {
+            // Not at the version asked for: unless the keyed command's own
+            // commit (from before a snapshot) is what moved it.
+            let key = options.get_idempotency_key();
+            if let Some(executed) = self.recognise_before_snapshot(stream_id, key).await? {
+                return Ok(executed);
+            }
             return Err(conflict(loaded.version));
         }
         match self

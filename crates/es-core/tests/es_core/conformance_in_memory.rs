@@ -57,3 +57,12 @@ fn projection_runner_on_one_connection() {
         .await
     })
 }
+
+/// The in-memory checkpoint store refuses the names every backend refuses.
+#[test]
+fn projection_names_are_checked() {
+    es_core::testing::run(async {
+        let checkpoints = InMemoryProjectionStore::<Counts>::new();
+        es_core::testing::conformance::projection_names_are_checked(&checkpoints).await
+    })
+}

@@ -11,9 +11,11 @@
 //! * [`input_rules`]: the shared append rules backends call (limits, re-sends, checkpoints);
 //! * [`undecodable_events`]: what subscriptions and projections do with events that cannot be decoded;
 //! * [`upcasting`]: upcaster chains must reach the event type's current schema version exactly;
-//! * [`snapshot_revisions`]: the snapshot revision check against the in-memory store.
+//! * [`snapshot_revisions`]: the snapshot revision check against the in-memory store;
+//! * [`edge_inputs`]: inputs found by attacking the fixed guarantees (re-used keys, NaN, …).
 
 mod conformance_in_memory;
+mod edge_inputs;
 mod input_rules;
 mod one_connection;
 mod projection_batches;

@@ -233,6 +233,7 @@ impl PostgresStore {
             version: version as u64,
             first_position: Some(Position::new(txid as u64, first as u64)),
             last_position: Some(Position::new(txid as u64, last as u64)),
+            resent: false,
         }))
     }
 

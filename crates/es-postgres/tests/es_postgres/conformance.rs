@@ -10,3 +10,11 @@ es_core::conformance_tests!(
         (checkpoints.clone(), Counter::new(checkpoints).await)
     },
 );
+
+/// PostgreSQL's checkpoint store refuses NUL and over-long names up front,
+/// as typed input errors, never as backend errors.
+#[tokio::test]
+async fn projection_names_are_checked() {
+    let store = TestStore::new().await;
+    es_core::testing::conformance::projection_names_are_checked(&store.store.checkpoints()).await;
+}

@@ -63,6 +63,7 @@ impl SqliteStore {
                         .first()
                         .map(|&p| Position::from_sequence(p as u64)),
                     last_position: positions.last().map(|&p| Position::from_sequence(p as u64)),
+                    resent: false,
                 })
             }
             Ok(_) => {
@@ -137,6 +138,7 @@ impl SqliteStore {
             version: current + events.len() as u64,
             first_position: positions.first().copied().map(Position::from_sequence),
             last_position: positions.last().copied().map(Position::from_sequence),
+            resent: false,
         })
     }
 

@@ -95,3 +95,11 @@ mod memory {
         },
     );
 }
+
+/// SQLite's checkpoint store refuses the names every backend refuses (a
+/// file would take any name PostgreSQL cannot).
+#[tokio::test]
+async fn projection_names_are_checked() {
+    let store = SqliteStore::in_memory().await.expect("in-memory store");
+    es_core::testing::conformance::projection_names_are_checked(&store.checkpoints()).await;
+}

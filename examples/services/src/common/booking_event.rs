@@ -60,10 +60,9 @@ impl BookingEvent {
         if event.stream_id.category() != BOOKING_CATEGORY {
             return Ok(None);
         }
-        let booking = Uuid::parse_str(event.stream_id.aggregate_id()).map_err(|_| {
-            BookingEventError::StreamId {
-                stream_id: event.stream_id.to_string(),
-            }
+        let id = event.stream_id.aggregate_id().unwrap_or_default();
+        let booking = Uuid::parse_str(id).map_err(|_| BookingEventError::StreamId {
+            stream_id: event.stream_id.to_string(),
         })?;
         let decoded = event.decode::<BookingEvent>()?;
         Ok(Some((booking, decoded)))

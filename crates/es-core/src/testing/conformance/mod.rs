@@ -31,8 +31,9 @@
 //! | `a_cached_state_never_answers_for_the_store` | [`cached_state_never_answers_for_the_store`] | `cached_state.rs` |
 //! | `a_resent_command_is_applied_once` | [`a_resent_command_is_applied_once`] | `idempotent_commands.rs` |
 //!
-//! Two checks need a store built a particular way, so backends call them
-//! from tests of their own: [`projection_runner_on_one_connection`]
+//! Three checks need a store built a particular way, so backends call them
+//! from tests of their own: [`projection_names_are_checked`] with the
+//! backend's checkpoint store, [`projection_runner_on_one_connection`]
 //! (`one_connection.rs`) with a store and checkpoint store sharing a pool of
 //! one connection, and, for stores that also keep snapshots,
 //! [`snapshots_follow_the_state_revision`] (`snapshot_revisions.rs`): it
@@ -51,6 +52,7 @@ mod input_limits;
 mod lost_reply;
 mod one_connection;
 mod optimistic_concurrency;
+mod projection_names;
 mod projections;
 mod round_trip;
 mod snapshot_revisions;
@@ -73,6 +75,7 @@ pub use input_limits::{
 pub use lost_reply::LostReplyStore;
 pub use one_connection::projection_runner_on_one_connection;
 pub use optimistic_concurrency::optimistic_concurrency;
+pub use projection_names::projection_names_are_checked;
 pub use projections::{projection_exactly_once, CountingProjection};
 pub use round_trip::{numbers_round_trip_exactly, values_round_trip_verbatim};
 pub use snapshot_revisions::snapshots_follow_the_state_revision;
