@@ -184,10 +184,12 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// stream in between and whichever repository the retry goes through.
     /// The key's events carry ids derived from it
     /// ([`IdempotencyKey::event_id`]). Limits:
-    /// * a key is recognised among the events the repository reads: those
-    ///   after the snapshot it loads from (with snapshots on, a keyed command
-    ///   re-sent after a later snapshot may be decided again; when it then
-    ///   produces events, the store still refuses to write them twice);
+    /// * a key is recognised among the events the repository reads (those
+    ///   after the snapshot it loads from) and wherever the store reports
+    ///   the key's ids; with snapshots on, a keyed command that would be
+    ///   refused, be a no-op or conflict first replays the whole stream to
+    ///   look for its key (so the retry of a command whose own commit took
+    ///   a snapshot is still recognised);
     /// * a refused command or one that produced no events leaves no trace:
     ///   sending it again decides it again;
     /// * a key names one command: another command sent with a key already
