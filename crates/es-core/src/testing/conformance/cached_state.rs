@@ -16,11 +16,7 @@ pub async fn cached_state_never_answers_for_the_store<S: EventStore + Clone + 's
     let r2 = Repository::<Ticket, S>::new(store.clone());
 
     // A refusal: r1's cache says open, the stream says reserved.
-    let id = Uuid::now_v7();
-    r1.execute(id, Open)
-        .await
-        .expect("r1 opens (and caches v1)");
-    r2.execute(id, Reserve).await.expect("r2 reserves (v2)");
+    let id = cached_open_stream_reserved(&r1, &r2).await;
     let completed = r1
         .execute(id, Complete)
         .await
@@ -32,12 +28,7 @@ pub async fn cached_state_never_answers_for_the_store<S: EventStore + Clone + 's
     );
 
     // A no-op: r1's cache says reserved, the stream says open again.
-    let id = Uuid::now_v7();
-    r1.execute(id, Open).await.expect("open");
-    r1.execute(id, Reserve)
-        .await
-        .expect("r1 reserves (and caches v2)");
-    r2.execute(id, Release).await.expect("r2 releases (v3)");
+    let id = cached_reserved_stream_open(&r1, &r2).await;
     let reserved = r1
         .execute(id, Reserve)
         .await
@@ -50,11 +41,7 @@ pub async fn cached_state_never_answers_for_the_store<S: EventStore + Clone + 's
 
     // execute_at: the same refusal and no-op are conflicts, since the stream
     // is not at the version asked for.
-    let id = Uuid::now_v7();
-    r1.execute(id, Open)
-        .await
-        .expect("r1 opens (and caches v1)");
-    r2.execute(id, Reserve).await.expect("r2 reserves (v2)");
+    let id = cached_open_stream_reserved(&r1, &r2).await;
     assert_conflict(
         r1.execute_at(id, 1, Complete, Metadata::default()).await,
         1,
@@ -66,12 +53,7 @@ pub async fn cached_state_never_answers_for_the_store<S: EventStore + Clone + 's
         1,
         2,
     );
-    let id = Uuid::now_v7();
-    r1.execute(id, Open).await.expect("open");
-    r1.execute(id, Reserve)
-        .await
-        .expect("r1 reserves (and caches v2)");
-    r2.execute(id, Release).await.expect("r2 releases (v3)");
+    let id = cached_reserved_stream_open(&r1, &r2).await;
     assert_conflict(
         r1.execute_at(id, 2, Reserve, Metadata::default()).await,
         2,
@@ -94,6 +76,34 @@ pub async fn cached_state_never_answers_for_the_store<S: EventStore + Clone + 's
     assert_eq!((nothing.version, nothing.outcome.first_position), (1, None));
     let stream = Repository::<Ticket, S>::stream_id(id).expect("stream id");
     assert_eq!(store.stream_version(&stream).await.expect("version"), 1);
+}
+
+/// A ticket r1 opened (its cache: open, v1) and r2 then reserved (v2).
+async fn cached_open_stream_reserved<S: EventStore + Clone + 'static>(
+    r1: &Repository<Ticket, S>,
+    r2: &Repository<Ticket, S>,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    r1.execute(id, Open)
+        .await
+        .expect("r1 opens (and caches v1)");
+    r2.execute(id, Reserve).await.expect("r2 reserves (v2)");
+    id
+}
+
+/// A ticket r1 opened and reserved (its cache: reserved, v2) and r2 then
+/// released (open again, v3).
+async fn cached_reserved_stream_open<S: EventStore + Clone + 'static>(
+    r1: &Repository<Ticket, S>,
+    r2: &Repository<Ticket, S>,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    r1.execute(id, Open).await.expect("open");
+    r1.execute(id, Reserve)
+        .await
+        .expect("r1 reserves (and caches v2)");
+    r2.execute(id, Release).await.expect("r2 releases (v3)");
+    id
 }
 
 fn assert_conflict<T: std::fmt::Debug>(
