@@ -8,7 +8,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::Metadata;
+use crate::{exact_json, InputField, Metadata, StoreError};
 
 /// A domain event: a stable type name, a schema version, and a JSON payload.
 ///
@@ -49,9 +49,14 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 
     /// Encodes the payload (without the type name).
+    ///
+    /// What JSON cannot carry as it is (a NaN or infinite float, a `Some`
+    /// of something written as `null`), wherever it sits, is an error naming
+    /// its path (`Measured.readings[2]`) rather than a `null` that would
+    /// read back as another value.
     fn encode(&self) -> Result<Value, serde_json::Error> {
         let event_type = self.event_type();
-        match serde_json::to_value(self)? {
+        match exact_json::to_value(self, InputField::Payload, "")? {
             Value::Object(mut map) if map.len() == 1 && map.contains_key(event_type) => {
                 Ok(map.remove(event_type).unwrap_or(Value::Null))
             }
@@ -101,18 +106,47 @@ impl NewEvent {
     ///
     /// # Errors
     ///
-    /// The event does not serialize, or its payload does not decode back
-    /// into an event: what no reader could ever load is refused here rather
-    /// than stored. JSON has no NaN or infinity (serde_json writes such an
-    /// `f64` as `null`, which an `f64` field cannot read back).
-    pub fn from_domain<E: DomainEvent>(event: &E) -> Result<Self, serde_json::Error> {
+    /// Nothing is encoded that would read back as another value:
+    ///
+    /// * [`StoreError::InvalidInput`] with
+    ///   [`InvalidInput::NotRepresentable`](crate::InvalidInput::NotRepresentable)
+    ///   when the event holds a value JSON cannot carry (a NaN or infinite
+    ///   float, a `Some` of something written as `null`), wherever it sits,
+    ///   naming its path; serde_json would write `null`, and `Some(f64::NAN)`
+    ///   would come back as `None`. This holds whether or not
+    ///   [`DomainEvent::encode`] is overridden.
+    /// * [`StoreError::Encode`] when the event does not serialize, or its
+    ///   payload does not decode back into an event: what no reader could
+    ///   ever load is refused here rather than stored.
+    ///
+    /// ```
+    /// use es_core::{DomainEvent, InputField, InvalidInput, NewEvent, StoreError};
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// enum Gauge { Measured { value: Option<f64> } }
+    /// impl DomainEvent for Gauge {
+    ///     fn event_type(&self) -> &'static str { "Measured" }
+    /// }
+    /// let refused = NewEvent::from_domain(&Gauge::Measured { value: Some(f64::NAN) });
+    /// assert!(matches!(
+    ///     refused,
+    ///     Err(StoreError::InvalidInput(InvalidInput::NotRepresentable {
+    ///         field: InputField::Payload, ref path, value: "NaN",
+    ///     })) if path == "Measured.value"
+    /// ));
+    /// ```
+    pub fn from_domain<E: DomainEvent>(event: &E) -> Result<Self, StoreError> {
         let event_type = event.event_type();
-        let payload = event.encode()?;
+        exact_json::check(event)
+            .map_err(|found| found.into_invalid_input(InputField::Payload, ""))?;
+        let encode_error = |source| StoreError::Encode {
+            event_type: event_type.to_owned(),
+            source,
+        };
+        let payload = event.encode().map_err(encode_error)?;
         if let Err(error) = E::decode(event_type, payload.clone()) {
-            return Err(serde::ser::Error::custom(format!(
-                "the payload of {event_type:?} would not read back ({error}); \
-                 JSON has no NaN or infinity: serde_json writes them as null"
-            )));
+            return Err(encode_error(serde::ser::Error::custom(format!(
+                "the payload of {event_type:?} would not read back ({error})"
+            ))));
         }
         Ok(Self {
             event_id: Uuid::now_v7(),

@@ -109,6 +109,25 @@ pub enum InvalidInput {
         /// The limit.
         max: u64,
     },
+    /// A typed value JSON cannot carry as it is: a NaN or infinite float, or
+    /// a `Some` of something written as `null` (`Some(None)`, `Some(())`).
+    /// serde_json would write `null`, which reads back as another value
+    /// (`None`) or not at all, so it is refused wherever it sits (nested, in
+    /// an `Option`, a map, a newtype, the extra metadata) when the value is
+    /// encoded. Nothing was written.
+    #[error(
+        "the {field} holds {value} at {}, which JSON cannot carry: it would be written as null and read back as another value",
+        path_or_whole(.path)
+    )]
+    NotRepresentable {
+        /// The payload or the metadata.
+        field: InputField,
+        /// Where in the typed value: `Measured.readings[2]`,
+        /// `limits["max"]`, `extra.ratio`; empty for the value itself.
+        path: String,
+        /// What: `NaN`, `inf`, `-inf` or `Some(null)`.
+        value: &'static str,
+    },
     /// One event id appears twice in one batch.
     #[error("event id {event_id} appears twice in one batch")]
     DuplicateEventIdInBatch {
@@ -126,8 +145,18 @@ impl InvalidInput {
             | InvalidInput::TooDeep { field, .. }
             | InvalidInput::Nul { field }
             | InvalidInput::ForbiddenCharacter { field, .. }
-            | InvalidInput::TooLarge { field, .. } => Some(*field),
+            | InvalidInput::TooLarge { field, .. }
+            | InvalidInput::NotRepresentable { field, .. } => Some(*field),
             InvalidInput::DuplicateEventIdInBatch { .. } => None,
         }
+    }
+}
+
+/// A path for a message: the path, or "the top level" for the value itself.
+fn path_or_whole(path: &str) -> &str {
+    if path.is_empty() {
+        "the top level"
+    } else {
+        path
     }
 }

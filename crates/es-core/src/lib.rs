@@ -120,6 +120,7 @@ mod aggregate;
 mod error;
 mod event;
 mod event_store;
+mod exact_json;
 mod expected_version;
 mod idempotent_append;
 mod in_memory;

@@ -7,7 +7,20 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::TraceContext;
+use crate::{exact_json, InputField, InvalidInput, TraceContext};
+
+/// The path of the extra value in the metadata, in messages.
+const EXTRA: &str = "extra";
+
+/// The refusal of an extra value that is `null`: stored, it would read back
+/// as no extra at all (`extra` is skipped when `None`, `null` reads as `None`).
+pub(crate) fn null_extra() -> InvalidInput {
+    InvalidInput::NotRepresentable {
+        field: InputField::Metadata,
+        path: EXTRA.to_owned(),
+        value: "Some(null)",
+    }
+}
 
 /// Metadata recorded with an event.
 ///
@@ -66,8 +79,24 @@ impl Metadata {
     }
 
     /// Stores a typed extra value.
-    pub fn with_extra<T: Serialize>(mut self, extra: &T) -> Result<Self, serde_json::Error> {
-        self.extra = Some(serde_json::to_value(extra)?);
+    ///
+    /// # Errors
+    ///
+    /// `extra` does not serialize, or holds what JSON cannot carry as it is
+    /// (a NaN or infinite float, a `Some` of something written as `null`),
+    /// wherever it sits: the message names its path (`extra.ratio`), as
+    /// [`InvalidInput::NotRepresentable`](crate::InvalidInput::NotRepresentable)
+    /// does. An `extra` written as `null` itself is refused too: it would
+    /// read back as no extra at all.
+    pub fn with_extra<T: Serialize + ?Sized>(
+        mut self,
+        extra: &T,
+    ) -> Result<Self, serde_json::Error> {
+        let value = exact_json::to_value(extra, InputField::Metadata, EXTRA)?;
+        if value.is_null() {
+            return Err(serde::ser::Error::custom(null_extra()));
+        }
+        self.extra = Some(value);
         Ok(self)
     }
 

@@ -95,7 +95,7 @@ impl Upcasters {
     {
         let step: Step = Arc::new(move |payload| {
             let old = Old::deserialize(payload)?;
-            serde_json::to_value(step(old))
+            crate::exact_json::to_value(&step(old), crate::InputField::Payload, "")
         });
         self.chains
             .entry(event_type.to_owned())

@@ -21,7 +21,8 @@ use crate::{
 /// [`MAX_EVENT_TYPE_BYTES`], no NUL) and schema version (at most
 /// [`MAX_SCHEMA_VERSION`]); its payload and metadata (nesting at most
 /// [`MAX_JSON_DEPTH`], no NUL in any string or key, serialised size at most
-/// [`MAX_PAYLOAD_BYTES`] and [`MAX_METADATA_BYTES`]); and that no event id
+/// [`MAX_PAYLOAD_BYTES`] and [`MAX_METADATA_BYTES`], an extra metadata value
+/// that is not `null`, which would read back as no extra); and that no event id
 /// appears twice in the batch. Refusals are [`StoreError::InvalidInput`];
 /// nothing has been written.
 ///
@@ -67,6 +68,9 @@ pub fn validate_append(stream_id: &StreamId, events: &[NewEvent]) -> Result<(), 
             &event.event_type,
         )?;
         if let Some(extra) = &event.metadata.extra {
+            if extra.is_null() {
+                return Err(crate::metadata::null_extra().into());
+            }
             // The extra value sits inside the metadata object.
             check_tree(InputField::Metadata, extra, 1)?;
         }

@@ -25,12 +25,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             .iter()
             .enumerate()
             .map(|(index, event)| {
-                let new = NewEvent::from_domain(event)
-                    .map_err(|source| StoreError::Encode {
-                        event_type: crate::DomainEvent::event_type(event).to_owned(),
-                        source,
-                    })?
-                    .with_metadata(metadata.clone());
+                let new = NewEvent::from_domain(event)?.with_metadata(metadata.clone());
                 Ok(match key {
                     Some(key) => new.with_id(key.event_id(stream_id, index)),
                     None => new,

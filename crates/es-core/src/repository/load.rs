@@ -182,6 +182,13 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         if loaded.version == 0 {
             return;
         }
+        if let Err(found) = crate::exact_json::check(&loaded.state) {
+            tracing::warn!(
+                %stream_id, path = %found.path, value = found.value,
+                "the state holds a value JSON cannot carry (it would read back as another); no snapshot"
+            );
+            return;
+        }
         let state = match serde_json::to_value(&loaded.state) {
             Ok(state) => state,
             Err(error) => {

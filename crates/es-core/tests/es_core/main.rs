@@ -12,10 +12,12 @@
 //! * [`undecodable_events`]: what subscriptions and projections do with events that cannot be decoded;
 //! * [`upcasting`]: upcaster chains must reach the event type's current schema version exactly;
 //! * [`snapshot_revisions`]: the snapshot revision check against the in-memory store;
-//! * [`edge_inputs`]: inputs found by attacking the fixed guarantees (re-used keys, NaN, …).
+//! * [`edge_inputs`]: inputs found by attacking the fixed guarantees (re-used keys, NaN, …);
+//! * [`exact_values`]: values JSON cannot carry (NaN, infinity, `Some(None)`) are refused wherever they sit.
 
 mod conformance_in_memory;
 mod edge_inputs;
+mod exact_values;
 mod input_rules;
 mod one_connection;
 mod projection_batches;

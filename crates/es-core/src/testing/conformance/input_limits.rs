@@ -40,10 +40,11 @@ fn event(event_type: &str) -> NewEvent {
     NewEvent::raw(event_type, json!({ "ok": true }))
 }
 
-/// Over-limit event types, payloads and metadata, and NUL anywhere, are
-/// refused at append with [`StoreError::InvalidInput`] naming the field and
-/// the limit, never transient, and nothing of the batch is written. Stream
-/// ids over the limits cannot even be built.
+/// Over-limit event types, payloads and metadata, NUL anywhere, and a
+/// `null` extra metadata value (it would read back as none) are refused at
+/// append with [`StoreError::InvalidInput`] naming the field and the limit,
+/// never transient, and nothing of the batch is written. Stream ids over
+/// the limits cannot even be built.
 pub async fn over_limit_input_is_refused_and_nothing_written<S: EventStore>(store: S) {
     let too_long = |field, max| move |invalid: &InvalidInput| matches!(invalid, InvalidInput::TooLong { field: f, max: m, len } if *f == field && *m == max && *len > max);
     let too_deep = |field| move |invalid: &InvalidInput| matches!(invalid, InvalidInput::TooDeep { field: f, depth, max } if *f == field && *max == MAX_JSON_DEPTH && *depth > MAX_JSON_DEPTH);
@@ -103,6 +104,16 @@ pub async fn over_limit_input_is_refused_and_nothing_written<S: EventStore>(stor
                     .expect("extra"),
             ),
             Box::new(nul(InputField::Metadata)),
+        ),
+        (
+            "extra metadata that is null (it would read back as no extra)",
+            event("Noted").with_metadata(Metadata {
+                extra: Some(Value::Null),
+                ..Metadata::default()
+            }),
+            Box::new(
+                |invalid: &InvalidInput| matches!(invalid, InvalidInput::NotRepresentable { field: InputField::Metadata, path, value: "Some(null)" } if path == "extra"),
+            ),
         ),
     ];
     for (case, bad, expected) in cases {
