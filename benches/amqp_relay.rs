@@ -243,7 +243,8 @@ fn bench(c: &mut Criterion) {
                             "bench",
                             InMemoryIdempotencyStore::new(),
                             Tally,
-                        ),
+                        )
+                        .expect("a valid consumer name"),
                         count: Count::default(),
                     };
                     let mut progress = handler.count.progress.subscribe();

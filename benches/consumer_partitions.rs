@@ -147,7 +147,8 @@ fn counted_group(
     ConsumerGroup::new(
         config,
         Counted {
-            inner: IdempotentHandler::new("bench", state.clone(), SlowApply),
+            inner: IdempotentHandler::new("bench", state.clone(), SlowApply)
+                .expect("a valid consumer name"),
             state,
             applied,
         },

@@ -205,7 +205,8 @@ async fn pipeline(suffix: &str) -> Samples {
             .build()
             .expect("consumer config"),
         Signalling {
-            inner: IdempotentHandler::new("parking", idempotency.clone(), ParkingSlots),
+            inner: IdempotentHandler::new("parking", idempotency.clone(), ParkingSlots)
+                .expect("a valid consumer name"),
             done,
         },
     );

@@ -341,12 +341,14 @@ fn main() {
         checkpoints.clone(),
         BookingList::new(&store, "booking_list"),
     )
+    .expect("a valid projection name")
     .with_batch_size(BATCH);
     let batched = ProjectionRunner::new(
         store.clone(),
         checkpoints,
         BatchedBookingList::new(&store, "booking_list_batched"),
     )
+    .expect("a valid projection name")
     .with_batch_size(BATCH);
 
     let (mut per_event_s, mut batched_s, mut raw_s) = (Vec::new(), Vec::new(), Vec::new());

@@ -40,6 +40,35 @@ pub enum ConfigError {
         /// Which value.
         field: &'static str,
     },
+    /// An exchange or queue name holds a control character. RabbitMQ drops
+    /// CR and LF from such names (`"a\nb"` would declare the queue `"ab"`,
+    /// another name), and no operator can type the others on a command line
+    /// (`es dead-letters` takes queue names as arguments).
+    #[error("{field} must not contain the control character {character:?}")]
+    ForbiddenCharacter {
+        /// Which value.
+        field: &'static str,
+        /// The refused character.
+        character: char,
+    },
+    /// A queue or exchange this crate declares starts with `amq.`, which
+    /// RabbitMQ reserves: declaring it is refused (`ACCESS_REFUSED`) on every
+    /// attempt. Only the broker's own exchange of the declared kind
+    /// (`amq.topic`, `amq.fanout`) can be declared again.
+    #[error(
+        "{field} {name:?} starts with \"amq.\", which RabbitMQ reserves: declaring it is refused"
+    )]
+    ReservedPrefix {
+        /// Which value.
+        field: &'static str,
+        /// The refused name.
+        name: String,
+    },
+    /// A name a worker goes by breaks the rule of names
+    /// ([`es_core::check_name`]): a relay's name is also its checkpoint's and,
+    /// usually, its lease's name.
+    #[error(transparent)]
+    Name(#[from] es_core::InvalidInput),
     /// A count is below its minimum.
     #[error("{field} must be at least {min}, got {value}")]
     TooSmall {
@@ -84,6 +113,51 @@ pub(crate) fn short_string(
             field,
             len: value.len(),
             limit: SHORT_STRING_MAX,
+        });
+    }
+    Ok(())
+}
+
+/// What this crate declares under a name, for [`amqp_name`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Declared {
+    /// Nothing (a connection name, an exchange declared by someone else).
+    Nothing,
+    /// A queue.
+    Queue,
+    /// An exchange of this kind (`"topic"`, `"fanout"`, `"headers"`).
+    Exchange(&'static str),
+}
+
+/// The prefix RabbitMQ reserves for its own queues and exchanges.
+const RESERVED_PREFIX: &str = "amq.";
+
+/// Checks an AMQP name (exchange, queue, connection name): an AMQP short
+/// string ([`short_string`]), no control character
+/// ([`ConfigError::ForbiddenCharacter`]), and, if this crate declares it,
+/// not in RabbitMQ's reserved `amq.` namespace
+/// ([`ConfigError::ReservedPrefix`]) unless it is the broker's own exchange
+/// of the declared kind.
+pub(crate) fn amqp_name(
+    field: &'static str,
+    value: &str,
+    required: bool,
+    declared: Declared,
+) -> Result<(), ConfigError> {
+    short_string(field, value, required)?;
+    if let Some(character) = value.chars().find(|c| c.is_control()) {
+        return Err(ConfigError::ForbiddenCharacter { field, character });
+    }
+    let reserved = value.starts_with(RESERVED_PREFIX)
+        && match declared {
+            Declared::Nothing => false,
+            Declared::Queue => true,
+            Declared::Exchange(kind) => value[RESERVED_PREFIX.len()..] != *kind,
+        };
+    if reserved {
+        return Err(ConfigError::ReservedPrefix {
+            field,
+            name: value.to_owned(),
         });
     }
     Ok(())

@@ -43,7 +43,7 @@
 //!     ConsumerConfig::builder(url, "BOOKING_TX_EVENT", "parking.bookings")
 //!         .with_binding_keys(["booking.#"])
 //!         .build()?,
-//!     IdempotentHandler::new("parking", state.clone(), Slots),
+//!     IdempotentHandler::new("parking", state.clone(), Slots)?,
 //! );
 //! consumer.declare().await?;
 //!

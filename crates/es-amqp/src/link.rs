@@ -13,7 +13,7 @@ use std::{fmt, time::Duration};
 use lapin::Connection;
 
 use crate::{
-    config_error::{amqp_url, at_least_1ms, short_string},
+    config_error::{amqp_url, at_least_1ms},
     connection::{self, TimedOut},
     Backoff, ConfigError,
 };
@@ -53,10 +53,10 @@ impl Link {
         }
     }
 
-    /// Checks the URL, the name (reported as `name_field`) and the bounds.
-    pub(crate) fn check(&self, name_field: &'static str) -> Result<(), ConfigError> {
+    /// Checks the URL and the bounds (each config checks the name by its
+    /// own rule).
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         amqp_url(&self.amqp_url)?;
-        short_string(name_field, &self.name, true)?;
         at_least_1ms("connect_timeout (ms)", self.connect_timeout)?;
         at_least_1ms("request_timeout (ms)", self.request_timeout)
     }

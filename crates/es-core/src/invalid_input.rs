@@ -32,6 +32,12 @@ pub enum InputField {
     ProjectionName,
     /// An inbox consumer's name, the key of what it has processed.
     ConsumerName,
+    /// A relay's name: its checkpoint's and its connection's name.
+    RelayName,
+    /// A lease's name.
+    LeaseName,
+    /// A lease holder's name.
+    LeaseHolder,
 }
 
 impl fmt::Display for InputField {
@@ -47,6 +53,9 @@ impl fmt::Display for InputField {
             InputField::IdempotencyKey => "idempotency key",
             InputField::ProjectionName => "projection name",
             InputField::ConsumerName => "consumer name",
+            InputField::RelayName => "relay name",
+            InputField::LeaseName => "lease name",
+            InputField::LeaseHolder => "lease holder",
         })
     }
 }
@@ -60,6 +69,12 @@ pub enum InvalidInput {
     #[error("the {field} must not be empty")]
     Empty {
         /// What was empty.
+        field: InputField,
+    },
+    /// A name is only whitespace.
+    #[error("the {field} must not be blank")]
+    Blank {
+        /// What was blank.
         field: InputField,
     },
     /// The field is longer than its limit (bytes of UTF-8, or of serialised JSON).
@@ -89,9 +104,10 @@ pub enum InvalidInput {
         field: InputField,
     },
     /// The field contains a character it must not: a `-` in an aggregate
-    /// type (it would make stream ids ambiguous), or one of
+    /// type (it would make stream ids ambiguous), one of
     /// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED) in a
-    /// category or event type (it would make routing keys ambiguous).
+    /// category or event type (it would make routing keys ambiguous), or a
+    /// control character in a name (see [`check_name`](crate::check_name)).
     #[error("the {field} must not contain {character:?}")]
     ForbiddenCharacter {
         /// What contained it.
@@ -141,6 +157,7 @@ impl InvalidInput {
     pub fn field(&self) -> Option<InputField> {
         match self {
             InvalidInput::Empty { field }
+            | InvalidInput::Blank { field }
             | InvalidInput::TooLong { field, .. }
             | InvalidInput::TooDeep { field, .. }
             | InvalidInput::Nul { field }

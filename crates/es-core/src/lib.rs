@@ -182,7 +182,7 @@ pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
 pub use trace_context::{TraceContext, TraceContextError};
 pub use undecodable_policy::UndecodablePolicy;
 pub use upcasters::Upcasters;
-pub use validation::{check_consumer_name, check_projection_name, validate_append};
+pub use validation::{check_consumer_name, check_name, check_projection_name, validate_append};
 
 /// Re-exported so backends and users name the same versions.
 pub use async_trait::async_trait;

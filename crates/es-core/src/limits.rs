@@ -10,8 +10,15 @@
 //! [`InvalidInput`](crate::InvalidInput).
 //!
 //! NUL (U+0000) is refused everywhere: in stream ids, event types, payload
-//! strings and object keys, and metadata. PostgreSQL `text` and `jsonb`
+//! strings and object keys, metadata and names. PostgreSQL `text` and `jsonb`
 //! cannot hold it.
+//!
+//! Values JSON cannot carry as they are (a NaN or infinite float, a `Some`
+//! of something serde_json writes as `null`) are refused when a typed value
+//! is encoded, wherever they sit, with
+//! [`InvalidInput::NotRepresentable`](crate::InvalidInput::NotRepresentable)
+//! naming the path: serde_json would write `null`, which reads back as
+//! another value.
 
 /// The longest stream id, in bytes of UTF-8.
 ///
@@ -61,13 +68,17 @@ pub const MAX_SCHEMA_VERSION: u32 = i32::MAX as u32;
 /// request id header, or a few of them joined.
 pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 256;
 
-/// The longest projection (checkpoint) name or inbox consumer name, in
-/// bytes of UTF-8.
+/// The longest name a worker goes by, in bytes of UTF-8: a projection's
+/// (checkpoint) name, a relay's, an inbox consumer's, a lease's and a lease
+/// holder's.
 ///
-/// Such a name keys database rows in every backend, next to a stream id in
-/// the inbox (a PostgreSQL b-tree row holds at most 2,704 bytes), and a
-/// worker usually runs under a lease of the same name, whose limit
-/// ([`MAX_LEASE_NAME_LEN`](crate::MAX_LEASE_NAME_LEN)) it matches.
+/// One figure and one rule ([`check_name`](crate::check_name): not blank,
+/// no control character) for all of them, because each becomes another
+/// downstream: a relay's name is its checkpoint's name and, run under a
+/// lease, usually its lease's; an inbox consumer's name keys rows next to a
+/// stream id (a PostgreSQL b-tree row holds at most 2,704 bytes). Each name
+/// is checked where it is built, so one that can never work is refused
+/// before anything runs.
 pub const MAX_NAME_BYTES: usize = 200;
 
 /// Characters a category (aggregate type) and an event type must not

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     limits::{MAX_CATEGORY_BYTES, MAX_STREAM_ID_BYTES},
-    validation::{check_name, check_routable, check_stream_id},
+    validation::{check_routable, check_stream_id, check_text},
     InputField, InvalidInput,
 };
 
@@ -60,7 +60,7 @@ impl StreamId {
         aggregate_type: &str,
         id: impl fmt::Display,
     ) -> Result<Self, InvalidInput> {
-        check_name(InputField::Category, aggregate_type, MAX_CATEGORY_BYTES)?;
+        check_text(InputField::Category, aggregate_type, MAX_CATEGORY_BYTES)?;
         if aggregate_type.contains('-') {
             return Err(InvalidInput::ForbiddenCharacter {
                 field: InputField::Category,

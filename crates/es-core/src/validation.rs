@@ -46,7 +46,7 @@ pub fn validate_append(stream_id: &StreamId, events: &[NewEvent]) -> Result<(), 
             }
             .into());
         }
-        check_name(
+        check_text(
             InputField::EventType,
             &event.event_type,
             MAX_EVENT_TYPE_BYTES,
@@ -87,7 +87,7 @@ pub fn validate_append(stream_id: &StreamId, events: &[NewEvent]) -> Result<(), 
 /// A whole stream id: 1 to [`MAX_STREAM_ID_BYTES`] bytes, no NUL, and a
 /// category of at most [`MAX_CATEGORY_BYTES`].
 pub(crate) fn check_stream_id(id: &str) -> Result<(), InvalidInput> {
-    check_name(InputField::StreamId, id, MAX_STREAM_ID_BYTES)?;
+    check_text(InputField::StreamId, id, MAX_STREAM_ID_BYTES)?;
     let category = id.split_once('-').map_or(id, |(category, _)| category);
     if category.len() > MAX_CATEGORY_BYTES {
         return Err(InvalidInput::TooLong {
@@ -111,29 +111,63 @@ pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), Inval
     }
 }
 
-/// Checks a projection's name (the key of its checkpoint): non-empty, at
-/// most [`MAX_NAME_BYTES`](crate::limits::MAX_NAME_BYTES), no NUL. Every
-/// checkpoint store runs it, so all backends refuse the same names.
+/// Checks a name a worker goes by: a projection's (the key of its
+/// checkpoint), a relay's (its checkpoint, and usually its lease), an inbox
+/// consumer's (the key of what it processed), a lease's and a lease
+/// holder's. One rule for all, because each of these names becomes the
+/// others downstream (a relay's name is a checkpoint name and a lease name):
+/// 1 to [`MAX_NAME_BYTES`](crate::limits::MAX_NAME_BYTES) bytes of UTF-8,
+/// not only whitespace, no control character (NUL included: PostgreSQL
+/// cannot store it; the others cannot be typed on a command line, and
+/// operators read these names in logs and tools).
+///
+/// Each is checked where it is built (`ProjectionRunner::new`,
+/// `Leader::new`, the relay's and the inbox handler's constructors), so a
+/// name that can never work is refused before anything runs, and again by
+/// every store that keys rows by it.
+///
+/// ```
+/// use es_core::{check_name, limits::MAX_NAME_BYTES, InputField, InvalidInput};
+/// assert!(check_name(InputField::ProjectionName, "booking-projector").is_ok());
+/// assert!(check_name(InputField::RelayName, &"r".repeat(MAX_NAME_BYTES)).is_ok());
+/// assert_eq!(
+///     check_name(InputField::RelayName, &"r".repeat(MAX_NAME_BYTES + 1)),
+///     Err(InvalidInput::TooLong { field: InputField::RelayName, len: 201, max: 200 })
+/// );
+/// assert_eq!(
+///     check_name(InputField::LeaseName, "a\0b"),
+///     Err(InvalidInput::Nul { field: InputField::LeaseName })
+/// );
+/// assert_eq!(
+///     check_name(InputField::ConsumerName, "a\nb"),
+///     Err(InvalidInput::ForbiddenCharacter { field: InputField::ConsumerName, character: '\n' })
+/// );
+/// ```
+pub fn check_name(field: InputField, name: &str) -> Result<(), InvalidInput> {
+    check_text(field, name, crate::limits::MAX_NAME_BYTES)?;
+    if name.trim().is_empty() {
+        return Err(InvalidInput::Blank { field });
+    }
+    match name.chars().find(|c| c.is_control()) {
+        Some(character) => Err(InvalidInput::ForbiddenCharacter { field, character }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a projection's name, the key of its checkpoint ([`check_name`]).
+/// Every checkpoint store runs it, so all backends refuse the same names.
 pub fn check_projection_name(name: &str) -> Result<(), InvalidInput> {
-    check_name(
-        InputField::ProjectionName,
-        name,
-        crate::limits::MAX_NAME_BYTES,
-    )
+    check_name(InputField::ProjectionName, name)
 }
 
-/// Checks an inbox consumer's name (the key of the events it processed):
-/// the same rule as [`check_projection_name`]. Every idempotency store runs it.
+/// Checks an inbox consumer's name, the key of the events it processed
+/// ([`check_name`]). Every idempotency store runs it.
 pub fn check_consumer_name(name: &str) -> Result<(), InvalidInput> {
-    check_name(
-        InputField::ConsumerName,
-        name,
-        crate::limits::MAX_NAME_BYTES,
-    )
+    check_name(InputField::ConsumerName, name)
 }
 
-/// A name: non-empty, at most `max` bytes, no NUL.
-pub(crate) fn check_name(field: InputField, value: &str, max: usize) -> Result<(), InvalidInput> {
+/// Text: non-empty, at most `max` bytes, no NUL.
+pub(crate) fn check_text(field: InputField, value: &str, max: usize) -> Result<(), InvalidInput> {
     if value.is_empty() {
         Err(InvalidInput::Empty { field })
     } else if value.len() > max {

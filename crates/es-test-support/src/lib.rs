@@ -35,7 +35,8 @@
 //! test executable run as child processes that report their role),
 //! [`lease_scenarios`] (the multi-process scenarios every lease store's tests
 //! run), [`span_capture`] (a subscriber that keeps every span's fields, for
-//! tests of tracing), `background` (the thread and runtime each proxy serves from),
+//! tests of tracing), [`text`] (text of an exact length in bytes, for tests
+//! of limits), `background` (the thread and runtime each proxy serves from),
 //! `redirect` (pointing a URL at a proxy), `error` ([`ProxyError`]).
 
 #![warn(missing_docs)]
@@ -47,6 +48,7 @@ pub mod fault_proxy;
 pub mod lease_scenarios;
 mod redirect;
 pub mod span_capture;
+pub mod text;
 pub mod tls_proxy;
 
 pub use child_roster::Roster;

@@ -9,7 +9,7 @@ use std::{fmt, time::Duration};
 
 use super::group::route::PartitionRoute;
 use crate::{
-    config_error::{at_least, short_string},
+    config_error::{amqp_name, at_least, short_string, Declared},
     link::{link_settings, Link},
     Backoff, ConfigError, QueueType,
 };
@@ -265,14 +265,36 @@ impl ConsumerConfigBuilder {
         self
     }
 
-    /// The configuration, or the first value that cannot be used.
+    /// The configuration, or the first value that cannot be used, so that a
+    /// consumer never starts with a value it could only retry for ever:
+    /// exchange, queue, dead-letter and connection names that are not usable
+    /// AMQP names (over [`SHORT_STRING_MAX`](crate::SHORT_STRING_MAX) bytes, a
+    /// control character, or, for what the consumer declares, RabbitMQ's
+    /// reserved `amq.` namespace), an unusable URL, or a count or bound out
+    /// of range.
     pub fn build(self) -> Result<ConsumerConfig, ConfigError> {
         let c = &self.config;
-        c.link.check("consumer name")?;
-        short_string("exchange", &c.exchange, true)?;
-        short_string("queue", &c.queue, true)?;
-        short_string("dead-letter exchange", &c.dead_letter_exchange, true)?;
-        short_string("dead-letter queue", &c.dead_letter_queue, true)?;
+        c.link.check()?;
+        let exchange = if c.declare_exchange {
+            Declared::Exchange("topic")
+        } else {
+            Declared::Nothing
+        };
+        amqp_name("exchange", &c.exchange, true, exchange)?;
+        amqp_name("queue", &c.queue, true, Declared::Queue)?;
+        amqp_name(
+            "dead-letter exchange",
+            &c.dead_letter_exchange,
+            true,
+            Declared::Exchange("fanout"),
+        )?;
+        amqp_name(
+            "dead-letter queue",
+            &c.dead_letter_queue,
+            true,
+            Declared::Queue,
+        )?;
+        amqp_name("consumer name", &c.link.name, true, Declared::Nothing)?;
         if c.binding_keys.is_empty() {
             return Err(ConfigError::Empty {
                 field: "binding keys",

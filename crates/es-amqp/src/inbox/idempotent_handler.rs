@@ -29,7 +29,7 @@ use crate::{Handler, IdempotencyStore, Recorded, TransactionalHandler};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = InMemoryIdempotencyStore::<u64>::new();
-/// let handler = IdempotentHandler::new("parking", store.clone(), Count);
+/// let handler = IdempotentHandler::new("parking", store.clone(), Count).unwrap();
 /// # let event = RecordedEvent { event_id: uuid::Uuid::now_v7(), stream_id: StreamId::new("booking-1").unwrap(), version: 1,
 /// #   position: Position::from_sequence(1), event_type: "BookingCreated".into(), schema_version: 1,
 /// #   payload: serde_json::Value::Null, metadata: Metadata::default(), recorded_at: chrono::Utc::now() };
@@ -47,15 +47,25 @@ pub struct IdempotentHandler<S, H> {
 impl<S, H> IdempotentHandler<S, H> {
     /// Applies events through `handler`, recording them in `store` under the
     /// consumer name `consumer` (one name per logical consumer: two consumers
-    /// sharing a database must use different names). The name must pass
-    /// [`es_core::check_consumer_name`]; otherwise every event fails with
-    /// that [`InvalidInput`](es_core::InvalidInput) (check it up front).
-    pub fn new(consumer: impl Into<String>, store: S, handler: H) -> Self {
-        Self {
-            consumer: consumer.into(),
+    /// sharing a database must use different names).
+    ///
+    /// # Errors
+    ///
+    /// A name [`es_core::check_consumer_name`] refuses (empty, blank, over
+    /// [`MAX_NAME_BYTES`](es_core::limits::MAX_NAME_BYTES), a control
+    /// character such as NUL): no store could record an event under it.
+    pub fn new(
+        consumer: impl Into<String>,
+        store: S,
+        handler: H,
+    ) -> Result<Self, es_core::InvalidInput> {
+        let consumer = consumer.into();
+        es_core::check_consumer_name(&consumer)?;
+        Ok(Self {
+            consumer,
             store,
             handler,
-        }
+        })
     }
 
     /// The store.

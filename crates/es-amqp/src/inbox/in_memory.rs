@@ -210,7 +210,8 @@ mod tests {
     #[tokio::test]
     async fn a_redelivered_event_is_not_applied_twice() {
         let store = InMemoryIdempotencyStore::<Vec<(u64, Option<u64>)>>::new();
-        let handler = IdempotentHandler::new("c", store.clone(), Push { fail: false });
+        let handler = IdempotentHandler::new("c", store.clone(), Push { fail: false })
+            .expect("a valid consumer name");
         let (first, second) = (event("s-1", 1), event("s-1", 2));
         for e in [&first, &first, &second, &first, &second] {
             handler.handle(e).await.expect("handled");
@@ -219,7 +220,8 @@ mod tests {
         assert_eq!(store.processed_count("c"), 2);
         assert_eq!(store.last_version("c", &first.stream_id), Some(2));
         // Another consumer name has its own records.
-        let other = IdempotentHandler::new("d", store.clone(), Push { fail: false });
+        let other = IdempotentHandler::new("d", store.clone(), Push { fail: false })
+            .expect("a valid consumer name");
         other.handle(&first).await.expect("handled");
         assert_eq!(store.processed_count("d"), 1);
     }
@@ -228,11 +230,13 @@ mod tests {
     async fn a_failed_handler_records_nothing_so_a_retry_applies() {
         let store = InMemoryIdempotencyStore::<Vec<(u64, Option<u64>)>>::new();
         let e = event("s-1", 1);
-        let failing = IdempotentHandler::new("c", store.clone(), Push { fail: true });
+        let failing = IdempotentHandler::new("c", store.clone(), Push { fail: true })
+            .expect("a valid consumer name");
         assert!(failing.handle(&e).await.is_err());
         assert_eq!(store.processed_count("c"), 0);
         assert!(store.state().is_empty());
-        let working = IdempotentHandler::new("c", store.clone(), Push { fail: false });
+        let working = IdempotentHandler::new("c", store.clone(), Push { fail: false })
+            .expect("a valid consumer name");
         working.handle(&e).await.expect("handled");
         assert_eq!(store.state(), vec![(1, None)]);
     }
@@ -259,7 +263,8 @@ mod tests {
     #[tokio::test]
     async fn an_event_that_cannot_be_applied_yet_is_not_recorded() {
         let store = InMemoryIdempotencyStore::<Vec<u64>>::new();
-        let handler = IdempotentHandler::new("c", store.clone(), InOrder);
+        let handler =
+            IdempotentHandler::new("c", store.clone(), InOrder).expect("a valid consumer name");
         let (v1, v2, v3) = (event("s-1", 1), event("s-1", 2), event("s-1", 3));
         for early in [&v3, &v2] {
             let error = handler.handle(early).await.expect_err("not yet");

@@ -22,6 +22,11 @@ pub enum CheckpointError {
         /// What is stored.
         actual: Position,
     },
+    /// The store refuses the relay's name as a checkpoint name: retrying
+    /// cannot help. ([`RelayConfigBuilder::build`](crate::RelayConfigBuilder::build)
+    /// checks the name by es-core's rule, so this is a store with a stricter one.)
+    #[error("the checkpoint store refuses the relay's name: {0}")]
+    InvalidName(#[source] es_core::InvalidInput),
     /// The store failed.
     #[error("checkpoint store error: {0}")]
     Backend(#[source] BoxError),
@@ -48,6 +53,7 @@ fn from_projection(error: ProjectionError) -> CheckpointError {
         ProjectionError::CheckpointMoved {
             expected, actual, ..
         } => CheckpointError::Moved { expected, actual },
+        ProjectionError::InvalidName(invalid) => CheckpointError::InvalidName(invalid),
         other => CheckpointError::Backend(Box::new(other)),
     }
 }

@@ -9,7 +9,7 @@
 use std::{fmt, time::Duration};
 
 use crate::{
-    config_error::{at_least, at_least_1ms, short_string},
+    config_error::{amqp_name, at_least, at_least_1ms, Declared},
     link::{link_settings, Link},
     ConfigError, RoutingKey, UnpublishablePolicy,
 };
@@ -222,18 +222,33 @@ impl RelayConfigBuilder {
         self
     }
 
-    /// The configuration, or the first value that cannot be used.
+    /// The configuration, or the first value that cannot be used, so that a
+    /// relay never starts with a value it could only retry for ever: a name
+    /// [`es_core::check_name`] refuses ([`ConfigError::Name`]: the name is
+    /// also the checkpoint's and, usually, the lease's), an exchange that is
+    /// not a usable AMQP name (over [`SHORT_STRING_MAX`](crate::SHORT_STRING_MAX)
+    /// bytes, a control character, or RabbitMQ's reserved `amq.` namespace
+    /// when the relay declares it), an unusable URL, or a count or bound
+    /// out of range.
     pub fn build(self) -> Result<RelayConfig, ConfigError> {
         let c = &self.config;
-        c.link.check("relay name")?;
-        short_string("exchange", &c.exchange, true)?;
+        es_core::check_name(es_core::InputField::RelayName, &c.link.name)?;
+        c.link.check()?;
+        let declared = |kind| {
+            if c.declare_exchange {
+                Declared::Exchange(kind)
+            } else {
+                Declared::Nothing
+            }
+        };
+        amqp_name("exchange", &c.exchange, true, declared("topic"))?;
         at_least("max_in_flight", c.max_in_flight as u64, 1)?;
         at_least("page_size", c.page_size as u64, 1)?;
         at_least("checkpoint_every", c.checkpoint_every as u64, 1)?;
         at_least_1ms("confirm_timeout (ms)", c.confirm_timeout)?;
         at_least("max_message_size", c.max_message_size as u64, 1)?;
         if let UnpublishablePolicy::Park { exchange } = &c.unpublishable {
-            short_string("parking exchange", exchange, true)?;
+            amqp_name("parking exchange", exchange, true, declared("fanout"))?;
         }
         Ok(self.config)
     }

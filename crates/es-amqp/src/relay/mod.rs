@@ -263,6 +263,7 @@ fn checkpoint_error(relay: &str, error: CheckpointError) -> RelayError {
             expected,
             actual,
         },
+        CheckpointError::InvalidName(invalid) => RelayError::Config(invalid.into()),
         CheckpointError::Backend(source) => RelayError::Checkpoint(source),
     }
 }

@@ -232,7 +232,8 @@ impl ConsumerSide {
             failures_left: std::sync::atomic::AtomicU32::new(failures),
         };
         Tracked {
-            inner: IdempotentHandler::new("test-consumer", self.state.clone(), apply),
+            inner: IdempotentHandler::new("test-consumer", self.state.clone(), apply)
+                .expect("a valid consumer name"),
             state: self.state.clone(),
             progress: self.progress.clone(),
             calls: std::sync::atomic::AtomicU64::new(0),

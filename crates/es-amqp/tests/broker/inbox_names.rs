@@ -77,6 +77,7 @@ async fn every_store_refuses_the_same_consumer_names() {
     let cases = [
         (String::new(), true),
         ("a\0b".to_owned(), true),
+        ("a\nb".to_owned(), true),
         (random_text(MAX_NAME_BYTES + 1), true),
         (random_text(2_000), true),
         (longest, false),

@@ -145,7 +145,8 @@ pub async fn state_survives_a_killed_consumer_exactly_once<S, H>(
     let consumer = Consumer::new(
         h.consumer_config().build().expect("config"),
         Counted {
-            inner: IdempotentHandler::new("parking", idempotency.clone(), apply),
+            inner: IdempotentHandler::new("parking", idempotency.clone(), apply)
+                .expect("a valid consumer name"),
             progress: progress.clone(),
         },
     );

@@ -3,6 +3,7 @@
 //! queues. Faults are injected through a proxy in front of the broker, never
 //! on the broker itself.
 
+mod config_names;
 mod dead_letter;
 mod faults;
 mod harness;

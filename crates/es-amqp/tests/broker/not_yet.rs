@@ -198,7 +198,7 @@ where
     );
     let consumer = Consumer::new(
         config.build().expect("config"),
-        IdempotentHandler::new(CONSUMER, store, apply),
+        IdempotentHandler::new(CONSUMER, store, apply).expect("a valid consumer name"),
     );
     consumer.declare().await.expect("declare");
     consumer
@@ -365,7 +365,8 @@ async fn an_event_waiting_in_place_is_applied_once_what_it_waits_for_was() {
             CONSUMER,
             store.clone(),
             InOrder::new(Apply::default(), None),
-        ),
+        )
+        .expect("a valid consumer name"),
     );
     consumer.declare().await.expect("declare");
     let (connection, channel) = confirming_channel().await;
@@ -380,7 +381,8 @@ async fn an_event_waiting_in_place_is_applied_once_what_it_waits_for_was() {
         CONSUMER,
         store.clone(),
         InOrder::new(Apply::default(), None),
-    );
+    )
+    .expect("a valid consumer name");
     es_amqp::Handler::handle(&other, &events[0])
         .await
         .expect("the other instance applies version 1");

@@ -1,40 +1,31 @@
-//! The rules for lease names and holders, checked by every lease store.
+//! The rules for lease names and holders, checked by [`Leader::new`](crate::Leader::new)
+//! and by every lease store.
 //!
-//! Names key a database row or lock, holders are shown to operators: both
-//! must be non-empty, bounded and printable.
+//! Names key a database row or lock, holders are shown to operators, and a
+//! worker's lease usually has the worker's own name (a relay's, a
+//! projection's): both follow the one rule of names, [`check_name`].
 
-use crate::LeaseError;
+use crate::{check_name, InputField, LeaseError};
 
-/// The longest lease name or holder, in bytes.
-pub const MAX_LEASE_NAME_LEN: usize = 200;
+/// The longest lease name or holder, in bytes: the limit of every name a
+/// worker goes by, [`MAX_NAME_BYTES`](crate::limits::MAX_NAME_BYTES).
+pub const MAX_LEASE_NAME_LEN: usize = crate::limits::MAX_NAME_BYTES;
 
-/// Checks a lease name (for example `booking-relay`).
+/// Checks a lease name (for example `booking-relay`) by [`check_name`].
 pub fn check_lease_name(name: &str) -> Result<(), LeaseError> {
-    check("name", name)
+    check("name", InputField::LeaseName, name)
 }
 
-/// Checks a lease holder (for example `booking@host-1:4242`).
+/// Checks a lease holder (for example `booking@host-1:4242`) by [`check_name`].
 pub fn check_lease_holder(holder: &str) -> Result<(), LeaseError> {
-    check("holder", holder)
+    check("holder", InputField::LeaseHolder, holder)
 }
 
-fn check(field: &'static str, value: &str) -> Result<(), LeaseError> {
-    let reason = if value.trim().is_empty() {
-        "must not be empty or blank".to_owned()
-    } else if value.len() > MAX_LEASE_NAME_LEN {
-        format!(
-            "is {} bytes long, the limit is {MAX_LEASE_NAME_LEN}",
-            value.len()
-        )
-    } else if value.chars().any(char::is_control) {
-        "must not contain control characters".to_owned()
-    } else {
-        return Ok(());
-    };
-    Err(LeaseError::InvalidName {
-        field,
+fn check(argument: &'static str, field: InputField, value: &str) -> Result<(), LeaseError> {
+    check_name(field, value).map_err(|refused| LeaseError::InvalidName {
+        field: argument,
         value: value.chars().take(64).collect(),
-        reason,
+        reason: refused.to_string(),
     })
 }
 

@@ -28,8 +28,8 @@ pub enum ProjectionError {
         source: BoxError,
     },
     /// The projection's name cannot key a checkpoint (see
-    /// [`check_projection_name`](crate::check_projection_name)); never
-    /// transient.
+    /// [`check_name`](crate::check_name)); returned when the runner is built
+    /// and by every checkpoint store. Never transient.
     #[error("projection name refused: {0}")]
     InvalidName(#[from] crate::InvalidInput),
     /// The projection's own store failed (begin, commit, checkpoint).

@@ -47,8 +47,17 @@ where
     P: Projection<C::Transaction>,
 {
     /// A runner for `projection`, reading `store`, committing into `checkpoints`.
-    pub fn new(store: S, checkpoints: C, projection: P) -> Self {
-        Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ProjectionError::InvalidName`] when the projection's
+    /// [`name`](Projection::name), the key of its checkpoint, breaks the rule
+    /// of names ([`check_name`](crate::check_name): 1 to 200 bytes, not
+    /// blank, no control character): no checkpoint store could ever keep it,
+    /// so it is refused here rather than on every load and commit.
+    pub fn new(store: S, checkpoints: C, projection: P) -> Result<Self, ProjectionError> {
+        crate::check_projection_name(projection.name())?;
+        Ok(Self {
             store,
             checkpoints: Arc::new(checkpoints),
             projection: Arc::new(projection),
@@ -57,7 +66,7 @@ where
             undecodable: UndecodablePolicy::default(),
             progress: Arc::new(watch::channel(Position::START).0),
             catch_up: Arc::new(watch::channel(None).0),
-        }
+        })
     }
 
     /// Events per transaction (at least 1).

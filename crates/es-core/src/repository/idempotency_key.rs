@@ -14,7 +14,7 @@ use std::{fmt, str::FromStr};
 use uuid::Uuid;
 
 use crate::{
-    limits::MAX_IDEMPOTENCY_KEY_BYTES, validation::check_name, InputField, InvalidInput, StreamId,
+    limits::MAX_IDEMPOTENCY_KEY_BYTES, validation::check_text, InputField, InvalidInput, StreamId,
 };
 
 /// The UUID v5 namespace of event ids derived from idempotency keys (fixed:
@@ -52,7 +52,7 @@ impl IdempotencyKey {
     /// `key` is empty, longer than [`MAX_IDEMPOTENCY_KEY_BYTES`] or holds NUL.
     pub fn new(key: impl Into<String>) -> Result<Self, InvalidInput> {
         let key = key.into();
-        check_name(InputField::IdempotencyKey, &key, MAX_IDEMPOTENCY_KEY_BYTES)?;
+        check_text(InputField::IdempotencyKey, &key, MAX_IDEMPOTENCY_KEY_BYTES)?;
         Ok(Self(key))
     }
 

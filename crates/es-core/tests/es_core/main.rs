@@ -13,12 +13,14 @@
 //! * [`upcasting`]: upcaster chains must reach the event type's current schema version exactly;
 //! * [`snapshot_revisions`]: the snapshot revision check against the in-memory store;
 //! * [`edge_inputs`]: inputs found by attacking the fixed guarantees (re-used keys, NaN, …);
-//! * [`exact_values`]: values JSON cannot carry (NaN, infinity, `Some(None)`) are refused wherever they sit.
+//! * [`exact_values`]: values JSON cannot carry (NaN, infinity, `Some(None)`) are refused wherever they sit;
+//! * [`names`]: every name a worker goes by is checked where it is built, by one rule.
 
 mod conformance_in_memory;
 mod edge_inputs;
 mod exact_values;
 mod input_rules;
+mod names;
 mod one_connection;
 mod projection_batches;
 mod repository;

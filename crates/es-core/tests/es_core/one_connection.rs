@@ -128,7 +128,9 @@ async fn store_with(events: usize) -> (InMemoryStore, Position) {
 async fn every_runner_path_completes_on_a_single_connection() {
     let (store, last) = store_with(12).await;
     let checkpoints = OneConnection::default();
-    let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), Ids).with_batch_size(5);
+    let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), Ids)
+        .expect("a valid projection name")
+        .with_batch_size(5);
 
     assert_eq!(runner.catch_up().await.expect("catch_up"), last);
     assert_eq!(checkpoints.inner.snapshot().len(), 12);
@@ -207,7 +209,8 @@ async fn a_rebuild_whose_checkpoint_moves_meanwhile_resets_again() {
         checkpoints: checkpoints.clone(),
         resets: Arc::new(AtomicUsize::new(0)),
     };
-    let runner = ProjectionRunner::new(store, checkpoints.clone(), projection.clone());
+    let runner = ProjectionRunner::new(store, checkpoints.clone(), projection.clone())
+        .expect("a valid projection name");
     runner.catch_up().await.expect("catch_up");
 
     assert_eq!(runner.rebuild().await.expect("rebuild"), last);

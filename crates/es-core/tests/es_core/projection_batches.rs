@@ -91,8 +91,9 @@ async fn the_runner_hands_each_batch_whole_to_apply_batch() {
     let store = store_with(25).await;
     let checkpoints = InMemoryProjectionStore::<Applied>::new();
     let projection = Batched::default();
-    let runner =
-        ProjectionRunner::new(store, checkpoints.clone(), projection.clone()).with_batch_size(10);
+    let runner = ProjectionRunner::new(store, checkpoints.clone(), projection.clone())
+        .expect("a valid projection name")
+        .with_batch_size(10);
     let reached = runner.catch_up().await.expect("catch up");
 
     assert_eq!(projection.batches.load(Ordering::SeqCst), 3, "10 + 10 + 5");
@@ -114,14 +115,16 @@ async fn a_failed_batch_rolls_back_whole_and_the_checkpoint_stays() {
         fail_on_batch: Some(2),
         ..Batched::default()
     };
-    let runner =
-        ProjectionRunner::new(store.clone(), checkpoints.clone(), projection).with_batch_size(10);
+    let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), projection)
+        .expect("a valid projection name")
+        .with_batch_size(10);
     let error = runner.catch_up().await.expect_err("the second batch fails");
     assert!(matches!(error, ProjectionError::Backend(_)), "{error}");
     assert_eq!(checkpoints.snapshot().len(), 10, "only the first batch");
 
-    let runner =
-        ProjectionRunner::new(store, checkpoints.clone(), Batched::default()).with_batch_size(10);
+    let runner = ProjectionRunner::new(store, checkpoints.clone(), Batched::default())
+        .expect("a valid projection name")
+        .with_batch_size(10);
     runner.catch_up().await.expect("resume");
     let versions: Vec<u64> = checkpoints.snapshot().iter().map(|(_, v)| *v).collect();
     assert_eq!(
@@ -142,6 +145,7 @@ async fn the_default_applies_one_by_one_and_names_the_failing_event() {
             fail_at_version: 17,
         },
     )
+    .expect("a valid projection name")
     .with_batch_size(10);
     let error = runner.catch_up().await.expect_err("version 17 fails");
     match error {
@@ -186,8 +190,9 @@ async fn catch_up_reports_progress_against_the_events_it_found() {
         fail_on_batch: Some(2),
         ..Batched::default()
     };
-    let runner =
-        ProjectionRunner::new(store.clone(), checkpoints.clone(), failing).with_batch_size(10);
+    let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), failing)
+        .expect("a valid projection name")
+        .with_batch_size(10);
     let progress = runner.catch_up_progress();
     assert!(
         progress.borrow().is_none(),
@@ -199,7 +204,9 @@ async fn catch_up_reports_progress_against_the_events_it_found() {
     assert_eq!(stopped.remaining(), Some(15));
     assert!(!stopped.caught_up);
 
-    let runner = ProjectionRunner::new(store, checkpoints, Batched::default()).with_batch_size(10);
+    let runner = ProjectionRunner::new(store, checkpoints, Batched::default())
+        .expect("a valid projection name")
+        .with_batch_size(10);
     let progress = runner.catch_up_progress();
     runner.catch_up().await.expect("resume");
     let done = progress.borrow().expect("a sample");
@@ -243,6 +250,7 @@ async fn run_until_reports_its_catch_up_before_following_live() {
         InMemoryProjectionStore::<Applied>::new(),
         Batched::default(),
     )
+    .expect("a valid projection name")
     .with_batch_size(10);
     let mut progress = runner.catch_up_progress();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

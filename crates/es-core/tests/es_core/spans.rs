@@ -93,7 +93,8 @@ async fn a_command_and_its_projection_batch_carry_stream_versions_positions_and_
     assert_eq!(fields.get("first_position"), Some(&position.to_string()));
     assert_eq!(fields.get("last_position"), Some(&position.to_string()));
 
-    let runner = ProjectionRunner::new(store, InMemoryProjectionStore::<u64>::new(), Count);
+    let runner = ProjectionRunner::new(store, InMemoryProjectionStore::<u64>::new(), Count)
+        .expect("a valid projection name");
     runner.catch_up().await.expect("catch up");
     let batches = spans.named_with("es.projection.batch", "trace_ids", &trace_id);
     assert_eq!(batches.len(), 1, "one batch holds the command's event");

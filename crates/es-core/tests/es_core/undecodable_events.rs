@@ -103,7 +103,8 @@ impl Projection<Vec<u64>> for Versions {
 async fn a_projection_stops_with_the_checkpoint_before_an_undecodable_event() {
     let (store, stream, bad) = store_with_a_bad_event().await;
     let checkpoints = InMemoryProjectionStore::<Vec<u64>>::new();
-    let runner = ProjectionRunner::new(store, checkpoints.clone(), Versions);
+    let runner = ProjectionRunner::new(store, checkpoints.clone(), Versions)
+        .expect("a valid projection name");
     match runner.catch_up().await {
         Err(ProjectionError::Store(error)) => assert_names_the_bad_event(&error, &stream, bad),
         other => panic!("expected the decode error, got {other:?}"),
@@ -118,6 +119,7 @@ async fn a_projection_told_to_skip_moves_its_checkpoint_past_an_undecodable_even
     let (store, _stream, bad) = store_with_a_bad_event().await;
     let checkpoints = InMemoryProjectionStore::<Vec<u64>>::new();
     let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), Versions)
+        .expect("a valid projection name")
         .with_undecodable_policy(UndecodablePolicy::Skip);
     let reached = runner.catch_up().await.unwrap();
     assert_eq!(checkpoints.snapshot(), [1, 3]);

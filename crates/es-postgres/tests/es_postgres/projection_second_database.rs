@@ -151,6 +151,7 @@ async fn killed_mid_batch_and_restarted_applies_every_event_exactly_once() {
             never: Arc::new(Notify::new()),
         };
         let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), projection)
+            .expect("a valid projection name")
             .with_batch_size(50);
         let task = tokio::spawn(async move { runner.run().await });
         let pid = tokio::time::timeout(Duration::from_secs(30), reached_rx.recv())
@@ -189,6 +190,7 @@ async fn killed_mid_batch_and_restarted_applies_every_event_exactly_once() {
 
     // Restart: a fresh runner finishes the log; every event exactly once.
     let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), counter.clone())
+        .expect("a valid projection name")
         .with_batch_size(50);
     let reached = runner.catch_up().await.expect("catch up after restart");
     let counts = counter.applied().await;

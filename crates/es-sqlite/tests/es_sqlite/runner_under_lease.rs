@@ -115,6 +115,7 @@ async fn two_runners_under_one_lease_apply_each_event_once_when_the_leader_is_ki
             let leader = Leader::new(leases, "counter", holder, config).expect("leader");
             let role = leader.role();
             let runner = ProjectionRunner::new(store, checkpoints.clone(), Counter(checkpoints))
+                .expect("a valid projection name")
                 .with_batch_size(10)
                 .with_poll_interval(Duration::from_millis(50));
             let task =

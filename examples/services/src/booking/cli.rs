@@ -208,7 +208,7 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
         .await
         .map_err(BookingAppError::ProjectorSetup)?;
     let views = BookingViews::Sqlite(checkpoints.pool().clone());
-    let service = BookingService::new(store.clone(), checkpoints, views);
+    let service = BookingService::new(store.clone(), checkpoints, views)?;
     if let Command::Serve(args) = &cli.command {
         let leases = SqliteLeases::open(data_dir::data_file(dir, BOOKING_LEASES_FILE)?).await?;
         // Counters only: the lag gauges, /ready and the HTTP commands are
@@ -254,7 +254,7 @@ async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAp
         .await
         .map_err(BookingAppError::ProjectorSetup)?;
     let views = BookingViews::Postgres(checkpoints.pool().clone());
-    let service = BookingService::new(store.clone(), checkpoints, views);
+    let service = BookingService::new(store.clone(), checkpoints, views)?;
     if let Command::Serve(args) = &cli.command {
         let leases = PostgresLeases::new(
             PostgresConfig::new(event_store_url),

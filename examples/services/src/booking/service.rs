@@ -96,17 +96,21 @@ where
     BookingProjection: Projection<C::Transaction>,
 {
     /// A service over `store`, projecting into `checkpoints`' database, read through `views`.
-    pub fn new(store: S, checkpoints: C, views: BookingViews) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// The projection's name is refused by [`ProjectionRunner::new`].
+    pub fn new(store: S, checkpoints: C, views: BookingViews) -> Result<Self, BookingServiceError> {
         // A conflict means another command changed the booking first: decide
         // again on the fresh state, which turns a lost race into a clear
         // refusal ("the booking is reserved; …") instead of a retry prompt.
         let repository = Repository::new(store.clone()).with_retry(RetryPolicy::attempts(5));
-        let projector = ProjectionRunner::new(store, checkpoints, BookingProjection);
-        Self {
+        let projector = ProjectionRunner::new(store, checkpoints, BookingProjection)?;
+        Ok(Self {
             repository,
             projector,
             views,
-        }
+        })
     }
 
     /// The projection runner (what `booking serve` runs).

@@ -191,7 +191,8 @@ mod tests {
         )
         .await
         .expect("slot");
-        let handler = IdempotentHandler::new(BOOKING_FOLLOWER, processed.clone(), BookingFollower);
+        let handler = IdempotentHandler::new(BOOKING_FOLLOWER, processed.clone(), BookingFollower)
+            .expect("a valid consumer name");
         let events = booking(slot).await;
         let (created, reserved) = (&events[0], &events[1]);
 

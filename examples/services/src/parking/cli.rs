@@ -186,7 +186,7 @@ pub async fn run(cli: Cli) -> Result<String, ParkingAppError> {
 /// the slot changes).
 async fn follow_bookings(data_dir: &Path, db: &SqliteCheckpoints) -> Result<(), ParkingAppError> {
     let bookings = SqliteStore::open(data_dir::data_file(data_dir, BOOKING_EVENTS_FILE)?).await?;
-    ProjectionRunner::new(bookings, db.clone(), BookingFollower)
+    ProjectionRunner::new(bookings, db.clone(), BookingFollower)?
         .catch_up()
         .await?;
     Ok(())

@@ -70,6 +70,9 @@ pub enum ServeError {
         #[source]
         source: ConsumerError,
     },
+    /// The inbox consumer name was refused.
+    #[error("the inbox consumer name is refused: {0}")]
+    ConsumerName(#[source] es_core::InvalidInput),
     /// The consumer stopped on an error it cannot recover from.
     #[error("the RabbitMQ consumer stopped: {0}")]
     Consumer(#[source] ConsumerError),
@@ -101,7 +104,8 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
         .map_err(|error| declare_error(ConsumerError::Config(error)))?;
     let consumer = ConsumerGroup::new(
         config,
-        IdempotentHandler::new(BOOKING_FOLLOWER, processed, BookingFollower),
+        IdempotentHandler::new(BOOKING_FOLLOWER, processed, BookingFollower)
+            .map_err(ServeError::ConsumerName)?,
     );
     consumer.declare().await.map_err(declare_error)?;
     let listener = health::bind(args.port).await?;

@@ -11,7 +11,7 @@ use es_core::StreamId;
 
 use super::route::{partition_queue, PartitionRoute};
 use crate::{
-    config_error::{at_least, at_most, short_string},
+    config_error::{amqp_name, at_least, at_most, Declared},
     wire::{partition_slot, PARTITION_SLOTS},
     ConfigError, ConsumerConfig,
 };
@@ -174,20 +174,23 @@ impl ConsumerGroupConfigBuilder {
         )?;
         if c.partitions > 1 {
             let last = c.partitions - 1;
-            short_string(
+            amqp_name(
                 "partition queue",
                 &partition_queue(c.consumer.queue(), last),
                 true,
+                Declared::Queue,
             )?;
-            short_string(
+            amqp_name(
                 "partition exchange",
                 &format!("{}{LONGEST_SUFFIX}", c.consumer.queue()),
                 true,
+                Declared::Exchange("fanout"),
             )?;
-            short_string(
+            amqp_name(
                 "partition consumer name",
                 &partition_queue(c.consumer.name(), last),
                 true,
+                Declared::Nothing,
             )?;
         }
         Ok(self.config)

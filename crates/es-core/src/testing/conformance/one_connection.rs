@@ -86,6 +86,7 @@ where
 {
     let (mut ids, last) = append_some(&store, 3, 8).await;
     let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), projection.clone())
+        .expect("a valid projection name")
         .with_batch_size(5);
 
     let reached = within("catch_up", runner.catch_up())
@@ -112,6 +113,7 @@ where
         .map(|_| {
             let racer =
                 ProjectionRunner::new(store.clone(), checkpoints.clone(), projection.clone())
+                    .expect("a valid projection name")
                     .with_batch_size(3);
             tokio::spawn(async move { within("a racing catch_up", racer.catch_up()).await })
         })

@@ -7,13 +7,14 @@
 
 use crate::{limits::MAX_NAME_BYTES, CheckpointStore, Position, ProjectionError};
 
-/// Checks that `checkpoints` refuses an empty name, a NUL and a name one
-/// byte over [`MAX_NAME_BYTES`] with [`ProjectionError::InvalidName`], on
-/// load and on commit, and keeps a name of exactly the limit (multi-byte,
-/// hard to compress).
+/// Checks that `checkpoints` refuses an empty or blank name, a NUL or
+/// another control character and a name one byte over [`MAX_NAME_BYTES`]
+/// with [`ProjectionError::InvalidName`] (the rule of
+/// [`check_name`](crate::check_name)), on load and on commit, and keeps a
+/// name of exactly the limit (multi-byte, hard to compress).
 pub async fn projection_names_are_checked<C: CheckpointStore>(checkpoints: &C) {
     let over = format!("{}x", "é".repeat(MAX_NAME_BYTES / 2));
-    for name in ["", "a\0b", over.as_str()] {
+    for name in ["", " ", "a\0b", "a\nb", over.as_str()] {
         let loaded = checkpoints.load_checkpoint(name).await;
         assert!(
             matches!(loaded, Err(ProjectionError::InvalidName(_))),

@@ -80,8 +80,9 @@ where
         calls: Arc::new(AtomicUsize::new(0)),
         fail_on: 130, // in the middle of the third batch of 50
     };
-    let runner =
-        ProjectionRunner::new(store.clone(), checkpoints.clone(), failing).with_batch_size(50);
+    let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), failing)
+        .expect("a valid projection name")
+        .with_batch_size(50);
     let failed = runner.catch_up().await;
     assert!(failed.is_err(), "the injected failure must surface");
     let counts = projection.applied().await;
@@ -94,6 +95,7 @@ where
 
     // Restart: a fresh runner resumes from the committed checkpoint.
     let runner = ProjectionRunner::new(store.clone(), checkpoints.clone(), projection.clone())
+        .expect("a valid projection name")
         .with_batch_size(50);
     let reached = runner.catch_up().await.expect("catch-up after restart");
     let counts = projection.applied().await;
@@ -124,6 +126,7 @@ where
         .map(|_| {
             let runner =
                 ProjectionRunner::new(store.clone(), checkpoints.clone(), projection.clone())
+                    .expect("a valid projection name")
                     .with_batch_size(7);
             tokio::spawn(async move { runner.catch_up().await })
         })

@@ -175,7 +175,8 @@ fn library_configs_and_errors_hide_the_password() {
                 "torture",
                 es_amqp::InMemoryIdempotencyStore::<()>::new(),
                 NoHandler,
-            ),
+            )
+            .expect("a valid consumer name"),
         );
         let shown = format!("{:?}", consumer.config());
         assert!(!shown.contains(SECRET), "{shown}");
