@@ -191,10 +191,9 @@ pub(crate) fn at_most(field: &'static str, value: u64, max: u64) -> Result<(), C
     Ok(())
 }
 
-/// Checks `url` parses as an AMQP URL (lapin's parser: the one that connects).
-pub(crate) fn amqp_url(url: &str) -> Result<(), ConfigError> {
+/// `url` parsed as an AMQP URL (lapin's parser: the one that connects).
+pub(crate) fn amqp_url(url: &str) -> Result<lapin::uri::AMQPUri, ConfigError> {
     url.parse::<lapin::uri::AMQPUri>()
-        .map(drop)
         .map_err(|reason| ConfigError::InvalidUrl {
             url: crate::redact_url(url),
             reason: crate::redact_url(&reason),

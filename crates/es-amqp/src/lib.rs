@@ -93,6 +93,7 @@ mod consumer;
 mod exchange;
 mod inbox;
 mod link;
+mod link_limits;
 mod relay;
 #[cfg(test)]
 mod test_events;
@@ -123,6 +124,7 @@ pub use inbox::{
     IdempotencyStore, Recorded, TransactionalHandler,
 };
 pub use link::DEFAULT_REQUEST_TIMEOUT;
+pub use link_limits::MIN_FRAME_MAX;
 pub use relay::{
     checkpoint::{CheckpointError, RelayCheckpoint},
     config::{RelayConfig, RelayConfigBuilder, DEFAULT_MAX_MESSAGE_SIZE},

@@ -15,7 +15,7 @@ use lapin::Connection;
 use crate::{
     config_error::{amqp_url, at_least_1ms},
     connection::{self, TimedOut},
-    Backoff, ConfigError,
+    link_limits, Backoff, ConfigError,
 };
 
 /// The default bound on each request to the broker (open a channel, declare,
@@ -53,19 +53,35 @@ impl Link {
         }
     }
 
-    /// Checks the URL and the bounds (each config checks the name by its
-    /// own rule).
-    pub(crate) fn check(&self) -> Result<(), ConfigError> {
-        amqp_url(&self.amqp_url)?;
+    /// Checks the URL, the connection settings it asks for (room for
+    /// `channels` channels and every event's headers: see
+    /// [`link_limits`](crate::link_limits)) and the bounds. Each config
+    /// checks the name by its own rule.
+    pub(crate) fn check(&self, channels: u16) -> Result<(), ConfigError> {
+        link_limits::check_url(&amqp_url(&self.amqp_url)?.query, channels)?;
         at_least_1ms("connect_timeout (ms)", self.connect_timeout)?;
         at_least_1ms("request_timeout (ms)", self.request_timeout)
     }
 
-    /// Opens a named connection within the connect bound.
-    pub(crate) async fn connect<E: From<lapin::Error> + From<TimedOut>>(
-        &self,
-    ) -> Result<Connection, E> {
-        connection::connect(&self.amqp_url, &self.name, self.connect_timeout).await
+    /// Opens a named connection within the connect bound, and checks the
+    /// broker agreed to room for `channels` channels and every event's
+    /// headers ([`link_limits`](crate::link_limits)): if not, the connection
+    /// is closed and the error is [`ConfigError::TooSmall`], which retrying
+    /// cannot fix.
+    pub(crate) async fn connect<E>(&self, channels: u16) -> Result<Connection, E>
+    where
+        E: From<lapin::Error> + From<TimedOut> + From<ConfigError>,
+    {
+        let connection: Connection =
+            connection::connect::<E>(&self.amqp_url, &self.name, self.connect_timeout).await?;
+        let agreed = connection.configuration();
+        let checked =
+            link_limits::check_negotiated(agreed.frame_max(), agreed.channel_max(), channels);
+        if let Err(refused) = checked {
+            connection::close(&connection).await;
+            return Err(refused.into());
+        }
+        Ok(connection)
     }
 
     /// Waits at most the request bound for `request`; on time-out the error

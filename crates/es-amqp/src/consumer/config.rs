@@ -57,7 +57,8 @@ pub struct ConsumerConfigBuilder {
 impl ConsumerConfig {
     /// A consumer of `queue`, bound to `exchange` with `#`, on the broker at
     /// `amqp_url` (query parameters such as `?heartbeat=10` are passed to
-    /// the connection), with the defaults: quorum queue with a single active
+    /// the connection; a `frame_max` below [`MIN_FRAME_MAX`](crate::MIN_FRAME_MAX)
+    /// or a `channel_max` below 2 is refused), with the defaults: quorum queue with a single active
     /// consumer, dead letters to `{queue}.dlx` / `{queue}.dlq`, delivery
     /// limit 20, prefetch 200, 5 attempts 50 ms–2 s apart, connections
     /// opened within [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT)
@@ -270,11 +271,16 @@ impl ConsumerConfigBuilder {
     /// exchange, queue, dead-letter and connection names that are not usable
     /// AMQP names (over [`SHORT_STRING_MAX`](crate::SHORT_STRING_MAX) bytes, a
     /// control character, or, for what the consumer declares, RabbitMQ's
-    /// reserved `amq.` namespace), an unusable URL, or a count or bound out
-    /// of range.
+    /// reserved `amq.` namespace), an unusable URL, a URL asking for a
+    /// `frame_max` below [`MIN_FRAME_MAX`](crate::MIN_FRAME_MAX) (some events'
+    /// headers would never fit a frame: the consumer would reconnect for
+    /// ever on the first) or a `channel_max` below 2 (it consumes on one
+    /// channel and dead-letters on another), a prefetch of 0, or a count or
+    /// bound out of range. What the broker agrees to is checked again on
+    /// every connect ([`ConsumerError::Config`](crate::ConsumerError::Config)).
     pub fn build(self) -> Result<ConsumerConfig, ConfigError> {
         let c = &self.config;
-        c.link.check()?;
+        c.link.check(super::CHANNELS)?;
         let exchange = if c.declare_exchange {
             Declared::Exchange("topic")
         } else {

@@ -46,7 +46,59 @@ pub enum ConsumerError {
     /// the consumer reconnects and declares its queue again.
     #[error("the broker cancelled the consumer")]
     Cancelled,
-    /// A value does not fit AMQP (for example a queue name over 255 bytes).
+    /// A value does not fit AMQP (for example a queue name over 255 bytes),
+    /// or the broker agreed to less than the consumer needs (a `frame_max`
+    /// below [`MIN_FRAME_MAX`](crate::MIN_FRAME_MAX)): the consumer stops,
+    /// since reconnecting would meet the same refusal.
     #[error("invalid consumer configuration: {0}")]
     Config(#[from] ConfigError),
+    /// A message's headers did not fit this connection's `frame_max`, and
+    /// the connection closed on it (`FRAME-ERROR`). Reconnecting would
+    /// receive the same message first, for ever, so the consumer stops: the
+    /// message waits at the head of the queue. Only a message published with
+    /// larger headers than es-core's limits allow gets here (an event
+    /// written before they applied, relayed through a connection with a
+    /// larger `frame_max`); raise this consumer's `frame_max` to the relay's.
+    #[error("a message's headers do not fit this connection's frame_max of {frame_max} bytes; raise it to the relay's: {reason}")]
+    FrameTooLarge {
+        /// The connection's negotiated `frame_max`.
+        frame_max: u32,
+        /// The broker or client's words.
+        reason: String,
+    },
+}
+
+impl ConsumerError {
+    /// Whether retrying cannot help: the consumer stops on this error
+    /// rather than reconnecting ([`Config`](Self::Config) and
+    /// [`FrameTooLarge`](Self::FrameTooLarge); a
+    /// [`Topology`](Self::Topology) error only before the first successful
+    /// declaration).
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            ConsumerError::Config(_) | ConsumerError::FrameTooLarge { .. }
+        )
+    }
+
+    /// This error, or [`FrameTooLarge`](Self::FrameTooLarge) if it is the
+    /// protocol's frame error on a connection whose `frame_max` is
+    /// `frame_max`.
+    pub(crate) fn on_connection_with(self, frame_max: u32) -> Self {
+        use lapin::protocol::{AMQPErrorKind, AMQPHardError};
+        match &self {
+            ConsumerError::Amqp(error) => match error.kind() {
+                lapin::ErrorKind::ProtocolError(amqp)
+                    if *amqp.kind() == AMQPErrorKind::Hard(AMQPHardError::FRAMEERROR) =>
+                {
+                    ConsumerError::FrameTooLarge {
+                        frame_max,
+                        reason: amqp.get_message().to_string(),
+                    }
+                }
+                _ => self,
+            },
+            _ => self,
+        }
+    }
 }

@@ -75,7 +75,7 @@
 //! [`ConsumerGroup`](crate::ConsumerGroup): each stream keeps its order.
 
 pub(crate) mod config;
-mod dead_letter;
+pub(crate) mod dead_letter;
 mod delivery;
 pub(crate) mod error;
 pub(crate) mod group;
@@ -105,6 +105,10 @@ use self::{dead_letter::DeadLetters, live::Live, subscribed::Subscribed};
 use crate::{
     config_error::short, connection, ConsumerConfig, ConsumerError, ConsumerStats, Handler,
 };
+
+/// The channels a consumer opens on its connection: one to consume, one to
+/// dead-letter (see [`link_limits`](crate::link_limits)).
+pub(crate) const CHANNELS: u16 = 2;
 
 /// Consumes events from a durable queue into a [`Handler`].
 ///
@@ -227,12 +231,11 @@ impl<H: Handler> Consumer<H> {
     /// disconnects. After this the queue collects events even while no
     /// consumer runs.
     pub async fn declare(&self) -> Result<(), ConsumerError> {
-        let connection = connection::connect::<ConsumerError>(
-            self.config.amqp_url(),
-            self.config.name(),
-            self.config.connect_timeout(),
-        )
-        .await?;
+        let connection = self
+            .config
+            .link()
+            .connect::<ConsumerError>(CHANNELS)
+            .await?;
         let result = self
             .bounded("declare the topology", async {
                 let channel = connection.create_channel().await?;
@@ -245,16 +248,20 @@ impl<H: Handler> Consumer<H> {
 
     /// Consumes forever, reconnecting with backoff after any failure.
     ///
-    /// Returns only if the very first topology declaration fails (a
-    /// configuration error, such as a queue that exists with other
-    /// arguments); later failures are logged and retried.
+    /// Returns only on what reconnecting cannot fix: the very first topology
+    /// declaration failing (a queue that exists with other arguments, say),
+    /// a broker agreeing to less than the consumer needs
+    /// ([`ConsumerError::Config`]), or a message whose headers do not fit
+    /// the connection's frame ([`ConsumerError::FrameTooLarge`]); see
+    /// [`ConsumerError::is_fatal`]. Other failures are logged and retried.
     pub async fn run(&self) -> Result<Infallible, ConsumerError> {
         let mut delays = self.config.reconnect().delays();
         let mut declared_once = false;
         loop {
             let before = self.stats.handled() + self.stats.dead_lettered();
             let error = self.session(&mut declared_once).await;
-            if matches!(error, ConsumerError::Topology(_)) && !declared_once {
+            let first_declaration = matches!(error, ConsumerError::Topology(_)) && !declared_once;
+            if error.is_fatal() || first_declaration {
                 tracing::error!(queue = %self.config.queue(), %error, "consumer stopped");
                 return Err(error);
             }
@@ -283,7 +290,7 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn session(&self, declared_once: &mut bool) -> ConsumerError {
-        let connection = match self.config.link().connect::<ConsumerError>().await {
+        let connection = match self.config.link().connect::<ConsumerError>(CHANNELS).await {
             Ok(connection) => connection,
             Err(error) => return error,
         };
@@ -303,6 +310,7 @@ impl<H: Handler> Consumer<H> {
         };
         if let Some(connection) = &live.connection {
             connection::close(connection).await;
+            return error.on_connection_with(connection.configuration().frame_max());
         }
         error
     }

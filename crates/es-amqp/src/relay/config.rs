@@ -60,7 +60,8 @@ impl RelayConfig {
     /// name) publishing to the topic exchange `exchange` on the broker at
     /// `amqp_url` (e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`; query
     /// parameters such as `?heartbeat=10` or `?frame_max=131072` are passed
-    /// to the connection). The defaults: routing key
+    /// to the connection; a `frame_max` below [`MIN_FRAME_MAX`](crate::MIN_FRAME_MAX)
+    /// is refused, see [`build`](RelayConfigBuilder::build)). The defaults: routing key
     /// `{category}.{event_type}`, 1,000 publishes in flight, pages of 500,
     /// checkpoint every 1,000 events or 1 s, exchange declared, connections
     /// opened within [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT),
@@ -228,12 +229,16 @@ impl RelayConfigBuilder {
     /// also the checkpoint's and, usually, the lease's), an exchange that is
     /// not a usable AMQP name (over [`SHORT_STRING_MAX`](crate::SHORT_STRING_MAX)
     /// bytes, a control character, or RabbitMQ's reserved `amq.` namespace
-    /// when the relay declares it), an unusable URL, or a count or bound
-    /// out of range.
+    /// when the relay declares it), an unusable URL, a URL asking for a
+    /// `frame_max` below [`MIN_FRAME_MAX`](crate::MIN_FRAME_MAX) (not every
+    /// event's headers would fit a frame), or a count or bound out of range.
+    /// What the broker agrees to is checked again on every connect: a
+    /// broker allowing less stops the relay with [`ConfigError::TooSmall`]
+    /// ([`RelayError::Config`](crate::RelayError::Config)).
     pub fn build(self) -> Result<RelayConfig, ConfigError> {
         let c = &self.config;
         es_core::check_name(es_core::InputField::RelayName, &c.link.name)?;
-        c.link.check()?;
+        c.link.check(super::CHANNELS)?;
         let declared = |kind| {
             if c.declare_exchange {
                 Declared::Exchange(kind)

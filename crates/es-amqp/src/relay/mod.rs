@@ -35,6 +35,10 @@ use tokio::{sync::watch, time::Instant};
 
 use crate::{connection, CheckpointError, RelayCheckpoint, RelayConfig, RelayError};
 
+/// The channels a relay opens on its connection: one, to publish (see
+/// [`link_limits`](crate::link_limits)).
+pub(crate) const CHANNELS: u16 = 1;
+
 /// Publishes a store's global log to RabbitMQ without losing events.
 ///
 /// ```no_run
@@ -223,7 +227,7 @@ where
 
     /// One connection's life: returns the error that ended it.
     async fn session(&self, progress: &mut Progress) -> RelayError {
-        let connection = match self.config.link().connect::<RelayError>().await {
+        let connection = match self.config.link().connect::<RelayError>(CHANNELS).await {
             Ok(connection) => connection,
             Err(error) => return error,
         };

@@ -11,6 +11,7 @@ mod inbox_names;
 mod inbox_postgres;
 mod inbox_scenario;
 mod inbox_sqlite;
+mod link_settings;
 mod not_yet;
 mod partitions;
 mod relay_consumer;

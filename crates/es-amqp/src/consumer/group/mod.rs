@@ -170,7 +170,10 @@ impl<H: Handler> ConsumerGroup<H> {
     /// process consumes.
     pub async fn declare(&self) -> Result<(), ConsumerError> {
         let base = self.config.consumer();
-        let connection = base.link().connect::<ConsumerError>().await?;
+        let connection = base
+            .link()
+            .connect::<ConsumerError>(super::CHANNELS)
+            .await?;
         let result = super::bounded(base, "declare the topology", async {
             let channel = connection.create_channel().await?;
             for partition in &self.partitions {
