@@ -21,9 +21,7 @@
 //!   batch an exact re-send?), [`check_expected_version`] and
 //!   [`check_checkpoint`] (`projection/checkpoint_rule.rs`), and
 //!   [`redact_url`] (`redact.rs`: passwords out of logs and errors).
-//! * Running alone: leases (`lease/`: [`LeaseStore`], [`Leader`],
-//!   [`run_as_leader`], [`Role`]) so one instance works on a name and the
-//!   others stand by; [`LeaseHolder`] says who holds a name now.
+//! * Running alone: leases and leader election live in the `es-lease` crate.
 //! * Using a store: [`Repository`] (`repository/`: load, decide, append,
 //!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
 //!   schema versions, [`Subscription`] to follow the global log, and
@@ -125,7 +123,6 @@ mod idempotent_append;
 mod in_memory;
 mod invalid_input;
 mod lag;
-mod lease;
 pub mod limits;
 mod metadata;
 pub mod metrics;
@@ -156,12 +153,6 @@ pub use idempotent_append::{previous_append, RecordedId};
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
 pub use invalid_input::{InputField, InvalidInput};
 pub use lag::Lag;
-pub use lease::{
-    check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
-    LeaderExit, LeaderWork, Lease, LeaseError, LeaseHolder, LeaseInfo, LeaseKeeper, LeaseLost,
-    LeaseStore, Renewal, Role, WorkEnd, DEFAULT_LEASE_ACQUIRE_TIMEOUT,
-    DEFAULT_LEASE_RETRY_INTERVAL, MAX_LEASE_NAME_LEN,
-};
 pub use metadata::Metadata;
 pub use position::Position;
 pub use progress::{CatchUpMeter, CatchUpProgress};

@@ -13,7 +13,6 @@ mod checkpoint_store;
 mod error;
 mod read_model;
 mod runner;
-mod runner_under_lease;
 
 pub use checkpoint_rule::check_checkpoint;
 pub use checkpoint_store::CheckpointStore;
