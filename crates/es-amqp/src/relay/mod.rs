@@ -27,10 +27,8 @@ pub(crate) mod unpublishable;
 
 use std::{convert::Infallible, sync::Arc};
 
-use es_core::{
-    metrics::{self, Component},
-    EventStore, Position,
-};
+use es_core::{EventStore, Position};
+use es_telemetry::metrics::{self, Component};
 use tokio::{sync::watch, time::Instant};
 
 use crate::{connection, CheckpointError, RelayCheckpoint, RelayConfig, RelayError};

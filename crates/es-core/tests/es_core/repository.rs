@@ -312,7 +312,8 @@ async fn a_keyed_command_is_recognised_only_on_its_own_stream() {
 
 #[test]
 fn idempotency_keys_are_validated() {
-    use es_core::{limits::MAX_IDEMPOTENCY_KEY_BYTES, IdempotencyKey, InputField, InvalidInput};
+    use es_core::backend::limits::MAX_IDEMPOTENCY_KEY_BYTES;
+    use es_core::{IdempotencyKey, InputField, InvalidInput};
     assert_eq!(
         IdempotencyKey::new(""),
         Err(InvalidInput::Empty {

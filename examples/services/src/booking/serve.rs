@@ -23,7 +23,8 @@
 use std::{pin::pin, time::Duration};
 
 use es_amqp::{lapin, Relay, RelayCheckpoint, RelayConfig, RelayError, RoutingKey};
-use es_core::{CatchUpProgress, CheckpointStore, EventStore, Position, Projection, RecordedEvent};
+use es_core::projection::CatchUpProgress;
+use es_core::{CheckpointStore, EventStore, Position, Projection, RecordedEvent};
 use es_lease::{Leader, LeaderConfig, LeaseError, LeaseStore};
 use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;

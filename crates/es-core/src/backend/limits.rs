@@ -5,7 +5,7 @@
 //! and choked on by another: each figure is the tightest limit of anything
 //! downstream (PostgreSQL, SQLite, serde_json, RabbitMQ), so every backend
 //! accepts and refuses exactly the same values. The checks live in
-//! [`validate_append`](crate::validate_append) and
+//! [`validate_append`](crate::backend::validate_append) and
 //! [`StreamId::new`](crate::StreamId::new); the error is
 //! [`InvalidInput`](crate::InvalidInput).
 //!
