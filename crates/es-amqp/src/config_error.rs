@@ -65,7 +65,7 @@ pub enum ConfigError {
         name: String,
     },
     /// A name a worker goes by breaks the rule of names
-    /// ([`es_core::check_name`]): a relay's name is also its checkpoint's and,
+    /// ([`es_core::backend::check_name`]): a relay's name is also its checkpoint's and,
     /// usually, its lease's name.
     #[error(transparent)]
     Name(#[from] es_core::InvalidInput),

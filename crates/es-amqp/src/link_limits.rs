@@ -9,7 +9,7 @@
 //!   with `FRAME-ERROR: frame too large`, reconnected, got the same message
 //!   again, 21 times in 90 s, and nothing behind it was handled. The
 //!   largest header frame of an event within es-core's
-//!   [`limits`](es_core::limits) is 67,184 bytes (measured by this module's
+//!   [`limits`](es_core::backend::limits) is 67,184 bytes (measured by this module's
 //!   test: a 1,024-byte stream id, a 128-byte event type, 64 KiB of
 //!   metadata); a consumer also receives the headers its own dead-lettering
 //!   adds to a message moved back (`x-es-failure`, up to 4 KiB) and the
@@ -35,7 +35,7 @@ use crate::ConfigError;
 ///
 /// Every message's content header frame (properties and headers) must fit
 /// one frame. The largest one of an event within es-core's
-/// [`limits`](es_core::limits) is 67,184 bytes (a 1,024-byte stream id, a
+/// [`limits`](es_core::backend::limits) is 67,184 bytes (a 1,024-byte stream id, a
 /// 128-byte event type, 64 KiB of metadata); a consumer also receives what
 /// its dead-lettering adds to a message moved back (`x-es-failure`, up to
 /// 4 KiB) and what the broker adds (`x-death`, `x-delivery-count`). A URL
@@ -90,7 +90,7 @@ fn at_least(field: &'static str, value: Option<u32>, min: u32) -> Result<(), Con
 mod tests {
     use chrono::{TimeZone, Utc};
     use es_core::{
-        limits::{
+        backend::limits::{
             MAX_CATEGORY_BYTES, MAX_EVENT_TYPE_BYTES, MAX_METADATA_BYTES, MAX_SCHEMA_VERSION,
             MAX_STREAM_ID_BYTES,
         },

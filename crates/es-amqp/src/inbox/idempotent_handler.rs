@@ -51,8 +51,8 @@ impl<S, H> IdempotentHandler<S, H> {
     ///
     /// # Errors
     ///
-    /// A name [`es_core::check_consumer_name`] refuses (empty, blank, over
-    /// [`MAX_NAME_BYTES`](es_core::limits::MAX_NAME_BYTES), a control
+    /// A name [`es_core::backend::check_consumer_name`] refuses (empty, blank, over
+    /// [`MAX_NAME_BYTES`](es_core::backend::limits::MAX_NAME_BYTES), a control
     /// character such as NUL): no store could record an event under it.
     pub fn new(
         consumer: impl Into<String>,
@@ -60,7 +60,7 @@ impl<S, H> IdempotentHandler<S, H> {
         handler: H,
     ) -> Result<Self, es_core::InvalidInput> {
         let consumer = consumer.into();
-        es_core::check_consumer_name(&consumer)?;
+        es_core::backend::check_consumer_name(&consumer)?;
         Ok(Self {
             consumer,
             store,

@@ -83,7 +83,7 @@ impl RelayConfig {
                 page_size: 500,
                 checkpoint_every: 1_000,
                 checkpoint_interval: Duration::from_secs(1),
-                poll_interval: es_core::DEFAULT_POLL_INTERVAL,
+                poll_interval: es_core::subscription::DEFAULT_POLL_INTERVAL,
                 confirm_timeout: Duration::from_secs(30),
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 unpublishable: UnpublishablePolicy::default(),
@@ -225,7 +225,7 @@ impl RelayConfigBuilder {
 
     /// The configuration, or the first value that cannot be used, so that a
     /// relay never starts with a value it could only retry for ever: a name
-    /// [`es_core::check_name`] refuses ([`ConfigError::Name`]: the name is
+    /// [`es_core::backend::check_name`] refuses ([`ConfigError::Name`]: the name is
     /// also the checkpoint's and, usually, the lease's), an exchange that is
     /// not a usable AMQP name (over [`SHORT_STRING_MAX`](crate::SHORT_STRING_MAX)
     /// bytes, a control character, or RabbitMQ's reserved `amq.` namespace
@@ -237,7 +237,7 @@ impl RelayConfigBuilder {
     /// ([`RelayError::Config`](crate::RelayError::Config)).
     pub fn build(self) -> Result<RelayConfig, ConfigError> {
         let c = &self.config;
-        es_core::check_name(es_core::InputField::RelayName, &c.link.name)?;
+        es_core::backend::check_name(es_core::InputField::RelayName, &c.link.name)?;
         c.link.check(super::CHANNELS)?;
         let declared = |kind| {
             if c.declare_exchange {

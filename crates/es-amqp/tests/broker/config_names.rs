@@ -21,7 +21,7 @@ use es_amqp::{
     InMemoryIdempotencyStore, RelayConfig, RelayConfigBuilder, UnpublishablePolicy,
     SHORT_STRING_MAX,
 };
-use es_core::{limits::MAX_NAME_BYTES, InputField, InvalidInput};
+use es_core::{backend::limits::MAX_NAME_BYTES, InputField, InvalidInput};
 
 const URL: &str = "amqp://127.0.0.1";
 

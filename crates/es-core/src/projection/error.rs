@@ -28,7 +28,7 @@ pub enum ProjectionError {
         source: BoxError,
     },
     /// The projection's name cannot key a checkpoint (see
-    /// [`check_name`](crate::check_name)); returned when the runner is built
+    /// [`check_name`](crate::backend::check_name)); returned when the runner is built
     /// and by every checkpoint store. Never transient.
     #[error("projection name refused: {0}")]
     InvalidName(#[from] crate::InvalidInput),

@@ -6,9 +6,10 @@ use std::{pin::pin, sync::Arc, time::Duration};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use crate::projection::{CatchUpMeter, CatchUpProgress};
 use crate::{
-    CatchUpMeter, CatchUpProgress, CheckpointStore, EventStore, Position, Projection,
-    ProjectionError, RecordedEvent, Subscription, UndecodablePolicy,
+    CheckpointStore, EventStore, Position, Projection, ProjectionError, RecordedEvent,
+    Subscription, UndecodablePolicy,
 };
 
 /// Feeds a projection from the event log, one transaction per batch.
@@ -52,11 +53,11 @@ where
     ///
     /// [`ProjectionError::InvalidName`] when the projection's
     /// [`name`](Projection::name), the key of its checkpoint, breaks the rule
-    /// of names ([`check_name`](crate::check_name): 1 to 200 bytes, not
+    /// of names ([`check_name`](crate::backend::check_name): 1 to 200 bytes, not
     /// blank, no control character): no checkpoint store could ever keep it,
     /// so it is refused here rather than on every load and commit.
     pub fn new(store: S, checkpoints: C, projection: P) -> Result<Self, ProjectionError> {
-        crate::check_projection_name(projection.name())?;
+        crate::backend::check_projection_name(projection.name())?;
         Ok(Self {
             store,
             checkpoints: Arc::new(checkpoints),
@@ -337,7 +338,7 @@ where
         }
         .instrument(span)
         .await?;
-        crate::metrics::projection_applied(self.projection.name(), batch.len());
+        es_telemetry::metrics::projection_applied(self.projection.name(), batch.len());
         self.progress.send_if_modified(|p| {
             let advanced = *p < to;
             if advanced {

@@ -1,14 +1,15 @@
 //! Every name a worker goes by is checked once, where it is built, by one
 //! rule (`check_name`: 1 to `MAX_NAME_BYTES` bytes, not blank, no control
-//! character): a projection's when its runner is built, a lease's and a
-//! holder's when a `Leader` is built. A name at the limit is accepted; one
+//! character): here a projection's, when its runner is built (a lease's and
+//! a holder's, when a `Leader` is built, in es-lease). A name at the limit is accepted; one
 //! byte past it, a NUL or another control character is a typed error before
 //! anything runs.
 
 use es_core::{
-    async_trait, check_name, limits::MAX_NAME_BYTES, BoxError, InMemoryLeases,
-    InMemoryProjectionStore, InMemoryStore, InputField, InvalidInput, Leader, LeaderConfig,
-    LeaseError, Projection, ProjectionError, ProjectionRunner, RecordedEvent,
+    async_trait,
+    backend::{check_name, limits::MAX_NAME_BYTES},
+    BoxError, InMemoryProjectionStore, InMemoryStore, InputField, InvalidInput, Projection,
+    ProjectionError, ProjectionRunner, RecordedEvent,
 };
 
 use es_test_support::text::of_bytes as name_of;
@@ -95,38 +96,6 @@ fn a_projection_name_is_checked_when_the_runner_is_built() {
             Err(ProjectionError::InvalidName(invalid)) => assert_eq!(invalid, refusal),
             Err(other) => panic!("{name:?}: {other}"),
             Ok(_) => panic!("{name:?} was accepted"),
-        }
-    }
-}
-
-#[test]
-fn lease_names_and_holders_are_checked_when_the_leader_is_built() {
-    let leader = |name: &str, holder: &str| {
-        Leader::new(InMemoryLeases::new(), name, holder, LeaderConfig::new())
-    };
-    let at_limit = name_of(MAX_NAME_BYTES);
-    assert!(leader(&at_limit, &at_limit).is_ok());
-    for (bad, refusal) in refused_names(InputField::LeaseName) {
-        match leader(&bad, "holder") {
-            Err(LeaseError::InvalidName {
-                field: "name",
-                reason,
-                ..
-            }) => assert_eq!(reason, refusal.to_string()),
-            other => panic!(
-                "lease name {bad:?}: {:?}",
-                other.map(|l| l.name().to_owned())
-            ),
-        }
-    }
-    for (bad, refusal) in refused_names(InputField::LeaseHolder) {
-        match leader("relay", &bad) {
-            Err(LeaseError::InvalidName {
-                field: "holder",
-                reason,
-                ..
-            }) => assert_eq!(reason, refusal.to_string()),
-            other => panic!("holder {bad:?}: {:?}", other.map(|l| l.name().to_owned())),
         }
     }
 }

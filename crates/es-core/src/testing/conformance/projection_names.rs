@@ -5,12 +5,13 @@
 //! without one rule, a name would work on one backend and fail on another
 //! as a backend error, retried forever.
 
-use crate::{limits::MAX_NAME_BYTES, CheckpointStore, Position, ProjectionError};
+use crate::backend::limits::MAX_NAME_BYTES;
+use crate::{CheckpointStore, Position, ProjectionError};
 
 /// Checks that `checkpoints` refuses an empty or blank name, a NUL or
 /// another control character and a name one byte over [`MAX_NAME_BYTES`]
 /// with [`ProjectionError::InvalidName`] (the rule of
-/// [`check_name`](crate::check_name)), on load and on commit, and keeps a
+/// [`check_name`](crate::backend::check_name)), on load and on commit, and keeps a
 /// name of exactly the limit (multi-byte, hard to compress).
 pub async fn projection_names_are_checked<C: CheckpointStore>(checkpoints: &C) {
     let over = format!("{}x", "é".repeat(MAX_NAME_BYTES / 2));

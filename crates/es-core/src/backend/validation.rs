@@ -1,4 +1,4 @@
-//! The checks behind the [`limits`](crate::limits): one implementation that
+//! The checks behind the [`limits`](crate::backend::limits): one implementation that
 //! every backend runs first in `append`, so all of them refuse the same input.
 
 use std::{collections::HashSet, io};
@@ -6,13 +6,11 @@ use std::{collections::HashSet, io};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{
-    limits::{
-        MAX_CATEGORY_BYTES, MAX_EVENT_TYPE_BYTES, MAX_JSON_DEPTH, MAX_METADATA_BYTES,
-        MAX_PAYLOAD_BYTES, MAX_SCHEMA_VERSION, MAX_STREAM_ID_BYTES,
-    },
-    InputField, InvalidInput, NewEvent, StoreError, StreamId,
+use crate::backend::limits::{
+    MAX_CATEGORY_BYTES, MAX_EVENT_TYPE_BYTES, MAX_JSON_DEPTH, MAX_METADATA_BYTES,
+    MAX_PAYLOAD_BYTES, MAX_SCHEMA_VERSION, MAX_STREAM_ID_BYTES,
 };
+use crate::{InputField, InvalidInput, NewEvent, StoreError, StreamId};
 
 /// Checks a batch against every input limit before a backend touches it.
 ///
@@ -27,7 +25,8 @@ use crate::{
 /// nothing has been written.
 ///
 /// ```
-/// use es_core::{validate_append, InputField, InvalidInput, NewEvent, StoreError, StreamId};
+/// use es_core::backend::validate_append;
+/// use es_core::{InputField, InvalidInput, NewEvent, StoreError, StreamId};
 /// let stream = StreamId::new("door-1").unwrap();
 /// assert!(validate_append(&stream, &[NewEvent::raw("Opened", serde_json::json!({}))]).is_ok());
 /// let refused = validate_append(&stream, &[NewEvent::raw("Op\0ened", serde_json::json!({}))]);
@@ -100,11 +99,11 @@ pub(crate) fn check_stream_id(id: &str) -> Result<(), InvalidInput> {
 }
 
 /// A part of the default routing key: none of
-/// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED).
+/// [`ROUTING_KEY_RESERVED`](crate::backend::limits::ROUTING_KEY_RESERVED).
 pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), InvalidInput> {
     match value
         .chars()
-        .find(|c| crate::limits::ROUTING_KEY_RESERVED.contains(c))
+        .find(|c| crate::backend::limits::ROUTING_KEY_RESERVED.contains(c))
     {
         Some(character) => Err(InvalidInput::ForbiddenCharacter { field, character }),
         None => Ok(()),
@@ -116,7 +115,7 @@ pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), Inval
 /// consumer's (the key of what it processed), a lease's and a lease
 /// holder's. One rule for all, because each of these names becomes the
 /// others downstream (a relay's name is a checkpoint name and a lease name):
-/// 1 to [`MAX_NAME_BYTES`](crate::limits::MAX_NAME_BYTES) bytes of UTF-8,
+/// 1 to [`MAX_NAME_BYTES`](crate::backend::limits::MAX_NAME_BYTES) bytes of UTF-8,
 /// not only whitespace, no control character (NUL included: PostgreSQL
 /// cannot store it; the others cannot be typed on a command line, and
 /// operators read these names in logs and tools).
@@ -127,7 +126,7 @@ pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), Inval
 /// every store that keys rows by it.
 ///
 /// ```
-/// use es_core::{check_name, limits::MAX_NAME_BYTES, InputField, InvalidInput};
+/// use es_core::{backend::{check_name, limits::MAX_NAME_BYTES}, InputField, InvalidInput};
 /// assert!(check_name(InputField::ProjectionName, "booking-projector").is_ok());
 /// assert!(check_name(InputField::RelayName, &"r".repeat(MAX_NAME_BYTES)).is_ok());
 /// assert_eq!(
@@ -144,7 +143,7 @@ pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), Inval
 /// );
 /// ```
 pub fn check_name(field: InputField, name: &str) -> Result<(), InvalidInput> {
-    check_text(field, name, crate::limits::MAX_NAME_BYTES)?;
+    check_text(field, name, crate::backend::limits::MAX_NAME_BYTES)?;
     if name.trim().is_empty() {
         return Err(InvalidInput::Blank { field });
     }

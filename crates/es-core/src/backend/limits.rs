@@ -5,7 +5,7 @@
 //! and choked on by another: each figure is the tightest limit of anything
 //! downstream (PostgreSQL, SQLite, serde_json, RabbitMQ), so every backend
 //! accepts and refuses exactly the same values. The checks live in
-//! [`validate_append`](crate::validate_append) and
+//! [`validate_append`](crate::backend::validate_append) and
 //! [`StreamId::new`](crate::StreamId::new); the error is
 //! [`InvalidInput`](crate::InvalidInput).
 //!
@@ -72,7 +72,7 @@ pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 256;
 /// (checkpoint) name, a relay's, an inbox consumer's, a lease's and a lease
 /// holder's.
 ///
-/// One figure and one rule ([`check_name`](crate::check_name): not blank,
+/// One figure and one rule ([`check_name`](crate::backend::check_name): not blank,
 /// no control character) for all of them, because each becomes another
 /// downstream: a relay's name is its checkpoint's name and, run under a
 /// lease, usually its lease's; an inbox consumer's name keys rows next to a
