@@ -137,7 +137,9 @@ where
     /// failures are logged and retried with backoff (republishing everything
     /// not confirmed). Returns only on an error that retrying cannot fix: an
     /// unroutable event ([`RelayError::Unroutable`]), a routing key or event
-    /// that cannot be encoded, undecodable stored data, or another relay
+    /// that cannot be encoded, undecodable stored data, a broker agreeing to
+    /// less than the relay needs or a checkpoint store refusing its name
+    /// ([`RelayError::Config`]), or another relay
     /// moving this relay's checkpoint (two relays under one name: run them
     /// under a lease with [`es_lease::Leader::serve`]). The checkpoint is saved before
     /// returning, and never passes the failed event.
