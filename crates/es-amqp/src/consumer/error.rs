@@ -81,24 +81,48 @@ impl ConsumerError {
         )
     }
 
-    /// This error, or [`FrameTooLarge`](Self::FrameTooLarge) if it is the
-    /// protocol's frame error on a connection whose `frame_max` is
-    /// `frame_max`.
-    pub(crate) fn on_connection_with(self, frame_max: u32) -> Self {
-        use lapin::protocol::{AMQPErrorKind, AMQPHardError};
-        match &self {
-            ConsumerError::Amqp(error) => match error.kind() {
-                lapin::ErrorKind::ProtocolError(amqp)
-                    if *amqp.kind() == AMQPErrorKind::Hard(AMQPHardError::FRAMEERROR) =>
-                {
-                    ConsumerError::FrameTooLarge {
-                        frame_max,
-                        reason: amqp.get_message().to_string(),
-                    }
-                }
-                _ => self,
-            },
-            _ => self,
+    /// This error, or [`FrameTooLarge`](Self::FrameTooLarge) if the
+    /// connection it ended on was closed by the protocol's frame error.
+    ///
+    /// The frame error does not always reach the consumer itself: an
+    /// acknowledgement in flight fails first with "channel closing". So the
+    /// connection's own events (subscribed to when it opened) are read: a
+    /// connection that is closing or closed reports the error that closed it
+    /// at once, and the wait for it is bounded by `within`.
+    pub(crate) async fn or_frame_error(
+        self,
+        connection: &lapin::Connection,
+        events: &mut (impl futures::Stream<Item = lapin::Event> + Unpin),
+        within: std::time::Duration,
+    ) -> Self {
+        use futures::StreamExt;
+        let status = connection.status();
+        if !(status.errored() || status.closing() || status.closed()) {
+            return self;
         }
+        let frame_max = connection.configuration().frame_max();
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.next()).await {
+            if let lapin::Event::Error(error) = event {
+                return match frame_error(&error) {
+                    Some(reason) => ConsumerError::FrameTooLarge { frame_max, reason },
+                    None => self,
+                };
+            }
+        }
+        self
+    }
+}
+
+/// The words of a protocol frame error (`FRAME-ERROR: frame too large`).
+fn frame_error(error: &lapin::Error) -> Option<String> {
+    use lapin::protocol::{AMQPErrorKind, AMQPHardError};
+    match error.kind() {
+        lapin::ErrorKind::ProtocolError(amqp)
+            if *amqp.kind() == AMQPErrorKind::Hard(AMQPHardError::FRAMEERROR) =>
+        {
+            Some(amqp.get_message().to_string())
+        }
+        _ => None,
     }
 }

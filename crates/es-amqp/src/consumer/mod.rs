@@ -294,6 +294,7 @@ impl<H: Handler> Consumer<H> {
             Ok(connection) => connection,
             Err(error) => return error,
         };
+        let mut events = Box::pin(connection.events_listener());
         let mut live = Live {
             connection: Some(connection),
             deliveries: None,
@@ -309,8 +310,11 @@ impl<H: Handler> Consumer<H> {
             None => ConsumerError::Cancelled,
         };
         if let Some(connection) = &live.connection {
+            let error = error
+                .or_frame_error(connection, &mut events, self.config.request_timeout())
+                .await;
             connection::close(connection).await;
-            return error.on_connection_with(connection.configuration().frame_max());
+            return error;
         }
         error
     }
