@@ -102,27 +102,43 @@ impl ConsumerError {
         }
         let frame_max = connection.configuration().frame_max();
         let deadline = tokio::time::Instant::now() + within;
+        // Channel errors may come first; the connection's own error ends the search.
         while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.next()).await {
-            if let lapin::Event::Error(error) = event {
-                return match frame_error(&error) {
-                    Some(reason) => ConsumerError::FrameTooLarge { frame_max, reason },
-                    None => self,
-                };
+            let lapin::Event::Error(error) = event else {
+                continue;
+            };
+            match connection_error(&error) {
+                Some(ConnectionError::Frame(reason)) => {
+                    return ConsumerError::FrameTooLarge { frame_max, reason }
+                }
+                Some(ConnectionError::Other) => return self,
+                None => {}
             }
         }
         self
     }
 }
 
-/// The words of a protocol frame error (`FRAME-ERROR: frame too large`).
-fn frame_error(error: &lapin::Error) -> Option<String> {
+/// What closed a connection, as far as the consumer cares.
+enum ConnectionError {
+    /// The protocol's frame error (`FRAME-ERROR: frame too large`), in its words.
+    Frame(String),
+    /// Anything else that closes the connection (a network failure, the
+    /// broker closing it).
+    Other,
+}
+
+/// The connection error `error` reports, or `None` for a channel's error.
+fn connection_error(error: &lapin::Error) -> Option<ConnectionError> {
     use lapin::protocol::{AMQPErrorKind, AMQPHardError};
     match error.kind() {
-        lapin::ErrorKind::ProtocolError(amqp)
-            if *amqp.kind() == AMQPErrorKind::Hard(AMQPHardError::FRAMEERROR) =>
-        {
-            Some(amqp.get_message().to_string())
-        }
-        _ => None,
+        lapin::ErrorKind::ProtocolError(amqp) => match amqp.kind() {
+            AMQPErrorKind::Hard(AMQPHardError::FRAMEERROR) => {
+                Some(ConnectionError::Frame(amqp.get_message().to_string()))
+            }
+            AMQPErrorKind::Hard(_) => Some(ConnectionError::Other),
+            AMQPErrorKind::Soft(_) => None,
+        },
+        _ => Some(ConnectionError::Other),
     }
 }
