@@ -41,7 +41,10 @@ pub const MAX_EVENT_TYPE_BYTES: usize = 128;
 ///
 /// Metadata travels in AMQP headers, which must fit one frame; RabbitMQ's
 /// default `frame_max` is 131,072 bytes, and the headers carry more than the
-/// metadata.
+/// metadata. With every limit here at its largest, an event's headers take
+/// 67,184 bytes; es-amqp refuses connections whose `frame_max` could not
+/// carry them (`es_amqp::MIN_FRAME_MAX`, 80 KiB), so raising this figure
+/// means raising that one.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
 /// The largest serialised payload, in bytes of JSON.
