@@ -29,10 +29,8 @@ use std::time::{Duration, Instant};
 use amqp_support::{amqp_url, Broker};
 use criterion::{criterion_group, Criterion};
 use es_amqp::{Relay, RelayConfig};
-use es_core::{
-    async_trait, EventStore, ExpectedVersion, Leader, LeaderConfig, LeaderExit, LeaderWork,
-    LeaseInfo, Position, StreamId,
-};
+use es_core::{async_trait, EventStore, ExpectedVersion, Position, StreamId};
+use es_lease::{Leader, LeaderConfig, LeaderExit, LeaderWork, LeaseInfo};
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresLeaseConfig, PostgresLeases, PostgresStore,
 };

@@ -111,8 +111,8 @@ pub use consumer::{
     topology::QueueType,
     Consumer,
 };
-/// The workspace's one URL redaction (see [`es_core::redact_url`]).
-pub use es_core::redact_url;
+/// The workspace's one URL redaction (see [`es_telemetry::redact_url`]).
+pub use es_telemetry::redact_url;
 #[cfg(feature = "postgres")]
 pub use inbox::postgres::PostgresIdempotencyStore;
 #[cfg(feature = "sqlite")]

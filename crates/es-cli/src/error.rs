@@ -136,7 +136,7 @@ pub enum CliError {
         name: String,
         /// What the lease store said.
         #[source]
-        source: es_core::LeaseError,
+        source: es_lease::LeaseError,
     },
     /// A value could not be encoded as JSON.
     #[error("cannot encode JSON output: {0}")]
@@ -190,7 +190,7 @@ impl CliError {
     }
 
     /// A failed lease-store read of lease `name`.
-    pub fn lease(name: &str) -> impl FnOnce(es_core::LeaseError) -> CliError {
+    pub fn lease(name: &str) -> impl FnOnce(es_lease::LeaseError) -> CliError {
         let name = name.to_owned();
         move |source| CliError::Lease { name, source }
     }

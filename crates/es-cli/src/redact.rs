@@ -36,7 +36,7 @@ impl Redactor {
     pub fn from_urls(urls: impl IntoIterator<Item = String>) -> Self {
         let mut secrets: Vec<String> = urls
             .into_iter()
-            .flat_map(|u| es_core::url_passwords(&u))
+            .flat_map(|u| es_telemetry::url_passwords(&u))
             .collect();
         secrets.retain(|s| !s.is_empty());
         // Longest first, so a password containing another is replaced whole.

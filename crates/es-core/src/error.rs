@@ -47,7 +47,7 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    /// The input broke a [limit](crate::limits) and was refused before
+    /// The input broke a [limit](crate::backend::limits) and was refused before
     /// reaching the store; nothing was written.
     #[error("invalid input: {0}")]
     InvalidInput(#[from] InvalidInput),

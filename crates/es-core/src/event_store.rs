@@ -26,7 +26,7 @@ pub struct AppendOutcome {
     pub last_position: Option<Position>,
     /// Whether the store wrote nothing because every event id of the batch
     /// was already recorded, in this stream, at these versions (an exact
-    /// re-send, see [`previous_append`](crate::previous_append)): the
+    /// re-send, see [`previous_append`](crate::backend::previous_append)): the
     /// outcome is then the earlier append's, and the events recorded are the
     /// earlier ones, whatever the re-sent batch held.
     pub resent: bool,
@@ -58,8 +58,8 @@ impl AppendOutcome {
 ///   position order and never skips an event that commits late: once a page
 ///   has returned position `p`, no event with a position `<= p` can appear later.
 /// * Every store accepts and refuses the same input: `append` calls
-///   [`validate_append`](crate::validate_append) first, so a value over a
-///   [limit](crate::limits) (or holding NUL) is a
+///   [`validate_append`](crate::backend::validate_append) first, so a value over a
+///   [limit](crate::backend::limits) (or holding NUL) is a
 ///   [`StoreError::InvalidInput`] with nothing written, and a value at a
 ///   limit reads back verbatim.
 /// * Values read back exactly as written, numbers included: every finite
@@ -127,22 +127,5 @@ pub trait EventStore: Send + Sync {
     async fn count_after(&self, after: Position) -> Result<Option<u64>, StoreError> {
         let _ = after;
         Ok(None)
-    }
-}
-
-/// The shared check of an append against the stream's current version.
-pub fn check_expected_version(
-    stream_id: &StreamId,
-    expected: ExpectedVersion,
-    current: u64,
-) -> Result<(), StoreError> {
-    if expected.is_satisfied_by(current) {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict {
-            stream_id: stream_id.clone(),
-            expected,
-            actual: current,
-        })
     }
 }

@@ -31,6 +31,17 @@ impl ExpectedVersion {
             ExpectedVersion::Exact(v) => current == v,
         }
     }
+
+    /// The one version this expectation allows, when there is one:
+    /// `Exact(v)` allows `v`, `NoStream` allows `0`; `Any` and
+    /// `StreamExists` allow many.
+    pub fn single_version(self) -> Option<u64> {
+        match self {
+            ExpectedVersion::Exact(v) => Some(v),
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => None,
+        }
+    }
 }
 
 impl fmt::Display for ExpectedVersion {

@@ -1,7 +1,7 @@
 //! Why input was refused before reaching a store.
 //!
 //! A matchable error instead of a sentence: each variant names the field and
-//! the limit from [`limits`](crate::limits) it broke, so callers (and tests)
+//! the limit from [`limits`](crate::backend::limits) it broke, so callers (and tests)
 //! can tell a too-long event type from a NUL in the metadata.
 
 use std::fmt;
@@ -69,10 +69,10 @@ pub enum InvalidInput {
         field: InputField,
         /// Its length in bytes (for JSON: at least this many; counting stops past the limit).
         len: usize,
-        /// The limit, from [`limits`](crate::limits).
+        /// The limit, from [`limits`](crate::backend::limits).
         max: usize,
     },
-    /// JSON nested deeper than [`MAX_JSON_DEPTH`](crate::limits::MAX_JSON_DEPTH).
+    /// JSON nested deeper than [`MAX_JSON_DEPTH`](crate::backend::limits::MAX_JSON_DEPTH).
     #[error("the {field} nests arrays and objects {depth} deep, over the limit of {max}")]
     TooDeep {
         /// The payload or the metadata.
@@ -90,7 +90,7 @@ pub enum InvalidInput {
     },
     /// The field contains a character it must not: a `-` in an aggregate
     /// type (it would make stream ids ambiguous), or one of
-    /// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED) in a
+    /// [`ROUTING_KEY_RESERVED`](crate::backend::limits::ROUTING_KEY_RESERVED) in a
     /// category or event type (it would make routing keys ambiguous).
     #[error("the {field} must not contain {character:?}")]
     ForbiddenCharacter {

@@ -8,36 +8,46 @@
 //! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`. The
 //! project's `docs/architecture.md` explains how the pieces fit.
 //!
-//! ## Map of the modules
+//! ## Layout
 //!
-//! * Writing: [`Aggregate`] decides, [`DomainEvent`] names and encodes,
-//!   [`NewEvent`] carries an event with its [`Metadata`] to the store;
-//!   [`StreamId`] names the stream and [`ExpectedVersion`] guards it.
-//! * The contract: [`EventStore`] (`event_store.rs`), its errors
-//!   ([`StoreError`], [`DecodeError`], [`InvalidInput`]), and what it hands
-//!   back ([`RecordedEvent`], [`ReplayEvent`], [`Position`], [`AppendOutcome`]).
-//! * Rules every backend shares: [`limits`] and [`validate_append`]
-//!   (`validation.rs`), [`previous_append`] (`idempotent_append.rs`: is a
-//!   batch an exact re-send?), [`check_expected_version`] and
-//!   [`check_checkpoint`] (`projection/checkpoint_rule.rs`), and
-//!   [`redact_url`] (`redact.rs`: passwords out of logs and errors).
-//! * Running alone: leases (`lease/`: [`LeaseStore`], [`Leader`],
-//!   [`run_as_leader`], [`Role`]) so one instance works on a name and the
-//!   others stand by; [`LeaseHolder`] says who holds a name now.
-//! * Using a store: [`Repository`] (`repository/`: load, decide, append,
-//!   cache, retry, snapshots via [`SnapshotStore`]), [`Upcasters`] for old
-//!   schema versions, [`Subscription`] to follow the global log, and
-//!   [`ProjectionRunner`] with [`Projection`] and [`CheckpointStore`] for
-//!   read models; [`UndecodablePolicy`] says what readers do with bad data.
-//! * Operating: [`metrics`] (every metric's name, unit and labels; the
-//!   `metrics` feature records them), [`Lag`] (how far a follower is
-//!   behind), [`CatchUpProgress`] / [`CatchUpMeter`] (`progress.rs`: done, total,
-//!   rate and time left of a catch-up or rebuild, published by
-//!   [`ProjectionRunner::catch_up_progress`]; no UI here, `es-progress` draws it)
-//!   and [`TraceContext`] (the W3C `traceparent` an event carries in its
-//!   [`Metadata`], so a consumer's span joins the command's trace).
-//! * [`InMemoryStore`] and [`InMemoryProjectionStore`]: a complete store.
-//! * `testing` (feature): the conformance suite and a given/when/then kit.
+//! Each file holds one concept and opens with why it exists.
+//!
+//! * Writing: `aggregate.rs` ([`Aggregate`]: decides and folds, pure),
+//!   `event.rs` ([`DomainEvent`] names and encodes, [`NewEvent`] carries it
+//!   to the store), `metadata.rs` ([`Metadata`]: correlation, causation and
+//!   the [`TraceContext`] an event carries), `stream_id.rs` ([`StreamId`]),
+//!   `expected_version.rs` ([`ExpectedVersion`]: what a writer believes).
+//! * The contract: `event_store.rs` ([`EventStore`]: every guarantee a store
+//!   keeps is stated on it), `error.rs` ([`StoreError`], [`DecodeError`]),
+//!   `invalid_input.rs` ([`InvalidInput`]: which field broke which limit),
+//!   and what a store hands back: `recorded_event.rs` ([`RecordedEvent`]),
+//!   `replay_event.rs` ([`ReplayEvent`]), `position.rs` ([`Position`] in the
+//!   global log, in commit order).
+//! * [`backend`]: the rules every backend applies, written once
+//!   ([`backend::validate_append`] and the [`backend::limits`],
+//!   [`backend::check_expected_version`], [`backend::previous_append`],
+//!   [`backend::check_checkpoint`]); users of a store never call them.
+//! * [`repository`]: [`Repository`] loads, decides, appends, caches and
+//!   retries; an [`IdempotencyKey`] makes a command safe to send again;
+//!   snapshots (`snapshot.rs`: [`SnapshotStore`], [`SnapshotPolicy`]) shorten
+//!   long streams; [`Upcasters`] (`upcasters.rs`) read old schema versions.
+//! * [`subscription`]: [`Subscription`] follows the global log, catch-up then
+//!   live, through one gap-safe read; [`UndecodablePolicy`]
+//!   (`undecodable_policy.rs`) says what readers do with bad stored data.
+//! * [`projection`]: [`ProjectionRunner`] applies a batch and moves its
+//!   checkpoint in one transaction ([`Projection`], [`CheckpointStore`]),
+//!   and reports a catch-up's progress
+//!   ([`projection::CatchUpProgress`], `catch_up_progress.rs`).
+//! * `in_memory/`: [`InMemoryStore`] and [`InMemoryProjectionStore`], a
+//!   complete store that keeps every guarantee.
+//! * `testing` (feature `testing`): the conformance suite every backend
+//!   runs and a given/when/then kit for aggregates.
+//!
+//! Outside this crate: leases and leader election in `es-lease`; metric
+//! names, follower lag, the W3C trace context and URL redaction in
+//! `es-telemetry`; stores in `es-sqlite` and `es-postgres`; RabbitMQ in
+//! `es-amqp`. The project's `docs/architecture.md` names the file where each
+//! rule lives.
 //!
 //! ```
 //! use es_core::{Aggregate, DomainEvent, ExecuteError, InMemoryStore, Repository};
@@ -117,32 +127,24 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+pub mod backend;
 mod error;
 mod event;
 mod event_store;
 mod expected_version;
-mod idempotent_append;
 mod in_memory;
 mod invalid_input;
-mod lag;
-mod lease;
-pub mod limits;
 mod metadata;
-pub mod metrics;
 mod position;
-mod progress;
-mod projection;
+pub mod projection;
 mod recorded_event;
-mod redact;
 mod replay_event;
-mod repository;
+pub mod repository;
 mod snapshot;
 mod stream_id;
-mod subscription;
-mod trace_context;
+pub mod subscription;
 mod undecodable_policy;
 mod upcasters;
-mod validation;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -150,38 +152,26 @@ pub mod testing;
 pub use aggregate::Aggregate;
 pub use error::{BoxError, DecodeError, DecodeFailure, StoreError};
 pub use event::{DomainEvent, NewEvent};
-pub use event_store::{check_expected_version, AppendOutcome, EventStore};
+pub use event_store::{AppendOutcome, EventStore};
 pub use expected_version::ExpectedVersion;
-pub use idempotent_append::{previous_append, RecordedId};
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
 pub use invalid_input::{InputField, InvalidInput};
-pub use lag::Lag;
-pub use lease::{
-    check_lease_holder, check_lease_name, run_as_leader, InMemoryLeases, Leader, LeaderConfig,
-    LeaderExit, LeaderWork, Lease, LeaseError, LeaseHolder, LeaseInfo, LeaseKeeper, LeaseLost,
-    LeaseStore, Renewal, Role, WorkEnd, DEFAULT_LEASE_ACQUIRE_TIMEOUT,
-    DEFAULT_LEASE_RETRY_INTERVAL, MAX_LEASE_NAME_LEN,
-};
 pub use metadata::Metadata;
 pub use position::Position;
-pub use progress::{CatchUpMeter, CatchUpProgress};
-pub use projection::{
-    check_checkpoint, CheckpointStore, Projection, ProjectionError, ProjectionRunner,
-};
+pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
 pub use recorded_event::RecordedEvent;
-pub use redact::{redact_url, url_passwords};
 pub use replay_event::ReplayEvent;
 pub use repository::{
     ExecuteError, ExecuteOptions, Executed, IdempotencyKey, Loaded, Repository, RetryPolicy,
-    DEFAULT_CACHE_CAPACITY,
 };
 pub use snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
 pub use stream_id::StreamId;
-pub use subscription::{Subscription, DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL};
-pub use trace_context::{TraceContext, TraceContextError};
+pub use subscription::Subscription;
 pub use undecodable_policy::UndecodablePolicy;
 pub use upcasters::Upcasters;
-pub use validation::{check_consumer_name, check_projection_name, validate_append};
+
+/// The W3C trace context a [`Metadata`] carries (from `es-telemetry`).
+pub use es_telemetry::TraceContext;
 
 /// Re-exported so backends and users name the same versions.
 pub use async_trait::async_trait;

@@ -9,19 +9,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
+use crate::backend::{
     limits::{MAX_CATEGORY_BYTES, MAX_STREAM_ID_BYTES},
     validation::{check_name, check_routable, check_stream_id},
-    InputField, InvalidInput,
 };
+use crate::{InputField, InvalidInput};
 
 /// The id of one event stream, such as `booking-0190b6c2-...`.
 ///
-/// Limits (see [`limits`](crate::limits)): 1 to
+/// Limits (see [`limits`](crate::backend::limits)): 1 to
 /// [`MAX_STREAM_ID_BYTES`] bytes, no NUL, and a category (the part before the
 /// first `-`, or the whole id without one) of at most [`MAX_CATEGORY_BYTES`]
 /// without `.`, `*` or `#` (see
-/// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED)).
+/// [`ROUTING_KEY_RESERVED`](crate::backend::limits::ROUTING_KEY_RESERVED)).
 /// Nothing is ever normalised: a refused id is an error, never a silently
 /// different stream.
 ///

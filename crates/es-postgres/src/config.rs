@@ -190,7 +190,7 @@ impl fmt::Debug for PostgresConfig {
 /// driver echoed it.
 fn describe_without_secrets(error: &dyn std::error::Error, url: &str) -> String {
     let mut text = error.to_string();
-    for secret in es_core::url_passwords(url) {
+    for secret in es_telemetry::url_passwords(url) {
         if !secret.is_empty() {
             text = text.replace(&secret, "***");
         }
@@ -200,8 +200,8 @@ fn describe_without_secrets(error: &dyn std::error::Error, url: &str) -> String 
 
 /// The workspace's one URL redaction, re-exported: the password of a
 /// connection URL becomes `***`, in the user info and in a `password=` query
-/// parameter (see [`es_core::redact_url`]).
-pub use es_core::redact_url;
+/// parameter (see [`es_telemetry::redact_url`]).
+pub use es_telemetry::redact_url;
 
 #[cfg(test)]
 mod tests {

@@ -223,8 +223,8 @@
 //! older version had `jsonb` columns: [`PostgresStore::migrate`] changes
 //! them, rewriting the tables under an exclusive lock; rows written before
 //! keep the text `jsonb` had normalised them to.) Every append first runs
-//! [`es_core::validate_append`]: input PostgreSQL cannot store (NUL in any
-//! text, a stream id over [`es_core::limits::MAX_STREAM_ID_BYTES`], which
+//! [`es_core::backend::validate_append`]: input PostgreSQL cannot store (NUL in any
+//! text, a stream id over [`es_core::backend::limits::MAX_STREAM_ID_BYTES`], which
 //! keeps it within the unique index's row limit even for random text) is a
 //! typed [`es_core::StoreError::InvalidInput`], never a retryable backend
 //! error. A stored event that cannot be decoded (say, from a restored

@@ -12,7 +12,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use es_core::{check_checkpoint, CheckpointStore, Position, ProjectionError};
+use es_core::backend::check_checkpoint;
+use es_core::{CheckpointStore, Position, ProjectionError};
 use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use crate::{
@@ -113,7 +114,7 @@ impl CheckpointStore for PostgresCheckpoints {
     }
 
     async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError> {
-        es_core::check_projection_name(projection)?;
+        es_core::backend::check_projection_name(projection)?;
         let mut conn = self
             .pool
             .acquire()
@@ -129,7 +130,7 @@ impl CheckpointStore for PostgresCheckpoints {
         previous: Position,
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
-        es_core::check_projection_name(projection)?;
+        es_core::backend::check_projection_name(projection)?;
         let moved = sqlx::query(self.sql.compare_and_set.clone())
             .bind(projection)
             .bind(to_i64(previous.commit)?)

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use es_core::CatchUpProgress;
+use es_core::projection::CatchUpProgress;
 
 /// `label: done/total events (pct), rate events/s, time left` — with what
 /// is known: `bookings: 250/1000 events (25.0%), 50 events/s, 15s left`,
@@ -62,7 +62,8 @@ pub fn duration(duration: Duration) -> String {
 mod tests {
     use std::time::Instant;
 
-    use es_core::{CatchUpMeter, Position};
+    use es_core::projection::CatchUpMeter;
+    use es_core::Position;
 
     use super::*;
 

@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use es_core::{CatchUpMeter, Position};
+//! use es_core::{projection::CatchUpMeter, Position};
 //!
 //! let start = Instant::now();
 //! let mut meter = CatchUpMeter::start(Position::START, Some(1_000), start);
@@ -29,6 +29,6 @@
 mod format;
 mod view;
 
-pub use es_core::CatchUpProgress;
+pub use es_core::projection::CatchUpProgress;
 pub use format::{duration, line};
 pub use view::{follow, follow_while, ProgressView, DEFAULT_LINE_INTERVAL};

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use es_core::CatchUpProgress;
+use es_core::projection::CatchUpProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
@@ -199,7 +199,8 @@ pub async fn follow(
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use es_core::{CatchUpMeter, Position};
+    use es_core::projection::CatchUpMeter;
+    use es_core::Position;
 
     use super::*;
 

@@ -33,7 +33,7 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::DateTime;
-use es_core::{
+use es_lease::{
     check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseKeeper, LeaseLost,
     LeaseStore, Renewal,
 };
@@ -72,7 +72,7 @@ const LIVE_HOLDER: &str =
 /// Leases as rows of a SQLite database. Cheap to clone.
 ///
 /// ```
-/// use es_core::LeaseStore;
+/// use es_lease::LeaseStore;
 /// use es_sqlite::SqliteLeases;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

@@ -17,7 +17,7 @@
 //! * `sqlite_checkpoints`: [`SqliteCheckpoints`] for projections;
 //! * `error`: [`SqliteError`], failures of opening and migrating.
 //!
-//! Every append first runs [`es_core::validate_append`], so SQLite refuses
+//! Every append first runs [`es_core::backend::validate_append`], so SQLite refuses
 //! exactly what the other stores refuse. Payloads, metadata and snapshot
 //! states are kept as the JSON text serde_json wrote and parsed back with
 //! it, so values read back exactly; a stored event that cannot be decoded is

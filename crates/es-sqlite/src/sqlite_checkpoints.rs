@@ -9,7 +9,8 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use es_core::{check_checkpoint, CheckpointStore, Position, ProjectionError};
+use es_core::backend::check_checkpoint;
+use es_core::{CheckpointStore, Position, ProjectionError};
 use sqlx::{Row, Sqlite, SqlitePool};
 
 use crate::{connection, SqliteError};
@@ -86,7 +87,7 @@ impl CheckpointStore for SqliteCheckpoints {
     }
 
     async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError> {
-        es_core::check_projection_name(projection)?;
+        es_core::backend::check_projection_name(projection)?;
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         stored(&mut conn, projection).await
     }
@@ -98,7 +99,7 @@ impl CheckpointStore for SqliteCheckpoints {
         previous: Position,
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
-        es_core::check_projection_name(projection)?;
+        es_core::backend::check_projection_name(projection)?;
         let actual = stored(&mut tx, projection).await?;
         check_checkpoint(projection, previous, actual)?;
         sqlx::query(

@@ -10,9 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use es_core::{
-    CheckpointStore, Leader, LeaderConfig, Lease, LeaseStore, Position, ProjectionError,
-};
+use es_core::{CheckpointStore, Position, ProjectionError};
+use es_lease::{Leader, LeaderConfig, Lease, LeaseStore};
 
 use crate::child_roster::{report_role, stdin_closed, Roster};
 

@@ -6,7 +6,8 @@
 
 use std::sync::atomic::Ordering;
 
-use es_core::{metrics, RecordedEvent};
+use es_core::RecordedEvent;
+use es_telemetry::metrics;
 use lapin::{message::Delivery, options::BasicAckOptions};
 use tracing::Instrument;
 

@@ -94,7 +94,7 @@ use std::{
     },
 };
 
-use es_core::metrics::{self, Component};
+use es_telemetry::metrics::{self, Component};
 use futures::StreamExt;
 use lapin::{
     options::{BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions},

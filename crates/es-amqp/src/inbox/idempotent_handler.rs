@@ -48,7 +48,7 @@ impl<S, H> IdempotentHandler<S, H> {
     /// Applies events through `handler`, recording them in `store` under the
     /// consumer name `consumer` (one name per logical consumer: two consumers
     /// sharing a database must use different names). The name must pass
-    /// [`es_core::check_consumer_name`]; otherwise every event fails with
+    /// [`es_core::backend::check_consumer_name`]; otherwise every event fails with
     /// that [`InvalidInput`](es_core::InvalidInput) (check it up front).
     pub fn new(consumer: impl Into<String>, store: S, handler: H) -> Self {
         Self {

@@ -131,7 +131,7 @@ impl<T: Send + 'static> IdempotencyStore for InMemoryIdempotencyStore<T> {
         consumer: &str,
         event: &RecordedEvent,
     ) -> Result<Recorded, BoxError> {
-        es_core::check_consumer_name(consumer)?;
+        es_core::backend::check_consumer_name(consumer)?;
         let staged = tx
             .records
             .iter()

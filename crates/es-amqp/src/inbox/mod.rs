@@ -71,8 +71,8 @@ pub trait IdempotencyStore: Send + Sync {
 
     /// Records `event` as processed by `consumer` inside `tx` (and raises
     /// the stream's last version), or reports that it already was. A
-    /// `consumer` name that [`es_core::check_consumer_name`] refuses (empty,
-    /// over [`MAX_NAME_BYTES`](es_core::limits::MAX_NAME_BYTES), NUL) is an
+    /// `consumer` name that [`es_core::backend::check_consumer_name`] refuses (empty,
+    /// over [`MAX_NAME_BYTES`](es_core::backend::limits::MAX_NAME_BYTES), NUL) is an
     /// [`InvalidInput`](es_core::InvalidInput) error in every store.
     async fn record(
         &self,

@@ -116,7 +116,7 @@ where
         consumer: &str,
         event: &RecordedEvent,
     ) -> Result<Recorded, BoxError> {
-        es_core::check_consumer_name(consumer)?;
+        es_core::backend::check_consumer_name(consumer)?;
         let version = i64::try_from(event.version).map_err(|_| {
             format!(
                 "version {} does not fit {}",

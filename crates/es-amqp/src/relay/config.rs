@@ -82,7 +82,7 @@ impl RelayConfig {
                 page_size: 500,
                 checkpoint_every: 1_000,
                 checkpoint_interval: Duration::from_secs(1),
-                poll_interval: es_core::DEFAULT_POLL_INTERVAL,
+                poll_interval: es_core::subscription::DEFAULT_POLL_INTERVAL,
                 confirm_timeout: Duration::from_secs(30),
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 unpublishable: UnpublishablePolicy::default(),

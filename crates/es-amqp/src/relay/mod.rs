@@ -14,8 +14,8 @@
 //! Parts: [`config`] (the builder), [`checkpoint`] (where the position is
 //! kept), [`routing_key`], [`session`] (one connection's publishing),
 //! [`unpublishable`] (events the broker can never take), [`error`], and
-//! `under_lease` (the relay as [`es_core::LeaderWork`]: run it with
-//! [`es_core::Leader::serve`] so that only one instance publishes).
+//! `under_lease` (the relay as [`es_lease::LeaderWork`]: run it with
+//! [`es_lease::Leader::serve`] so that only one instance publishes).
 
 pub(crate) mod checkpoint;
 pub(crate) mod config;
@@ -27,10 +27,8 @@ pub(crate) mod unpublishable;
 
 use std::{convert::Infallible, sync::Arc};
 
-use es_core::{
-    metrics::{self, Component},
-    EventStore, Position,
-};
+use es_core::{EventStore, Position};
+use es_telemetry::metrics::{self, Component};
 use tokio::{sync::watch, time::Instant};
 
 use crate::{connection, CheckpointError, RelayCheckpoint, RelayConfig, RelayError};
@@ -137,7 +135,7 @@ where
     /// unroutable event ([`RelayError::Unroutable`]), a routing key or event
     /// that cannot be encoded, undecodable stored data, or another relay
     /// moving this relay's checkpoint (two relays under one name: run them
-    /// under a lease with [`es_core::Leader::serve`]). The checkpoint is saved before
+    /// under a lease with [`es_lease::Leader::serve`]). The checkpoint is saved before
     /// returning, and never passes the failed event.
     ///
     /// Aborting the task running this is safe: events confirmed but not yet

@@ -8,7 +8,7 @@
 //!
 //! The default key names exactly one (category, event type) pair: es-core
 //! refuses `.`, `*` and `#` in both
-//! ([`ROUTING_KEY_RESERVED`](es_core::limits::ROUTING_KEY_RESERVED)), so
+//! ([`ROUTING_KEY_RESERVED`](es_core::backend::limits::ROUTING_KEY_RESERVED)), so
 //! `shop.order-1` with type `Placed` and `shop-1` with type `order.Placed`
 //! can never meet in `shop.order.Placed`. A routing key still only chooses
 //! queues; it never identifies an event (the `message_id`, the event id,

@@ -8,7 +8,8 @@
 
 use std::{collections::VecDeque, convert::Infallible};
 
-use es_core::{metrics, EventStore, Position, RecordedEvent, Subscription};
+use es_core::{EventStore, Position, RecordedEvent, Subscription};
+use es_telemetry::metrics;
 use futures::FutureExt;
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions},

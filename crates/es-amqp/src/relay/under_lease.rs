@@ -1,14 +1,15 @@
-//! The relay as leader-or-standby work: see [`es_core::LeaderWork`].
+//! The relay as leader-or-standby work: see [`es_lease::LeaderWork`].
 //!
 //! Every instance of a service may build the same relay; run it with
-//! [`Leader::serve`](es_core::Leader::serve) and only the lease holder
+//! [`Leader::serve`](es_lease::Leader::serve) and only the lease holder
 //! publishes. When the lease is lost or the leader shuts down, the relay
 //! stops publishing and saves the checkpoint of what the broker confirmed
 //! (within the leader's stop grace). The checkpoint compare-and-set is the
 //! fence: a deposed relay that saves after another instance took over gets
 //! [`RelayError::CheckpointMoved`], which sends it back to standby.
 
-use es_core::{async_trait, EventStore, LeaderWork, LeaseInfo};
+use es_core::{async_trait, EventStore};
+use es_lease::{LeaderWork, LeaseInfo};
 
 use super::Relay;
 use crate::{RelayCheckpoint, RelayError};

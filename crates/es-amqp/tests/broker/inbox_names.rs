@@ -8,7 +8,8 @@
 //! No broker is needed.
 
 use es_amqp::{IdempotencyStore, InMemoryIdempotencyStore, SqliteIdempotencyStore};
-use es_core::{limits::MAX_NAME_BYTES, InvalidInput, Metadata, Position, RecordedEvent, StreamId};
+use es_core::backend::limits::MAX_NAME_BYTES;
+use es_core::{InvalidInput, Metadata, Position, RecordedEvent, StreamId};
 
 use crate::inbox_postgres::PostgresSchema;
 

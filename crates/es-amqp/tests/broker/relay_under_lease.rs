@@ -16,7 +16,8 @@ use es_amqp::{
     },
     Relay,
 };
-use es_core::{CheckpointStore, InMemoryStore, Leader, LeaderConfig, LeaderExit, Position, Role};
+use es_core::{CheckpointStore, InMemoryStore, Position};
+use es_lease::{Leader, LeaderConfig, LeaderExit, Role};
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresLeaseConfig, PostgresLeases, SchemaName,
 };

@@ -15,9 +15,10 @@ mod store_url;
 use std::time::Duration;
 
 use es_core::{
-    async_trait, AppendOutcome, EventStore, ExpectedVersion, LeaseHolder, NewEvent, Position,
-    RecordedEvent, ReplayEvent, StoreError, StreamId,
+    async_trait, AppendOutcome, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
+    ReplayEvent, StoreError, StreamId,
 };
+use es_lease::LeaseHolder;
 use futures::stream::BoxStream;
 use tokio::sync::watch;
 
@@ -114,7 +115,7 @@ impl Backend {
     /// A checkpoint name no lease could have (too long, control
     /// characters) has no holder.
     pub async fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>, CliError> {
-        if es_core::check_lease_name(name).is_err() {
+        if es_lease::check_lease_name(name).is_err() {
             return Ok(None);
         }
         dispatch!(self, b => b.lease_holder(name).await)

@@ -8,7 +8,8 @@
 //! worker), if any.
 
 use chrono::{DateTime, Utc};
-use es_core::{LeaseHolder, Position};
+use es_core::Position;
+use es_lease::LeaseHolder;
 use serde::Serialize;
 
 use crate::{

@@ -14,7 +14,8 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use es_core::{CatchUpMeter, CatchUpProgress, Position};
+use es_core::projection::{CatchUpMeter, CatchUpProgress};
+use es_core::Position;
 use es_progress::ProgressView;
 use serde::Serialize;
 

@@ -1,7 +1,8 @@
 //! `es projections` and `es relay status` show who holds the lease named
 //! after each checkpoint: a real PostgreSQL lease session, a SQLite lease row.
 
-use es_core::{CheckpointStore, LeaseStore, Position};
+use es_core::{CheckpointStore, Position};
+use es_lease::LeaseStore;
 use es_postgres::{PostgresConfig, PostgresLeaseConfig, PostgresLeases};
 use es_sqlite::{SqliteLeases, SqliteStore};
 use serde_json::Value;

@@ -7,9 +7,10 @@ use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::backend::{check_expected_version, previous_append, validate_append, RecordedId};
 use crate::{
-    check_expected_version, previous_append, validate_append, AppendOutcome, EventStore,
-    ExpectedVersion, NewEvent, Position, RecordedEvent, RecordedId, StoreError, StreamId,
+    AppendOutcome, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent, StoreError,
+    StreamId,
 };
 
 use super::{InMemoryStore, Inner};

@@ -8,7 +8,8 @@ use std::{
 
 use async_trait::async_trait;
 
-use crate::{check_checkpoint, CheckpointStore, Position, ProjectionError};
+use crate::backend::check_checkpoint;
+use crate::{CheckpointStore, Position, ProjectionError};
 
 /// An in-memory read model of type `T` with its checkpoints.
 ///
@@ -64,7 +65,7 @@ impl<T: Clone + Send + Sync + 'static> CheckpointStore for InMemoryProjectionSto
     }
 
     async fn load_checkpoint(&self, projection: &str) -> Result<Position, ProjectionError> {
-        crate::check_projection_name(projection)?;
+        crate::backend::check_projection_name(projection)?;
         Ok(self
             .lock()
             .1
@@ -80,7 +81,7 @@ impl<T: Clone + Send + Sync + 'static> CheckpointStore for InMemoryProjectionSto
         previous: Position,
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
-        crate::check_projection_name(projection)?;
+        crate::backend::check_projection_name(projection)?;
         let mut inner = self.lock();
         let stored = inner.1.get(projection).copied().unwrap_or(Position::START);
         check_checkpoint(projection, previous, stored)?;

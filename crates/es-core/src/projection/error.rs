@@ -28,7 +28,7 @@ pub enum ProjectionError {
         source: BoxError,
     },
     /// The projection's name cannot key a checkpoint (see
-    /// [`check_projection_name`](crate::check_projection_name)); never
+    /// [`check_projection_name`](crate::backend::check_projection_name)); never
     /// transient.
     #[error("projection name refused: {0}")]
     InvalidName(#[from] crate::InvalidInput),

@@ -8,14 +8,13 @@
 //! once. The projection's database can differ from the event store's: the
 //! checkpoint lives with the projection, not with the events.
 
-mod checkpoint_rule;
+mod catch_up_progress;
 mod checkpoint_store;
 mod error;
 mod read_model;
 mod runner;
-mod runner_under_lease;
 
-pub use checkpoint_rule::check_checkpoint;
+pub use catch_up_progress::{CatchUpMeter, CatchUpProgress};
 pub use checkpoint_store::CheckpointStore;
 pub use error::ProjectionError;
 pub use read_model::Projection;

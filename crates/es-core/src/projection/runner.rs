@@ -6,9 +6,10 @@ use std::{pin::pin, sync::Arc, time::Duration};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use crate::projection::{CatchUpMeter, CatchUpProgress};
 use crate::{
-    CatchUpMeter, CatchUpProgress, CheckpointStore, EventStore, Position, Projection,
-    ProjectionError, RecordedEvent, Subscription, UndecodablePolicy,
+    CheckpointStore, EventStore, Position, Projection, ProjectionError, RecordedEvent,
+    Subscription, UndecodablePolicy,
 };
 
 /// Feeds a projection from the event log, one transaction per batch.
@@ -328,7 +329,7 @@ where
         }
         .instrument(span)
         .await?;
-        crate::metrics::projection_applied(self.projection.name(), batch.len());
+        es_telemetry::metrics::projection_applied(self.projection.name(), batch.len());
         self.progress.send_if_modified(|p| {
             let advanced = *p < to;
             if advanced {

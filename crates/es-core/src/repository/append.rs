@@ -5,6 +5,7 @@ use crate::{
     Aggregate, AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StreamId,
 };
 
+use es_telemetry::metrics::AppendEnd;
 use tracing::Instrument;
 
 use super::{Executed, IdempotencyKey, Loaded, Repository};
@@ -53,7 +54,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             .append(stream_id, ExpectedVersion::Exact(before), new_events)
             .instrument(span.clone())
             .await;
-        crate::metrics::append_finished(started, &appended);
+        es_telemetry::metrics::append_finished(
+            started,
+            match &appended {
+                Ok(_) => AppendEnd::Committed,
+                Err(StoreError::Conflict { .. }) => AppendEnd::Conflict,
+                Err(_) => AppendEnd::Failed,
+            },
+        );
         if let Ok(outcome) = &appended {
             span.record("version", outcome.version);
             if let (Some(first), Some(last)) = (outcome.first_position, outcome.last_position) {

@@ -1,7 +1,7 @@
 //! Why a command did not commit: the aggregate refused it, another writer
 //! won, the id cannot name a stream, or the store failed.
 
-use crate::{ExpectedVersion, InvalidInput, StoreError, StreamId};
+use crate::{InvalidInput, StoreError, StreamId};
 
 /// Why a command did not commit.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,11 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
     Store(StoreError),
 }
 
+/// A store's conflict becomes [`ExecuteError::Conflict`] when its
+/// expectation named one version (`Exact`, or `NoStream`: version `0`, as
+/// every append of a [`Repository`](crate::Repository) does); any other
+/// error, a conflict on `StreamExists` included, stays the store's error,
+/// whole.
 impl<E: std::error::Error + 'static> From<StoreError> for ExecuteError<E> {
     fn from(error: StoreError) -> Self {
         match error {
@@ -36,12 +41,9 @@ impl<E: std::error::Error + 'static> From<StoreError> for ExecuteError<E> {
                 stream_id,
                 expected,
                 actual,
-            } => ExecuteError::Conflict {
+            } if expected.single_version().is_some() => ExecuteError::Conflict {
                 stream_id,
-                expected: match expected {
-                    ExpectedVersion::Exact(v) => v,
-                    _ => 0,
-                },
+                expected: expected.single_version().unwrap_or_default(),
                 actual,
             },
             other => ExecuteError::Store(other),

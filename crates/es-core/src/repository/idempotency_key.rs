@@ -13,9 +13,8 @@ use std::{fmt, str::FromStr};
 
 use uuid::Uuid;
 
-use crate::{
-    limits::MAX_IDEMPOTENCY_KEY_BYTES, validation::check_name, InputField, InvalidInput, StreamId,
-};
+use crate::backend::{limits::MAX_IDEMPOTENCY_KEY_BYTES, validation::check_name};
+use crate::{InputField, InvalidInput, StreamId};
 
 /// The UUID v5 namespace of event ids derived from idempotency keys (fixed:
 /// changing it would stop re-sent commands from being recognised).

@@ -262,7 +262,8 @@ async fn a_keyed_retry_after_its_own_snapshot_answers_with_the_original() {
 /// `-`, an id may hold them.
 #[test]
 fn categories_and_event_types_that_would_blur_the_routing_key_are_refused() {
-    use es_core::{validate_append, InputField, InvalidInput, NewEvent, StoreError};
+    use es_core::backend::validate_append;
+    use es_core::{InputField, InvalidInput, NewEvent, StoreError};
     for id in ["shop.order-1", "a*-1", "a#-1", "shop.order"] {
         assert!(
             matches!(

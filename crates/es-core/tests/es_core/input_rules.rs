@@ -1,9 +1,9 @@
 //! The shared rules every backend calls: the input limits, the exact re-send
 //! rule of idempotent appends, and the checkpoint compare-and-set.
 
+use es_core::backend::{check_checkpoint, limits, previous_append, validate_append, RecordedId};
 use es_core::{
-    check_checkpoint, limits, previous_append, validate_append, InputField, InvalidInput, Metadata,
-    NewEvent, Position, ProjectionError, RecordedId, StoreError, StreamId,
+    InputField, InvalidInput, Metadata, NewEvent, Position, ProjectionError, StoreError, StreamId,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;

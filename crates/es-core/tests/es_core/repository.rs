@@ -312,7 +312,8 @@ async fn a_keyed_command_is_recognised_only_on_its_own_stream() {
 
 #[test]
 fn idempotency_keys_are_validated() {
-    use es_core::{limits::MAX_IDEMPOTENCY_KEY_BYTES, IdempotencyKey, InputField, InvalidInput};
+    use es_core::backend::limits::MAX_IDEMPOTENCY_KEY_BYTES;
+    use es_core::{IdempotencyKey, InputField, InvalidInput};
     assert_eq!(
         IdempotencyKey::new(""),
         Err(InvalidInput::Empty {
@@ -359,4 +360,49 @@ fn idempotency_keys_are_validated() {
         key.event_id(&s1, 0),
         IdempotencyKey::new("k2").expect("key").event_id(&s1, 0)
     );
+}
+
+/// A store's conflict keeps what it knows when it becomes an `ExecuteError`:
+/// an expectation of one version (`Exact`, `NoStream`) gives that version; one
+/// that names none (`StreamExists`) stays the store's error, whole, instead of
+/// claiming the command was decided at version 0.
+#[test]
+fn a_conflict_keeps_what_it_knows() {
+    let stream_id = StreamId::new("counter-1").expect("id");
+    let conflict = |expected| StoreError::Conflict {
+        stream_id: stream_id.clone(),
+        expected,
+        actual: 3,
+    };
+    let exact: ExecuteError<std::io::Error> = conflict(ExpectedVersion::Exact(2)).into();
+    assert!(matches!(
+        exact,
+        ExecuteError::Conflict {
+            expected: 2,
+            actual: 3,
+            ..
+        }
+    ));
+    let no_stream: ExecuteError<std::io::Error> = conflict(ExpectedVersion::NoStream).into();
+    assert!(matches!(
+        no_stream,
+        ExecuteError::Conflict {
+            expected: 0,
+            actual: 3,
+            ..
+        }
+    ));
+    let exists: ExecuteError<std::io::Error> = conflict(ExpectedVersion::StreamExists).into();
+    assert!(
+        matches!(
+            &exists,
+            ExecuteError::Store(StoreError::Conflict {
+                expected: ExpectedVersion::StreamExists,
+                actual: 3,
+                ..
+            })
+        ),
+        "{exists:?}"
+    );
+    assert_eq!(ExpectedVersion::Any.single_version(), None);
 }

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use es_core::backend::limits::{MAX_CATEGORY_BYTES, MAX_STREAM_ID_BYTES};
 use es_core::{
-    limits::{MAX_CATEGORY_BYTES, MAX_STREAM_ID_BYTES},
     testing::conformance::{Counter, CounterCommand},
     ExecuteError, InMemoryStore, InputField, InvalidInput, Repository, StoreError, StreamId,
 };

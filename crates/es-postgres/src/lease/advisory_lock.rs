@@ -1,7 +1,7 @@
 //! One held advisory lock: its dedicated connection, heartbeat and release.
 
 use async_trait::async_trait;
-use es_core::{LeaseError, LeaseKeeper, LeaseLost};
+use es_lease::{LeaseError, LeaseKeeper, LeaseLost};
 use sqlx::{Connection, PgConnection};
 
 /// A session-level advisory lock, held for as long as its connection lives.

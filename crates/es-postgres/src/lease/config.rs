@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use es_core::LeaseError;
+use es_lease::LeaseError;
 
 /// The default pause between two heartbeats of a held lease.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
@@ -36,7 +36,7 @@ pub const DEFAULT_LEASE_NAMESPACE: &str = "es-lease";
 /// assert_eq!(config.heartbeat_interval(), Duration::from_millis(500));
 /// // Keepalives are whole seconds on the server.
 /// assert!(config.with_keepalives(Duration::from_millis(1500), Duration::from_secs(1), 3).is_err());
-/// # Ok::<(), es_core::LeaseError>(())
+/// # Ok::<(), es_lease::LeaseError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -80,7 +80,7 @@ impl PostgresLeaseConfig {
     #[must_use = "the builder returns the new config"]
     pub fn with_namespace(mut self, namespace: impl Into<String>) -> Result<Self, LeaseError> {
         let namespace = namespace.into();
-        es_core::check_lease_name(&namespace)?;
+        es_lease::check_lease_name(&namespace)?;
         self.namespace = namespace;
         Ok(self)
     }

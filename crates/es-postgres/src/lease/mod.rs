@@ -51,7 +51,7 @@ mod config;
 use std::{fmt, sync::Arc};
 
 use async_trait::async_trait;
-use es_core::{
+use es_lease::{
     check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseStore, Renewal,
 };
 use sqlx::{postgres::PgConnectOptions, AssertSqlSafe, Connection, Executor, PgConnection};
@@ -69,7 +69,7 @@ pub use config::{
 /// the idle connection standbys retry on.
 ///
 /// ```
-/// use es_core::LeaseStore;
+/// use es_lease::LeaseStore;
 /// use es_postgres::{PostgresConfig, PostgresLeaseConfig, PostgresLeases};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

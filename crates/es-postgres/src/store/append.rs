@@ -1,9 +1,11 @@
 //! Appending: the one-statement append, and telling a conflict, a clash
 //! of event ids and a re-send of a committed batch apart when it fails.
 
+use es_core::backend::{
+    check_expected_version, limits::MAX_SCHEMA_VERSION, validate_append, RecordedId,
+};
 use es_core::{
-    check_expected_version, limits::MAX_SCHEMA_VERSION, validate_append, AppendOutcome,
-    ExpectedVersion, InputField, InvalidInput, NewEvent, Position, RecordedId, StoreError,
+    AppendOutcome, ExpectedVersion, InputField, InvalidInput, NewEvent, Position, StoreError,
     StreamId,
 };
 use sqlx::{Connection, PgConnection, Postgres, Row};
@@ -238,7 +240,7 @@ impl PostgresStore {
     }
 
     /// Looks the batch's ids up and applies es-core's
-    /// [`previous_append`](es_core::previous_append) rule: the earlier
+    /// [`previous_append`](es_core::backend::previous_append) rule: the earlier
     /// append's outcome for an exact re-send, `None` when no id is recorded,
     /// [`StoreError::DuplicateEventId`] for an id recorded elsewhere.
     async fn previous_append(
@@ -269,7 +271,7 @@ impl PostgresStore {
                 position: Position::new(txid as u64, sequence as u64),
             });
         }
-        es_core::previous_append(stream_id, ids, found)
+        es_core::backend::previous_append(stream_id, ids, found)
     }
 
     /// The stream's last event and the transaction ids it is compared with,

@@ -7,7 +7,8 @@
 //! anywhere in the database holds every follower back: its age is the other
 //! number to watch.
 
-use es_core::{Lag, Position, StoreError};
+use es_core::{Position, StoreError};
+use es_telemetry::Lag;
 
 use super::{to_i64, PostgresStore};
 
@@ -47,7 +48,7 @@ impl PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         let seconds = seconds.max(0.0);
-        es_core::metrics::postgres_horizon_age(seconds);
+        es_telemetry::metrics::postgres_horizon_age(seconds);
         Ok(seconds)
     }
 

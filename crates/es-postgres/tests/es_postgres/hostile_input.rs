@@ -5,7 +5,8 @@
 //! stream.)
 
 use crate::common::TestStore;
-use es_core::{limits::MAX_STREAM_ID_BYTES, EventStore, ExpectedVersion, NewEvent, StreamId};
+use es_core::backend::limits::MAX_STREAM_ID_BYTES;
+use es_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
 use es_postgres::{InvalidSchemaName, PostgresConfig, PostgresError, PostgresStore, SchemaName};
 use futures::TryStreamExt;
 use uuid::Uuid;

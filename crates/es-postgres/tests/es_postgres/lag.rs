@@ -4,8 +4,9 @@
 use std::time::{Duration, Instant};
 
 use crate::common::TestStore;
-use es_core::{EventStore, ExpectedVersion, Lag, NewEvent, Position, StreamId};
+use es_core::{EventStore, ExpectedVersion, NewEvent, Position, StreamId};
 use es_postgres::sqlx::{self, Connection, PgConnection};
+use es_telemetry::Lag;
 use uuid::Uuid;
 
 #[tokio::test]

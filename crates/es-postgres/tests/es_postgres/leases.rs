@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use es_core::{CheckpointStore, LeaseLost, LeaseStore};
+use es_core::CheckpointStore;
+use es_lease::{LeaseLost, LeaseStore};
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresLeaseConfig, PostgresLeases, SchemaName,
 };

@@ -5,9 +5,9 @@
 //! server cannot compress, still fits its unique index.
 
 use crate::common::TestStore;
+use es_core::backend::limits::MAX_STREAM_ID_BYTES;
 use es_core::{
-    limits::MAX_STREAM_ID_BYTES, EventStore, ExpectedVersion, InputField, InvalidInput, Metadata,
-    NewEvent, StoreError, StreamId,
+    EventStore, ExpectedVersion, InputField, InvalidInput, Metadata, NewEvent, StoreError, StreamId,
 };
 use futures::TryStreamExt;
 use serde_json::json;

@@ -3,10 +3,8 @@
 //! ids and a re-send of a committed batch apart.
 
 use chrono::{DateTime, Utc};
-use es_core::{
-    check_expected_version, AppendOutcome, ExpectedVersion, NewEvent, Position, RecordedId,
-    StoreError, StreamId,
-};
+use es_core::backend::{check_expected_version, RecordedId};
+use es_core::{AppendOutcome, ExpectedVersion, NewEvent, Position, StoreError, StreamId};
 use sqlx::{query::QueryScalar, sqlite::SqliteArguments, AssertSqlSafe, Row, Sqlite};
 use uuid::Uuid;
 
@@ -175,7 +173,7 @@ pub(super) async fn current_version(
 }
 
 /// Looks the batch's ids up and applies es-core's
-/// [`previous_append`](es_core::previous_append) rule: the earlier append's
+/// [`previous_append`](es_core::backend::previous_append) rule: the earlier append's
 /// outcome for an exact re-send, `None` when no id is recorded,
 /// [`StoreError::DuplicateEventId`] for an id recorded elsewhere.
 async fn previous_append(
@@ -204,7 +202,7 @@ async fn previous_append(
         }
     }
     let batch: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
-    es_core::previous_append(stream_id, &batch, found)
+    es_core::backend::previous_append(stream_id, &batch, found)
 }
 
 /// Binds one event's eight columns in the order of the `INSERT` column list:

@@ -19,9 +19,10 @@ mod snapshots;
 use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
+use es_core::backend::validate_append;
 use es_core::{
-    validate_append, AppendOutcome, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
-    StoreError, StreamId,
+    AppendOutcome, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent, StoreError,
+    StreamId,
 };
 use futures::stream::BoxStream;
 use sqlx::SqlitePool;

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use es_core::{CheckpointStore, LeaseLost, LeaseStore};
+use es_core::CheckpointStore;
+use es_lease::{LeaseLost, LeaseStore};
 use es_sqlite::{SqliteCheckpoints, SqliteLeases, DEFAULT_LEASE_TTL};
 use es_test_support::{
     child_roster::test_path,

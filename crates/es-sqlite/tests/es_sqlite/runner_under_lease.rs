@@ -7,9 +7,10 @@
 use std::{collections::HashMap, time::Duration};
 
 use es_core::{
-    async_trait, BoxError, CheckpointStore, EventStore, ExpectedVersion, Leader, LeaderConfig,
-    NewEvent, Position, Projection, ProjectionRunner, RecordedEvent, StreamId,
+    async_trait, BoxError, CheckpointStore, EventStore, ExpectedVersion, NewEvent, Position,
+    Projection, ProjectionRunner, RecordedEvent, StreamId,
 };
+use es_lease::{Leader, LeaderConfig};
 use es_sqlite::{sqlx, SqliteCheckpoints, SqliteLeases, SqliteStore, SqliteTransaction};
 use tokio::time::{timeout, Instant};
 use uuid::Uuid;

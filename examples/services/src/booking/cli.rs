@@ -9,7 +9,8 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use es_core::{CheckpointStore, EventStore, LeaseError, Projection};
+use es_core::{CheckpointStore, EventStore, Projection};
+use es_lease::LeaseError;
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresError, PostgresLeaseConfig, PostgresLeases,
     PostgresStore,

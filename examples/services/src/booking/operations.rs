@@ -3,8 +3,9 @@
 //! `GET /ready` (both databases, the broker, and lag under its limits).
 
 use axum::Router;
-use es_core::{metrics, Lag, Position, Projection};
+use es_core::{Position, Projection};
 use es_postgres::{sqlx, PostgresCheckpoints, PostgresStore, PostgresTransaction};
+use es_telemetry::{metrics, Lag};
 use tokio::sync::watch;
 
 use super::{serve::RELAY_NAME, service::BookingService};

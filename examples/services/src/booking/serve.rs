@@ -8,7 +8,7 @@
 //! /bookings`, see [`http_commands`](super::http_commands), which join the
 //! caller's `traceparent`). Any number of instances may run at once (a
 //! rolling restart runs two): the projector and the relay each run under a
-//! lease ([`es_core::Leader::serve`]), so on every name one instance leads
+//! lease ([`es_lease::Leader::serve`]), so on every name one instance leads
 //! and the others wait as standbys; a worker that fails or loses its lease
 //! goes back to standby and another instance (or this one, later) takes
 //! over from the checkpoint. `/health` shows each worker's role, and the log
@@ -23,10 +23,9 @@
 use std::{pin::pin, time::Duration};
 
 use es_amqp::{lapin, Relay, RelayCheckpoint, RelayConfig, RelayError, RoutingKey};
-use es_core::{
-    CatchUpProgress, CheckpointStore, EventStore, Leader, LeaderConfig, LeaseError, LeaseStore,
-    Position, Projection, RecordedEvent,
-};
+use es_core::projection::CatchUpProgress;
+use es_core::{CheckpointStore, EventStore, Position, Projection, RecordedEvent};
+use es_lease::{Leader, LeaderConfig, LeaseError, LeaseStore};
 use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;
 

@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::{routing::get, Json, Router};
-use es_core::Role;
+use es_lease::Role;
 use tokio::{net::TcpListener, sync::watch};
 
 /// The health endpoint could not listen.

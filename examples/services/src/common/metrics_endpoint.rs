@@ -1,5 +1,5 @@
 //! `GET /metrics` for the `serve` commands: the es-* crates' metrics (names
-//! in `es_core::metrics`) in Prometheus text format, rendered into the
+//! in `es_telemetry::metrics`) in Prometheus text format, rendered into the
 //! service's own axum server rather than a second listener.
 
 use std::sync::OnceLock;

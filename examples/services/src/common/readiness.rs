@@ -8,7 +8,7 @@
 use std::{future::Future, time::Duration};
 
 use axum::{http::StatusCode, routing::get, Json, Router};
-use es_core::Lag;
+use es_telemetry::Lag;
 use serde_json::{json, Value};
 
 /// How long one check may take before it counts as failed.

@@ -6,7 +6,7 @@
 
 use axum::Router;
 use es_amqp::{ConsumerGroup, Handler};
-use es_core::metrics;
+use es_telemetry::metrics;
 
 use crate::common::{
     operations,

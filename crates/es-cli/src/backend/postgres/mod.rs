@@ -8,7 +8,8 @@ mod queries;
 
 use std::time::Duration;
 
-use es_core::{LeaseHolder, LeaseStore, Position};
+use es_core::Position;
+use es_lease::{LeaseHolder, LeaseStore};
 use es_postgres::{PostgresConfig, PostgresLeaseConfig, PostgresLeases, PostgresStore};
 
 pub use horizon::Horizon;

@@ -7,7 +7,8 @@ mod queries;
 
 use std::{str::FromStr, time::Duration};
 
-use es_core::{LeaseHolder, Position};
+use es_core::Position;
+use es_lease::LeaseHolder;
 use es_sqlite::{SqliteLeases, SqliteStore};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 

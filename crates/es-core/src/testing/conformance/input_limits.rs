@@ -1,15 +1,15 @@
 //! Every store refuses the same over-limit input with the same typed error,
 //! writes nothing for it, and keeps at-limit input verbatim.
 //!
-//! The limits are in [`limits`](crate::limits).
+//! The limits are in [`limits`](crate::backend::limits).
 
 use serde_json::{json, Value};
 
+use crate::backend::limits::{
+    MAX_CATEGORY_BYTES, MAX_EVENT_TYPE_BYTES, MAX_JSON_DEPTH, MAX_METADATA_BYTES,
+    MAX_PAYLOAD_BYTES, MAX_STREAM_ID_BYTES,
+};
 use crate::{
-    limits::{
-        MAX_CATEGORY_BYTES, MAX_EVENT_TYPE_BYTES, MAX_JSON_DEPTH, MAX_METADATA_BYTES,
-        MAX_PAYLOAD_BYTES, MAX_STREAM_ID_BYTES,
-    },
     EventStore, ExpectedVersion, InputField, InvalidInput, Metadata, NewEvent, Position,
     StoreError, StreamId,
 };

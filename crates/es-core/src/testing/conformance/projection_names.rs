@@ -5,7 +5,8 @@
 //! without one rule, a name would work on one backend and fail on another
 //! as a backend error, retried forever.
 
-use crate::{limits::MAX_NAME_BYTES, CheckpointStore, Position, ProjectionError};
+use crate::backend::limits::MAX_NAME_BYTES;
+use crate::{CheckpointStore, Position, ProjectionError};
 
 /// Checks that `checkpoints` refuses an empty name, a NUL and a name one
 /// byte over [`MAX_NAME_BYTES`] with [`ProjectionError::InvalidName`], on

@@ -11,7 +11,7 @@ use super::support::*;
 /// round-trip verbatim, however hostile (quotes, SQL, unicode, an event type
 /// of the longest allowed length).
 pub async fn values_round_trip_verbatim<S: EventStore>(store: S) {
-    let long = "é".repeat(crate::limits::MAX_EVENT_TYPE_BYTES / 2);
+    let long = "é".repeat(crate::backend::limits::MAX_EVENT_TYPE_BYTES / 2);
     let nasty = [
         "it's \"quoted\"; DROP TABLE events; --".to_owned(),
         "ünïcödé-流-🦀".to_owned(),

@@ -14,14 +14,14 @@ pub const DEFAULT_LEASE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use std::time::Duration;
-/// use es_core::LeaderConfig;
+/// use es_lease::LeaderConfig;
 ///
 /// let config = LeaderConfig::new()
 ///     .with_retry_interval(Duration::from_millis(250))?
 ///     .with_acquire_timeout(Duration::from_secs(2))?;
 /// assert_eq!(config.retry_interval(), Duration::from_millis(250));
 /// assert!(LeaderConfig::new().with_retry_interval(Duration::ZERO).is_err());
-/// # Ok::<(), es_core::LeaseError>(())
+/// # Ok::<(), es_lease::LeaseError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -7,10 +7,9 @@
 
 use async_trait::async_trait;
 
-use crate::{
-    CheckpointStore, EventStore, LeaderWork, LeaseInfo, Projection, ProjectionError,
-    ProjectionRunner,
-};
+use es_core::{CheckpointStore, EventStore, Projection, ProjectionError, ProjectionRunner};
+
+use crate::{LeaderWork, LeaseInfo};
 
 #[async_trait]
 impl<S, C, P> LeaderWork for ProjectionRunner<S, C, P>

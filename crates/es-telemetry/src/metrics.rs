@@ -6,11 +6,11 @@
 //! helpers compile to nothing; with it on they record through the
 //! [`metrics`](https://docs.rs/metrics) facade, so whichever recorder the
 //! application installs (for example a Prometheus exporter) receives them.
-//! `es-postgres` and `es-amqp` forward their own `metrics` feature here.
+//! `es-core`, `es-postgres` and `es-amqp` forward their own `metrics` feature here.
 //!
 //! | name | kind | unit | labels | what |
 //! |---|---|---|---|---|
-//! | `es_appends_total` | counter | appends | – | appends a [`Repository`](crate::Repository) committed |
+//! | `es_appends_total` | counter | appends | – | appends an `es_core::Repository` committed |
 //! | `es_append_conflicts_total` | counter | appends | – | appends refused by optimistic concurrency |
 //! | `es_append_duration_seconds` | histogram | seconds | – | time of one append, committed or not |
 //! | `es_projection_events_total` | counter | events | `projection` | events a projection runner applied |
@@ -30,9 +30,9 @@
 
 use std::time::Instant;
 
-use crate::{Lag, StoreError};
+use crate::Lag;
 
-/// Appends a [`Repository`](crate::Repository) committed.
+/// Appends an `es_core::Repository` committed.
 pub const APPENDS: &str = "es_appends_total";
 /// Appends refused because the stream moved (optimistic concurrency).
 pub const APPEND_CONFLICTS: &str = "es_append_conflicts_total";
@@ -90,13 +90,25 @@ impl Component {
     }
 }
 
-/// Records one append that started at `started` and ended with `result`.
-pub fn append_finished<T>(started: Instant, result: &Result<T, StoreError>) {
+/// How an append ended, for [`append_finished`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppendEnd {
+    /// The store committed it (counted in [`APPENDS`]).
+    Committed,
+    /// Refused by optimistic concurrency (counted in [`APPEND_CONFLICTS`]).
+    Conflict,
+    /// Failed otherwise (only its duration is recorded).
+    Failed,
+}
+
+/// Records one append that started at `started` and ended as `end`.
+pub fn append_finished(started: Instant, end: AppendEnd) {
     record::histogram(APPEND_DURATION, started.elapsed().as_secs_f64());
-    match result {
-        Ok(_) => record::count(APPENDS, &[], 1),
-        Err(StoreError::Conflict { .. }) => record::count(APPEND_CONFLICTS, &[], 1),
-        Err(_) => {}
+    match end {
+        AppendEnd::Committed => record::count(APPENDS, &[], 1),
+        AppendEnd::Conflict => record::count(APPEND_CONFLICTS, &[], 1),
+        AppendEnd::Failed => {}
     }
 }
 

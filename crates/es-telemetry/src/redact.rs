@@ -19,7 +19,7 @@ const MASK: &str = "***";
 /// credentials) is masked whole.
 ///
 /// ```
-/// use es_core::redact_url;
+/// use es_telemetry::redact_url;
 /// assert_eq!(redact_url("amqp://guest:s3cret@127.0.0.1:5672/%2f"), "amqp://guest:***@127.0.0.1:5672/%2f");
 /// assert_eq!(redact_url("postgres://u:p%40ss@h/db"), "postgres://u:***@h/db");
 /// assert_eq!(redact_url("postgres://h/db?user=u&password=x&sslmode=require"),
@@ -67,7 +67,7 @@ pub fn redact_url(url: &str) -> String {
 /// empty when `url` does not parse.
 ///
 /// ```
-/// use es_core::url_passwords;
+/// use es_telemetry::url_passwords;
 /// let found = url_passwords("postgres://app:s%40cret@db/x?password=hunter2");
 /// assert!(found.contains(&"s%40cret".to_owned()) && found.contains(&"s@cret".to_owned()));
 /// assert!(found.contains(&"hunter2".to_owned()));

@@ -5,7 +5,7 @@
 //! and choked on by another: each figure is the tightest limit of anything
 //! downstream (PostgreSQL, SQLite, serde_json, RabbitMQ), so every backend
 //! accepts and refuses exactly the same values. The checks live in
-//! [`validate_append`](crate::validate_append) and
+//! [`validate_append`](crate::backend::validate_append) and
 //! [`StreamId::new`](crate::StreamId::new); the error is
 //! [`InvalidInput`](crate::InvalidInput).
 //!
@@ -67,7 +67,7 @@ pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 256;
 /// Such a name keys database rows in every backend, next to a stream id in
 /// the inbox (a PostgreSQL b-tree row holds at most 2,704 bytes), and a
 /// worker usually runs under a lease of the same name, whose limit
-/// ([`MAX_LEASE_NAME_LEN`](crate::MAX_LEASE_NAME_LEN)) it matches.
+/// (`es_lease::MAX_LEASE_NAME_LEN`) it matches.
 pub const MAX_NAME_BYTES: usize = 200;
 
 /// Characters a category (aggregate type) and an event type must not

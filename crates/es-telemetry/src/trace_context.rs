@@ -21,7 +21,7 @@ const SAMPLED: u8 = 0x01;
 /// A W3C `traceparent`: trace id, parent (span) id and trace flags.
 ///
 /// ```
-/// use es_core::TraceContext;
+/// use es_telemetry::TraceContext;
 ///
 /// let incoming: TraceContext = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 ///     .parse()

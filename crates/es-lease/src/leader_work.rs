@@ -14,7 +14,7 @@ use crate::{Leader, LeaderExit, LeaseInfo, LeaseStore};
 
 /// A worker that runs on one instance at a time, under a lease.
 ///
-/// Implemented by `es_core::ProjectionRunner` and `es_amqp::Relay`; run it
+/// Implemented for `es_core::ProjectionRunner` (in this crate) and by `es_amqp::Relay`; run it
 /// with [`Leader::serve`].
 #[async_trait]
 pub trait LeaderWork: Send + Sync {
@@ -61,7 +61,7 @@ impl<S: LeaseStore> Leader<S> {
     /// save its checkpoint when it is asked to stop.
     ///
     /// ```
-    /// use es_core::{
+    /// use es_lease::{
     ///     async_trait, InMemoryLeases, Leader, LeaderConfig, LeaderExit, LeaderWork, LeaseInfo,
     /// };
     ///
@@ -90,7 +90,7 @@ impl<S: LeaseStore> Leader<S> {
     /// };
     /// let (exit, ()) = tokio::join!(serving, stopping);
     /// assert_eq!(exit, LeaderExit::Shutdown);
-    /// # Ok::<(), es_core::LeaseError>(())
+    /// # Ok::<(), es_lease::LeaseError>(())
     /// # }).unwrap();
     /// ```
     pub async fn serve<W: LeaderWork>(

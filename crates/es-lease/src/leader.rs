@@ -36,7 +36,7 @@ pub enum LeaderExit {
 /// Runs work under a lease on at most one instance at a time.
 ///
 /// ```
-/// use es_core::{InMemoryLeases, Leader, LeaderConfig, LeaderExit};
+/// use es_lease::{InMemoryLeases, Leader, LeaderConfig, LeaderExit};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let leases = InMemoryLeases::new();
@@ -52,7 +52,7 @@ pub enum LeaderExit {
 /// assert_eq!(exit, LeaderExit::WorkFinished);
 /// assert_eq!(role.borrow().as_str(), "stopped");
 /// assert_eq!(leases.current_holder("booking-relay"), None); // released
-/// # Ok::<(), es_core::LeaseError>(())
+/// # Ok::<(), es_lease::LeaseError>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]

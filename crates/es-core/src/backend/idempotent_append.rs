@@ -32,12 +32,13 @@ pub struct RecordedId {
 /// * `Ok(Some(outcome))` when every id is recorded, in `stream_id`, at
 ///   consecutive versions in batch order: the earlier append's outcome;
 /// * [`StoreError::DuplicateEventId`] otherwise (call
-///   [`validate_append`](crate::validate_append) first: it refuses an id
+///   [`validate_append`](crate::backend::validate_append) first: it refuses an id
 ///   repeated within the batch), naming the first clashing id
 ///   recorded in another stream (or, if none, the first recorded id).
 ///
 /// ```
-/// use es_core::{previous_append, Position, RecordedId, StreamId};
+/// use es_core::backend::{previous_append, RecordedId};
+/// use es_core::{Position, StreamId};
 /// let stream = StreamId::new("door-1").unwrap();
 /// let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
 /// let row = |event_id, version| RecordedId {

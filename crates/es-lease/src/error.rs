@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::BoxError;
+use es_core::BoxError;
 
 /// Taking, configuring or releasing a lease failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! The checks behind the [`limits`](crate::limits): one implementation that
+//! The checks behind the [`limits`](crate::backend::limits): one implementation that
 //! every backend runs first in `append`, so all of them refuse the same input.
 
 use std::{collections::HashSet, io};
@@ -6,13 +6,11 @@ use std::{collections::HashSet, io};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{
-    limits::{
-        MAX_CATEGORY_BYTES, MAX_EVENT_TYPE_BYTES, MAX_JSON_DEPTH, MAX_METADATA_BYTES,
-        MAX_PAYLOAD_BYTES, MAX_SCHEMA_VERSION, MAX_STREAM_ID_BYTES,
-    },
-    InputField, InvalidInput, NewEvent, StoreError, StreamId,
+use crate::backend::limits::{
+    MAX_CATEGORY_BYTES, MAX_EVENT_TYPE_BYTES, MAX_JSON_DEPTH, MAX_METADATA_BYTES,
+    MAX_PAYLOAD_BYTES, MAX_SCHEMA_VERSION, MAX_STREAM_ID_BYTES,
 };
+use crate::{InputField, InvalidInput, NewEvent, StoreError, StreamId};
 
 /// Checks a batch against every input limit before a backend touches it.
 ///
@@ -26,7 +24,8 @@ use crate::{
 /// nothing has been written.
 ///
 /// ```
-/// use es_core::{validate_append, InputField, InvalidInput, NewEvent, StoreError, StreamId};
+/// use es_core::backend::validate_append;
+/// use es_core::{InputField, InvalidInput, NewEvent, StoreError, StreamId};
 /// let stream = StreamId::new("door-1").unwrap();
 /// assert!(validate_append(&stream, &[NewEvent::raw("Opened", serde_json::json!({}))]).is_ok());
 /// let refused = validate_append(&stream, &[NewEvent::raw("Op\0ened", serde_json::json!({}))]);
@@ -96,11 +95,11 @@ pub(crate) fn check_stream_id(id: &str) -> Result<(), InvalidInput> {
 }
 
 /// A part of the default routing key: none of
-/// [`ROUTING_KEY_RESERVED`](crate::limits::ROUTING_KEY_RESERVED).
+/// [`ROUTING_KEY_RESERVED`](crate::backend::limits::ROUTING_KEY_RESERVED).
 pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), InvalidInput> {
     match value
         .chars()
-        .find(|c| crate::limits::ROUTING_KEY_RESERVED.contains(c))
+        .find(|c| crate::backend::limits::ROUTING_KEY_RESERVED.contains(c))
     {
         Some(character) => Err(InvalidInput::ForbiddenCharacter { field, character }),
         None => Ok(()),
@@ -108,13 +107,13 @@ pub(crate) fn check_routable(field: InputField, value: &str) -> Result<(), Inval
 }
 
 /// Checks a projection's name (the key of its checkpoint): non-empty, at
-/// most [`MAX_NAME_BYTES`](crate::limits::MAX_NAME_BYTES), no NUL. Every
+/// most [`MAX_NAME_BYTES`](crate::backend::limits::MAX_NAME_BYTES), no NUL. Every
 /// checkpoint store runs it, so all backends refuse the same names.
 pub fn check_projection_name(name: &str) -> Result<(), InvalidInput> {
     check_name(
         InputField::ProjectionName,
         name,
-        crate::limits::MAX_NAME_BYTES,
+        crate::backend::limits::MAX_NAME_BYTES,
     )
 }
 
@@ -124,7 +123,7 @@ pub fn check_consumer_name(name: &str) -> Result<(), InvalidInput> {
     check_name(
         InputField::ConsumerName,
         name,
-        crate::limits::MAX_NAME_BYTES,
+        crate::backend::limits::MAX_NAME_BYTES,
     )
 }
 

@@ -1,4 +1,4 @@
-//! Leases: at most one instance works on a name; the others wait as standbys.
+//! # es-lease: at most one instance works on a name; the others wait as standbys
 //!
 //! Services run more than one instance, if only during a rolling deploy, and
 //! some workers must run alone: the outbox relay, each projection runner. A
@@ -11,7 +11,7 @@
 //! [`LeaseStore::holder`] tells operators who holds a name now.
 //!
 //! Name a worker's lease after its checkpoint (the relay's name, the
-//! projection's [`name`](crate::Projection::name)): operator tools look a
+//! projection's [`name`](es_core::Projection::name)): operator tools look a
 //! checkpoint's lease up under the checkpoint's name.
 //!
 //! Backends: `es_postgres::PostgresLeases` (advisory locks on a dedicated
@@ -21,7 +21,9 @@
 //! A lease narrows, but cannot close, the window in which two instances both
 //! believe they lead (a paused holder learns of its loss only at its next
 //! renewal). Writers keep their fencing token: the checkpoint compare-and-set
-//! of [`CheckpointStore::commit`](crate::CheckpointStore::commit).
+//! of [`CheckpointStore::commit`](es_core::CheckpointStore::commit).
+
+#![warn(missing_docs)]
 
 mod error;
 mod holder;
@@ -30,10 +32,10 @@ mod keeper;
 mod leader;
 mod leader_config;
 mod leader_work;
-#[allow(clippy::module_inception)]
 mod lease;
 mod lease_store;
 mod names;
+mod projection_runner;
 mod role;
 
 #[cfg(test)]
@@ -54,3 +56,6 @@ pub use lease::{Lease, LeaseInfo};
 pub use lease_store::LeaseStore;
 pub use names::{check_lease_holder, check_lease_name, MAX_LEASE_NAME_LEN};
 pub use role::Role;
+
+/// Re-exported so lease stores and workers name the same version as `es-core`.
+pub use es_core::async_trait;

@@ -16,7 +16,7 @@ use crate::{Position, ProjectionError};
 /// the stored value after the update matched no row.
 ///
 /// ```
-/// use es_core::{check_checkpoint, Position, ProjectionError};
+/// use es_core::{backend::check_checkpoint, Position, ProjectionError};
 /// assert!(check_checkpoint("tally", Position::START, Position::START).is_ok());
 /// let moved = check_checkpoint("tally", Position::START, Position::from_sequence(3));
 /// assert!(matches!(moved, Err(ProjectionError::CheckpointMoved { .. })));

@@ -12,7 +12,7 @@ use serde::Serialize;
 /// The current holder of a lease, from [`LeaseStore::holder`](crate::LeaseStore::holder).
 ///
 /// ```
-/// use es_core::LeaseHolder;
+/// use es_lease::LeaseHolder;
 ///
 /// let holder = LeaseHolder::new("booking@host-1:4242").with_session(4242, Some("10.0.0.7".into()));
 /// assert_eq!(holder.holder, "booking@host-1:4242");

@@ -79,7 +79,7 @@ impl CatchUpProgress {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use es_core::{CatchUpMeter, Position};
+/// use es_core::{projection::CatchUpMeter, Position};
 ///
 /// let start = Instant::now();
 /// let mut meter = CatchUpMeter::start(Position::START, Some(1_000), start);
