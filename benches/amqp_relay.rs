@@ -14,7 +14,7 @@
 //! in-memory store (decode, record, apply, ack each); `raw_consume` is raw
 //! lapin with the same prefetch acking each message.
 //!
-//! Run: `cargo bench --bench amqp_relay` (needs RabbitMQ at `AMQP_URL`).
+//! Run: `cargo bench -p es-benches --bench amqp_relay` (needs RabbitMQ at `AMQP_URL`).
 
 mod amqp_support;
 mod support;

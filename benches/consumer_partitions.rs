@@ -15,7 +15,7 @@
 //! configuration's throughput against N = 1 with the same consumers (goal:
 //! at least 0.8 N).
 //!
-//! Run: `cargo bench --bench consumer_partitions` (needs RabbitMQ at
+//! Run: `cargo bench -p es-benches --bench consumer_partitions` (needs RabbitMQ at
 //! `AMQP_URL`).
 
 mod amqp_support;

@@ -27,7 +27,7 @@
 //! A plain harness (no criterion): what matters is the latency distribution,
 //! reported as p50/p99 lines that `scripts/bench-all` collects.
 //!
-//! Run: `cargo bench --bench e2e_latency` (needs PostgreSQL at `DATABASE_URL`
+//! Run: `cargo bench -p es-benches --bench e2e_latency` (needs PostgreSQL at `DATABASE_URL`
 //! and RabbitMQ at `AMQP_URL`).
 
 mod pg_support;

@@ -17,7 +17,7 @@
 //! judged on the interleaved medians (rounds alternate, so both sides see the
 //! same machine load); the criterion means are printed too.
 //!
-//! Run: `cargo bench --bench lease_cost` (needs PostgreSQL at `DATABASE_URL`
+//! Run: `cargo bench -p es-benches --bench lease_cost` (needs PostgreSQL at `DATABASE_URL`
 //! and RabbitMQ at `AMQP_URL`).
 
 mod amqp_support;

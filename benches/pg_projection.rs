@@ -28,7 +28,7 @@
 //! [`ROUNDS`] batched catch-ups alternate with raw reads; the figures are
 //! the medians.
 //!
-//! Run: `cargo bench --bench pg_projection` (needs PostgreSQL at `DATABASE_URL`).
+//! Run: `cargo bench -p es-benches --bench pg_projection` (needs PostgreSQL at `DATABASE_URL`).
 
 mod pg_support;
 

@@ -4,7 +4,11 @@
 
 pub mod lifecycle;
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+    time::Duration,
+};
 
 use criterion::{measurement::WallTime, BenchmarkGroup, Criterion, Throughput};
 
@@ -24,13 +28,36 @@ pub fn short_group<'a>(
     group
 }
 
+/// Where criterion writes its estimates: `$CRITERION_HOME`, else the
+/// `criterion` folder of the cargo target directory (`$CARGO_TARGET_DIR`, else
+/// the workspace's, from `cargo metadata`), as criterion itself decides.
+fn criterion_home() -> Option<&'static Path> {
+    static HOME: OnceLock<Option<PathBuf>> = OnceLock::new();
+    HOME.get_or_init(|| {
+        if let Some(home) = std::env::var_os("CRITERION_HOME") {
+            return Some(PathBuf::from(home));
+        }
+        let target = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                let output = std::process::Command::new(cargo)
+                    .args(["metadata", "--format-version", "1", "--no-deps"])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .output()
+                    .ok()?;
+                let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+                PathBuf::from(metadata["target_directory"].as_str()?)
+            }
+        };
+        Some(target.join("criterion"))
+    })
+    .as_deref()
+}
+
 /// Criterion's mean estimate (nanoseconds per iteration) of `group/function`.
 pub fn mean_ns(group: &str, function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion")
+    let path = criterion_home()?
         .join(group)
         .join(function)
         .join("new")

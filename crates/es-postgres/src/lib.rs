@@ -60,12 +60,10 @@
 //! runner is per schema (an `es_migrations` table in each schema) and holds a
 //! transaction-level advisory lock, so concurrent start-ups are safe.
 //!
-//! Over TCP, sqlx 0.9.0 leaves Nagle's algorithm on (sqlx issue #4335; the
-//! fix is merged upstream but not released): a request that spans several
-//! TCP segments, such as a large batched upsert, can wait about 40 ms for
-//! the server's delayed ACK. A service on the database's machine avoids it
-//! with the Unix socket (`postgres://user@localhost/db?host=/var/run/postgresql`);
-//! BENCHMARKS.md in the repository has the measurement.
+//! The crate needs sqlx 0.9.1 or later: 0.9.0 left Nagle's algorithm on for
+//! TCP connections (sqlx issue #4335, fixed in 0.9.1), so a request that
+//! spans several TCP segments, such as a large batched upsert, waited about
+//! 40 ms for the server's delayed ACK (a 5× slower projection catch-up).
 //!
 //! ## Appends: one statement, one round trip
 //!

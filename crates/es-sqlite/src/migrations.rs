@@ -1,8 +1,9 @@
 //! es-sqlite's migrations: applied once per database, whoever opens it first.
 //!
-//! The SQL files of `migrations/` are embedded with sqlx's `migrate!` (a new
-//! file there is a new migration, applied in version order) and recorded in
-//! a table of es-sqlite's own, [`TABLE`] (`es_sqlite_migrations`), not in
+//! The SQL files of `migrations/` are embedded by name in [`embedded`] (a new
+//! file there is a new entry, applied in version order), exactly as sqlx's
+//! `migrate!` would read the folder, and recorded in a table of es-sqlite's
+//! own, [`TABLE`] (`es_sqlite_migrations`), not in
 //! sqlx's default `_sqlx_migrations`: an application's own sqlx migrations on
 //! the same file keep that table to themselves, whichever runs first.
 //!
@@ -20,11 +21,11 @@
 //! `_sqlx_migrations` when nothing else is left in it, so such a file opens as
 //! before and its application may then use sqlx's default table itself.
 
-use std::collections::HashMap;
+use std::{borrow::Cow, collections::HashMap, sync::LazyLock};
 
 use sqlx::{
-    migrate::{Migrate, MigrateError, Migrator},
-    AssertSqlSafe, Connection, SqliteConnection,
+    migrate::{Migrate, MigrateError, Migration, MigrationType, Migrator},
+    AssertSqlSafe, Connection, SqlStr, SqliteConnection,
 };
 
 /// The table recording which of es-sqlite's migrations a database has.
@@ -33,8 +34,41 @@ pub(crate) const TABLE: &str = "es_sqlite_migrations";
 /// sqlx's default table, where es-sqlite recorded its migrations before.
 const LEGACY_TABLE: &str = "_sqlx_migrations";
 
-/// The migrations of `migrations/`, as sqlx embeds them.
-static EMBEDDED: Migrator = sqlx::migrate!("./migrations");
+/// The migrations of `migrations/`, each named as sqlx's `migrate!` names
+/// `<version>_<description>.sql` (`_` read as a space), so their checksums
+/// (SHA-384 of the SQL) are the ones es-sqlite recorded when it embedded the
+/// folder with `migrate!`. Built here rather than by the macro because
+/// `migrate!` would make every build of es-sqlite compile sqlx (with SQLite
+/// and TLS) a second time, for the proc macro; a unit test checks this list
+/// against the macro's reading of the folder.
+fn embedded() -> &'static Migrator {
+    static EMBEDDED: LazyLock<Migrator> = LazyLock::new(|| {
+        Migrator::with_migrations(vec![
+            step(
+                1,
+                "event store",
+                include_str!("../migrations/0001_event_store.sql"),
+            ),
+            step(
+                2,
+                "snapshot revision",
+                include_str!("../migrations/0002_snapshot_revision.sql"),
+            ),
+        ])
+    });
+    &EMBEDDED
+}
+
+/// One migration, as `migrate!` builds it from its file.
+fn step(version: i64, description: &'static str, sql: &'static str) -> Migration {
+    Migration::new(
+        version,
+        Cow::Borrowed(description),
+        MigrationType::Simple,
+        SqlStr::from_static(sql),
+        sql.starts_with("-- no-transaction"),
+    )
+}
 
 /// Applies the missing migrations on `conn`, in one `BEGIN IMMEDIATE`
 /// transaction (waiting for other writers up to the connection's busy
@@ -64,12 +98,12 @@ async fn apply_missing(conn: &mut SqliteConnection) -> Result<(), MigrateError> 
         .collect();
     if let Some(&unknown) = applied
         .keys()
-        .filter(|&&version| !EMBEDDED.version_exists(version))
+        .filter(|&&version| !embedded().version_exists(version))
         .min()
     {
         return Err(MigrateError::VersionMissing(unknown));
     }
-    for migration in EMBEDDED
+    for migration in embedded()
         .iter()
         .filter(|migration| !migration.migration_type.is_down_migration())
     {
@@ -100,7 +134,7 @@ async fn adopt_legacy_records(conn: &mut SqliteConnection) -> Result<(), Migrate
     }
     conn.ensure_migrations_table(TABLE).await?;
     let mut adopted = 0;
-    for migration in EMBEDDED.iter() {
+    for migration in embedded().iter() {
         let columns = "version, description, installed_on, success, checksum, execution_time";
         sqlx::query(AssertSqlSafe(format!(
             "INSERT OR IGNORE INTO {TABLE} ({columns}) SELECT {columns} FROM {LEGACY_TABLE} \
@@ -138,4 +172,33 @@ async fn adopt_legacy_records(conn: &mut SqliteConnection) -> Result<(), Migrate
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What sqlx compares or records of a migration (the checksum stands for
+    /// the SQL).
+    fn recorded(migration: &Migration) -> (i64, String, MigrationType, Vec<u8>, bool) {
+        (
+            migration.version,
+            migration.description.to_string(),
+            migration.migration_type,
+            migration.checksum.to_vec(),
+            migration.no_tx,
+        )
+    }
+
+    /// A file added to `migrations/` but not to [`embedded`], or listed under
+    /// another version, description or checksum than `migrate!` gives it
+    /// (which databases migrated by older es-sqlite recorded), fails here.
+    #[test]
+    fn the_embedded_list_is_the_folder_as_migrate_reads_it() {
+        let folder = sqlx::migrate!("./migrations");
+        assert_eq!(
+            embedded().iter().map(recorded).collect::<Vec<_>>(),
+            folder.iter().map(recorded).collect::<Vec<_>>()
+        );
+    }
 }
