@@ -15,6 +15,7 @@ mod outages;
 mod rolling_restart;
 mod secrets;
 mod shutdown;
+mod stuck_instances;
 mod torture;
 mod trace_context;
 mod workflow;
