@@ -277,3 +277,56 @@ fn a_healthy_standby_is_ready_and_reports_the_leaders_lag() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ok", "{body}");
 }
+
+/// Issue 20's fault 3, idle: `kill -STOP` of the Parking process active on a
+/// partition while nothing arrives. The broker closes its connection after
+/// two missed heartbeats (the consumer asks for 2 s), the partition moves
+/// to the other process, and the events that arrive meanwhile are applied
+/// there within the bound.
+#[test]
+fn a_frozen_idle_consumer_hands_its_partition_over_within_bounds() {
+    const PARTITIONS: u16 = 2;
+    let mut env = ServerEnv::new();
+    env.parking_partitions = Some(PARTITIONS);
+    let prepared = prepare(&env, 300);
+    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
+    let _booking = env.serve("booking", free_port());
+    let frozen = env.serve_parking_instance(free_port(), 0, PARTITIONS);
+    let survivor = env.serve_parking_instance(free_port(), 1, PARTITIONS);
+    for parking in [&frozen, &survivor] {
+        eventually("each Parking process ready on its partition", || {
+            matches!(get_json(parking, "/ready"), Some((200, _))).then_some(())
+        });
+    }
+    frozen.signal("STOP");
+    let frozen_ms = now_ms();
+    let appending = {
+        let (store, plan) = (store.clone(), plan.clone());
+        rt.spawn(async move { append_plan_paced(&store, &plan, Duration::from_millis(100)).await })
+    };
+    let victims =
+        |stream: &es_core::StreamId| es_amqp::wire::partition_slot(stream) % PARTITIONS == 0;
+    let resumed = resumed_after(
+        frozen_ms,
+        || {
+            rt.block_on(crate::support::exactly_once::parking_first_processed_after(
+                &env, plan, frozen_ms, victims,
+            ))
+        },
+        || {},
+    );
+    rt.block_on(appending).expect("the appender finished");
+    frozen.signal("CONT");
+    let (projector_tally, parking_tally) =
+        prepared.assert_exactly_once(&env, "frozen idle consumer", Duration::from_secs(120));
+    println!(
+        "STUCK frozen idle consumer parking: resumed after {} ms (goal {} ms, bound {} ms; heartbeat 2 s); lost {}, twice {}, out of order {}",
+        resumed.as_millis(),
+        GOAL.as_millis(),
+        BOUND.as_millis(),
+        projector_tally.lost + parking_tally.lost,
+        projector_tally.duplicates + parking_tally.duplicates,
+        projector_tally.out_of_order + parking_tally.out_of_order,
+    );
+    assert!(resumed <= BOUND, "resumed only after {resumed:?}");
+}
