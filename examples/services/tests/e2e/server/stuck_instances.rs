@@ -126,10 +126,9 @@ fn a_frozen_leader_inside_a_batch_hands_over_both_workers_within_bounds() {
         "B leads both, healthy: {:?}",
         get_json(&b, "/health")
     );
-    let ready = eventually("B ready", || {
+    eventually("B ready", || {
         matches!(get_json(&b, "/ready"), Some((200, _))).then_some(())
     });
-    let _ = ready;
 
     rt.block_on(appending).expect("the appender finished");
     let (projector_tally, parking_tally) =
@@ -200,10 +199,9 @@ fn a_half_open_projector_link_deposes_its_leader_within_bounds() {
         },
     );
     assert!(samples > 0, "A's /health answered during the fault");
-    let b_leads = eventually("B leads the projector", || {
+    eventually("B leads the projector", || {
         healthy_leader(&b, "bookings").then_some(())
     });
-    let _ = b_leads;
     assert!(
         a_deposed_seen
             || matches!(get_json(&a, "/health"), Some((_, body)) if body["workers"]["bookings"] != "leader"),
@@ -304,8 +302,9 @@ fn a_frozen_idle_consumer_hands_its_partition_over_within_bounds() {
         let (store, plan) = (store.clone(), plan.clone());
         rt.spawn(async move { append_plan_paced(&store, &plan, Duration::from_millis(100)).await })
     };
-    let victims =
-        |stream: &es_core::StreamId| es_amqp::wire::partition_slot(stream) % PARTITIONS == 0;
+    let victims = |stream: &es_core::StreamId| {
+        es_amqp::wire::partition_slot(stream).is_multiple_of(PARTITIONS)
+    };
     let resumed = resumed_after(
         frozen_ms,
         || {
