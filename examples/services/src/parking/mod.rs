@@ -7,3 +7,4 @@ pub mod db;
 pub mod operations;
 pub mod serve;
 pub mod slot;
+pub mod watched_handler;
