@@ -345,9 +345,12 @@ fn parking_reports_a_handler_stuck_behind_a_held_write_lock() {
     eventually("Parking ready", || {
         matches!(get_json(&parking, "/ready"), Some((200, _))).then_some(())
     });
-    let pool = rt.block_on(crate::support::exactly_once::parking_pool(&env));
-    let mut frozen_writer = rt.block_on(pool.acquire()).expect("a connection");
-    rt.block_on(sqlx::query("BEGIN IMMEDIATE").execute(&mut *frozen_writer))
+    let mut frozen_writer = rt
+        .block_on(<sqlx::SqliteConnection as sqlx::Connection>::connect(
+            &env.parking_url,
+        ))
+        .expect("a connection to Parking's database");
+    rt.block_on(sqlx::query("BEGIN IMMEDIATE").execute(&mut frozen_writer))
         .expect("take the write lock");
     let held = Instant::now();
     rt.block_on(append_plan_paced(store, plan, Duration::from_millis(10)));
@@ -370,10 +373,10 @@ fn parking_reports_a_handler_stuck_behind_a_held_write_lock() {
         reported_after.as_millis()
     );
 
-    rt.block_on(sqlx::query("ROLLBACK").execute(&mut *frozen_writer))
+    rt.block_on(sqlx::query("ROLLBACK").execute(&mut frozen_writer))
         .expect("release the lock");
-    drop(frozen_writer);
-    rt.block_on(pool.close());
+    rt.block_on(sqlx::Connection::close(frozen_writer))
+        .expect("close the connection");
     prepared.assert_exactly_once(&env, "parking behind a held lock", Duration::from_secs(120));
     eventually("Parking healthy again", || {
         matches!(get_json(&parking, "/health"), Some((200, _))).then_some(())
