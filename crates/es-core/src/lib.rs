@@ -128,6 +128,7 @@
 
 mod aggregate;
 pub mod backend;
+pub mod dcb;
 mod error;
 mod event;
 mod event_store;
