@@ -36,7 +36,10 @@ pub const DCB_CATEGORY: &str = "dcb";
 ///   returns the original outcome ([`AppendOutcome::resent`]), even though
 ///   its own events now match its condition.
 /// * Events appended through [`EventStore::append`] carry no tags and are
-///   matched by type; every query item with types only sees them.
+///   matched by type; every query item with types only sees them. (On
+///   PostgreSQL, a plain append inside a caller's transaction that already
+///   wrote something can land before a conditional append it waited for;
+///   see `docs/adr/dcb-append-conditions.md`.)
 #[async_trait]
 pub trait DcbStore: EventStore {
     /// The events matching `query` after `after` (from the start when
