@@ -10,7 +10,7 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use crate::dcb::{AppendCondition, DcbStore, Query, QueryItem, Tag, TaggedEvent};
-use crate::{EventStore as _, ExpectedVersion, NewEvent, Position, StoreError};
+use crate::{ExpectedVersion, NewEvent, Position, StoreError};
 
 use super::support::*;
 

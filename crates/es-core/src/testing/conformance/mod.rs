@@ -42,6 +42,13 @@
 //! | `dcb_a_commit_during_a_read_is_detected` | [`dcb_commit_during_a_read_is_detected`] | `dcb_races.rs` |
 //! | `dcb_positions_read_only_increase` | [`dcb_positions_only_increase`] | `dcb_races.rs` |
 //! | `dcb_a_resent_append_returns_its_original_position` | [`dcb_resend_returns_the_original_position`] | `dcb_races.rs` |
+//! | `dcb_scenario_unique_username` | [`dcb_unique_username`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_course_subscriptions` | [`dcb_course_subscriptions`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_gap_free_invoice_numbers` | [`dcb_gap_free_invoice_numbers`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_opt_in_token` | [`dcb_opt_in_token`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_prevent_duplicates` | [`dcb_prevent_duplicates`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_dynamic_product_price` | [`dcb_dynamic_product_price`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_event_sourced_aggregate` | [`dcb_event_sourced_aggregate`] | `dcb_scenarios.rs` |
 //!
 //! Three checks need a store built a particular way, so backends call them
 //! from tests of their own: [`projection_names_are_checked`] with the
@@ -58,6 +65,7 @@ mod cached_state;
 mod catch_up;
 mod counter;
 mod dcb_races;
+mod dcb_scenarios;
 mod global_log;
 mod idempotent_append;
 mod idempotent_commands;
@@ -82,6 +90,10 @@ pub use dcb_races::{
     dcb_commit_during_a_read_is_detected, dcb_disjoint_boundaries_never_conflict,
     dcb_positions_only_increase, dcb_racers_on_one_boundary,
     dcb_resend_returns_the_original_position,
+};
+pub use dcb_scenarios::{
+    dcb_course_subscriptions, dcb_dynamic_product_price, dcb_event_sourced_aggregate,
+    dcb_gap_free_invoice_numbers, dcb_opt_in_token, dcb_prevent_duplicates, dcb_unique_username,
 };
 pub use global_log::global_log_never_skips;
 pub use idempotent_append::idempotent_append;
@@ -216,6 +228,48 @@ macro_rules! dcb_conformance_tests {
             $crate::testing::run(async {
                 $crate::testing::conformance::dcb_resend_returns_the_original_position($store.await)
                     .await
+            })
+        }
+        #[test]
+        fn dcb_scenario_unique_username() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_unique_username($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_course_subscriptions() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_course_subscriptions($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_gap_free_invoice_numbers() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_gap_free_invoice_numbers($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_opt_in_token() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_opt_in_token($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_prevent_duplicates() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_prevent_duplicates($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_dynamic_product_price() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_dynamic_product_price($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_event_sourced_aggregate() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_event_sourced_aggregate($store.await).await
             })
         }
     };
