@@ -72,9 +72,9 @@ fn answer(
         Err(error) => error,
     };
     let status = match &error {
-        BookingServiceError::Refused { .. } | BookingServiceError::Conflict { .. } => {
-            StatusCode::CONFLICT
-        }
+        BookingServiceError::Refused { .. }
+        | BookingServiceError::Conflict { .. }
+        | BookingServiceError::SlotTaken { .. } => StatusCode::CONFLICT,
         BookingServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         BookingServiceError::InvalidId(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::SERVICE_UNAVAILABLE,

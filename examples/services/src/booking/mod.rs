@@ -9,4 +9,5 @@ pub mod operations;
 pub mod projection;
 pub mod serve;
 pub mod service;
+pub mod slot_boundary;
 pub mod views;
