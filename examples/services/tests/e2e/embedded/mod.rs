@@ -4,6 +4,6 @@
 
 mod bad_input;
 mod concurrency;
-mod one_booking_per_slot;
+pub mod one_booking_per_slot;
 mod rebuild;
 mod workflow;
