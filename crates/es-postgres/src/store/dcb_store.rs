@@ -10,6 +10,8 @@
 //! same transaction. Statements are built per query shape (one predicate
 //! per item), with every value bound.
 
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use es_core::dcb::{
     validate_tagged_append, AppendCondition, DcbStore, Query, QueryRead, SequencedEvent, Tag,
@@ -22,7 +24,7 @@ use uuid::Uuid;
 use super::{
     boundary_locks::{condition_keys, lock_set, writer_keys},
     decode::decode_row,
-    to_i64, PostgresStore,
+    to_i64, PostgresStore, HELD_BACK_WAIT,
 };
 use crate::statements::EVENT_COLUMNS;
 
@@ -128,6 +130,30 @@ impl PostgresStore {
         Ok(found.map(|(txid, sequence)| Position::new(txid as u64, sequence as u64)))
     }
 
+    /// Waits (up to [`HELD_BACK_WAIT`]) until every event committed when
+    /// the read started lies below the horizon, so a read after an append
+    /// sees that append (read-your-writes) although an older transaction
+    /// was still running. Past the wait the read returns what is safe; the
+    /// held-back events lie after its head, where a condition counts them.
+    async fn wait_for_the_horizon(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
+        let q = self.inner.schema.quoted();
+        let deadline = Instant::now() + HELD_BACK_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let (latest, horizon): (Option<i64>, i64) = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT (SELECT max(txid) FROM {q}.es_events), {HORIZON}"
+            )))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::backend)?;
+            if latest.is_none_or(|latest| latest < horizon) || Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
     /// Lock, check, append, tag: the transaction of one tagged append.
     async fn append_tagged_in(
         &self,
@@ -218,6 +244,7 @@ impl DcbStore for PostgresStore {
             .acquire()
             .await
             .map_err(StoreError::backend)?;
+        self.wait_for_the_horizon(&mut conn).await?;
         // The head first: the last event below the horizon. Every
         // transaction at or below it has finished, so reading up to it
         // later (a new snapshot) returns a settled answer.
