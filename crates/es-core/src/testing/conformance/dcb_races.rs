@@ -292,18 +292,17 @@ pub async fn dcb_resend_returns_the_original_position<S: DcbStore + Clone + 'sta
 /// slip between a conditional append's read and its commit: for every
 /// committed conditional append, no matching event lies between the head
 /// it decided on and its own position, while 4 plain writers append that
-/// type as fast as they can.
+/// type (40 events each) as fast as they can.
 pub async fn dcb_plain_writers_cannot_slip_under_a_condition<S: DcbStore + Clone + 'static>(
     store: S,
 ) {
     let event_type = fresh_type("Claimed");
     let query = Query::from_items([QueryItem::types([event_type.clone()])]);
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut plain = Vec::new();
     for _ in 0..4 {
-        let (store, stop, event_type) = (store.clone(), stop.clone(), event_type.clone());
+        let (store, event_type) = (store.clone(), event_type.clone());
         plain.push(tokio::spawn(async move {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for _ in 0..40 {
                 store
                     .append(
                         &stream("plain"),
@@ -320,8 +319,10 @@ pub async fn dcb_plain_writers_cannot_slip_under_a_condition<S: DcbStore + Clone
     for _ in 0..4 {
         let (store, query, event_type) = (store.clone(), query.clone(), event_type.clone());
         deciders.push(tokio::spawn(async move {
+            // Until each decider committed three times: once the plain
+            // writers are done, nothing stands in its way.
             let mut committed = Vec::new();
-            for _ in 0..25 {
+            while committed.len() < 3 {
                 let read = store.read_query(&query, None, None).await.expect("read");
                 let condition = AppendCondition::new(query.clone(), read.head);
                 match store
@@ -347,7 +348,6 @@ pub async fn dcb_plain_writers_cannot_slip_under_a_condition<S: DcbStore + Clone
                 .expect("a decider panicked"),
         );
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for writer in plain {
         writer.await.expect("a plain writer panicked");
     }
