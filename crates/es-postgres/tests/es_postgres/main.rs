@@ -13,6 +13,7 @@ mod late_commit;
 mod leases;
 mod migrations;
 mod notifications;
+mod old_transaction_readers;
 mod older_transaction;
 mod one_connection;
 mod projection_second_database;
