@@ -9,7 +9,9 @@
 //!
 //! Modules:
 //! * `config`: [`PostgresConfig`], the URL (redacted when shown), schema,
-//!   pool size and notify interval;
+//!   pool size, notify interval and session limits;
+//! * `session_limits`: [`SessionLimits`], the timeouts and keepalives every
+//!   session we open sets on itself (see "Bounded sessions" below);
 //! * `schema_name`: [`SchemaName`], the one piece of text put into SQL;
 //! * `store`: [`PostgresStore`], split into connecting, appending, reading,
 //!   decoding rows and snapshots;
@@ -136,6 +138,9 @@
 //! keep those short. `es horizon` lists them. Prepared (two-phase)
 //! transactions that wrote the log count until resolved.
 //!
+//! The sessions this crate opens limit themselves (see "Bounded sessions"
+//! below).
+//!
 //! **Per-stream order.** An append to a stream runs after the stream's last
 //! event was committed and visible to it (the unique index on
 //! `(stream_id, version)` makes a concurrent writer wait and try again), so
@@ -151,6 +156,23 @@
 //! healthy cluster). Begin the caller's transaction through sqlx
 //! (`begin`/`begin_with`), not with a raw `BEGIN`: `append_in` needs its
 //! savepoint.
+//!
+//! ## Bounded sessions
+//!
+//! A process that freezes (`kill -STOP`) or whose link goes silent inside a
+//! transaction would keep its row locks, and hold back every subscriber of
+//! the cluster, for as long as its session lives. Every connection this
+//! crate opens (the store's pool, checkpoint pools, the `LISTEN` connection,
+//! lease connections) therefore sends [`SessionLimits`] as startup options:
+//! `idle_in_transaction_session_timeout` (default 5 s), `lock_timeout`
+//! (5 s), `statement_timeout` (30 s), and the server's TCP keepalives with
+//! `tcp_user_timeout` (a silent link dropped after 4 s). Change them with
+//! [`PostgresConfig::with_session_limits`], or for one limit in the URL's
+//! `options` parameter, which wins. A caller's own transaction on the
+//! store's pool ([`PostgresStore::append_in`], a projection's batch) is
+//! ended by the server when it sends nothing for the idle limit; the
+//! migration runner lifts the lock and statement limits for its own
+//! transaction.
 //!
 //! ## A restored database
 //!
@@ -253,6 +275,7 @@ mod migrations;
 mod postgres_checkpoints;
 mod restored_database;
 mod schema_name;
+mod session_limits;
 mod statements;
 mod store;
 
@@ -267,6 +290,11 @@ pub use lease::{
 pub use postgres_checkpoints::{PostgresCheckpoints, PostgresTransaction};
 pub use restored_database::{AheadOfCluster, RestoredDatabase};
 pub use schema_name::{InvalidSchemaName, SchemaName, MAX_SCHEMA_NAME_LEN};
+pub use session_limits::{
+    SessionLimits, DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT, DEFAULT_KEEPALIVE_COUNT,
+    DEFAULT_KEEPALIVE_IDLE, DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_STATEMENT_TIMEOUT,
+};
 pub use store::{PostgresStore, HELD_BACK_WAIT};
 
 /// The sqlx version this crate is built on, for writing projections.

@@ -21,6 +21,7 @@ mod race;
 mod reconnect;
 mod refused_input;
 mod restored_database;
+mod session_limits;
 mod snapshots;
 mod tls;
 mod undecodable_rows;

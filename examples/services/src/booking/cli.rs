@@ -214,7 +214,7 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
         let leases = SqliteLeases::open(data_dir::data_file(dir, BOOKING_LEASES_FILE)?).await?;
         // Counters only: the lag gauges, /ready and the HTTP commands are
         // server mode's.
-        let operations = |_| metrics_endpoint::routes(|| async {});
+        let operations = |_, _| metrics_endpoint::routes(|| async {});
         serve::serve(
             &service,
             &store,
@@ -262,11 +262,12 @@ async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAp
             PostgresLeaseConfig::new(),
         )?;
         let service = std::sync::Arc::new(service);
-        let operations = |saved| {
+        let operations = |saved, workers| {
             operations::routes(
                 &service,
                 &store,
                 saved,
+                workers,
                 &args.broker.amqp_url,
                 args.readiness,
             )
