@@ -38,6 +38,10 @@
 //!   checkpoint in one transaction ([`Projection`], [`CheckpointStore`]),
 //!   and reports a catch-up's progress
 //!   ([`projection::CatchUpProgress`], `catch_up_progress.rs`).
+//! * [`dcb`]: Dynamic Consistency Boundaries (dcb.events): tagged events,
+//!   reads by [`dcb::Query`], appends with an [`dcb::AppendCondition`]
+//!   checked atomically ([`dcb::DcbStore`]), and a runnable example of each
+//!   of the specification's scenarios.
 //! * `in_memory/`: [`InMemoryStore`] and [`InMemoryProjectionStore`], a
 //!   complete store that keeps every guarantee.
 //! * `testing` (feature `testing`): the conformance suite every backend
@@ -128,6 +132,7 @@
 
 mod aggregate;
 pub mod backend;
+pub mod dcb;
 mod error;
 mod event;
 mod event_store;

@@ -48,6 +48,10 @@ pub(crate) const EVENT_STORE: Component = Component {
             version: 5,
             sql: include_str!("../migrations/event_store/0005_commit_tickets.sql"),
         },
+        Migration {
+            version: 6,
+            sql: include_str!("../migrations/event_store/0006_tags.sql"),
+        },
     ],
 };
 

@@ -17,7 +17,7 @@ const STREAM_EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_typ
      schema_version, payload, metadata, recorded_at";
 
 /// Columns of an event read from the global log: the above and the stream id.
-const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
+pub(crate) const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
      schema_version, payload, metadata, recorded_at, stream_id";
 
 /// The commit key an append stores in the `txid` column: the greatest of
@@ -83,6 +83,13 @@ pub(crate) struct Statements {
     pub load_snapshot: SqlStr,
     pub save_snapshot: SqlStr,
 }
+
+/// The shared advisory locks every append takes before it inserts (`$8`:
+/// the keys, sorted; see `store/boundary_locks.rs`), as a one-row derived
+/// table: the aggregate consumes every lock before the join yields a row,
+/// so no row is inserted (and no transaction id taken) before the locks.
+const SHARED_LOCKS: &str = "(SELECT count(*) FROM unnest($9::bigint[]) AS k \
+      WHERE pg_advisory_xact_lock_shared(k) IS NULL) AS shared_locks";
 
 /// The version an append numbers its events after, as a one-row derived
 /// table `base(version)`, or no row when the expected-version check refuses.
@@ -154,7 +161,7 @@ fn append_batch(q: &str, after: After) -> String {
                 (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
             SELECT {COMMIT_KEY}, e.event_id, $1, base.version + e.ord, \
                    e.event_type, e.schema_version, e.payload::json, e.metadata::json \
-            FROM {base}, \
+            FROM {SHARED_LOCKS}, {base}, \
                  unnest($3::uuid[], $4::text[], $5::int4[], $6::text[], $7::text[]) \
                  WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, ord) \
             ORDER BY e.ord \
@@ -166,7 +173,7 @@ fn append_batch(q: &str, after: After) -> String {
 }
 
 /// [`append_batch`] for a batch of one event, with `$3..$7` scalars (and the
-/// ticket `$8`).
+/// ticket `$8` and lock keys `$9`).
 ///
 /// Most commands record one event; without `UNNEST`, `ORDER BY` and the
 /// aggregate the statement costs the server about 10% less CPU (measured with
@@ -178,7 +185,7 @@ fn append_one(q: &str, after: After) -> String {
             (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
          SELECT {COMMIT_KEY}, $3::uuid, $1, base.version + 1, \
                 $4::text, $5::int4, $6::text::json, $7::text::json \
-         FROM {base} \
+         FROM {SHARED_LOCKS}, {base} \
          RETURNING version, txid, sequence, sequence"
     )
 }

@@ -4,6 +4,7 @@
 use es_core::backend::{
     check_expected_version, limits::MAX_SCHEMA_VERSION, validate_append, RecordedId,
 };
+use es_core::dcb::Tag;
 use es_core::{
     AppendOutcome, ExpectedVersion, InputField, InvalidInput, NewEvent, Position, StoreError,
     StreamId,
@@ -11,7 +12,7 @@ use es_core::{
 use sqlx::{Connection, PgConnection, Postgres, Row};
 use uuid::Uuid;
 
-use super::{decode::stand_in_stream_id, to_i64, PostgresStore};
+use super::{boundary_locks::writer_keys, decode::stand_in_stream_id, to_i64, PostgresStore};
 
 /// How often an append with a stated expected version whose classification
 /// raced with another writer is attempted again before it gives up.
@@ -30,6 +31,8 @@ struct Columns {
     schema_versions: Vec<i32>,
     payloads: Vec<String>,
     metadata: Vec<String>,
+    /// The advisory locks the append takes shared (see `boundary_locks`).
+    lock_keys: Vec<i64>,
 }
 
 impl Columns {
@@ -41,6 +44,7 @@ impl Columns {
             schema_versions: Vec::with_capacity(events.len()),
             payloads: Vec::with_capacity(events.len()),
             metadata: Vec::with_capacity(events.len()),
+            lock_keys: Vec::new(),
         };
         for event in events.into_iter() {
             let encode = |source| StoreError::Encode {
@@ -111,7 +115,7 @@ impl PostgresStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_on(conn, stream_id, expected, events, true)
+        self.append_on(conn, stream_id, expected, events, &[], true)
             .await
     }
 
@@ -121,6 +125,7 @@ impl PostgresStore {
         stream_id: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
+        tags: &[Vec<Tag>],
         savepoint: bool,
     ) -> Result<AppendOutcome, StoreError> {
         validate_append(stream_id, &events)?;
@@ -130,7 +135,12 @@ impl PostgresStore {
             check_expected_version(stream_id, expected, current)?;
             return Ok(AppendOutcome::nothing_written(current));
         }
-        let columns = Columns::new(events)?;
+        let mut columns = Columns::new(events)?;
+        columns.lock_keys = writer_keys(
+            self.inner.schema.as_str(),
+            columns.types.iter().map(String::as_str),
+            tags.iter().flatten(),
+        );
         let attempts = match expected {
             ExpectedVersion::Any | ExpectedVersion::StreamExists => APPEND_CURRENT_ATTEMPTS,
             ExpectedVersion::NoStream | ExpectedVersion::Exact(_) => APPEND_ATTEMPTS,
@@ -246,8 +256,10 @@ impl PostgresStore {
                 .bind(&columns.schema_versions)
                 .bind(&columns.payloads)
                 .bind(&columns.metadata),
-        };
-        let row = query.bind(ticket).fetch_optional(&mut *conn).await?;
+        }
+        .bind(ticket)
+        .bind(&columns.lock_keys);
+        let row = query.fetch_optional(&mut *conn).await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -267,7 +279,7 @@ impl PostgresStore {
     /// [`previous_append`](es_core::backend::previous_append) rule: the earlier
     /// append's outcome for an exact re-send, `None` when no id is recorded,
     /// [`StoreError::DuplicateEventId`] for an id recorded elsewhere.
-    async fn previous_append(
+    pub(super) async fn previous_append(
         &self,
         conn: &mut PgConnection,
         stream_id: &StreamId,

@@ -10,8 +10,10 @@
 //! finding a database restored from another cluster ([`restore_check`]).
 
 mod append;
+mod boundary_locks;
 mod commit_ticket;
 mod connect;
+mod dcb_store;
 mod decode;
 mod lag;
 mod read;
@@ -83,7 +85,7 @@ impl EventStore for PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         let outcome = self
-            .append_on(&mut conn, stream_id, expected, events, false)
+            .append_on(&mut conn, stream_id, expected, events, &[], false)
             .await?;
         if outcome.last_position.is_some() {
             self.inner.notifications.signal();
