@@ -36,7 +36,8 @@ pub type WorkerRole = (&'static str, watch::Receiver<Role>);
 /// Answers `GET /health` (liveness) with
 /// `{"status":"ok","service":…,"workers":{name: role}}` (each worker's current
 /// [`Role`]: `leader`, `standby` or `stopped`), and the `routes` beside it
-/// (`/ready`, `/metrics`), until the task is dropped.
+/// (`/ready`, `/metrics`), every error answer as a problem
+/// ([`super::problem`]), until the task is dropped.
 pub async fn serve(
     listener: TcpListener,
     service: &'static str,
@@ -59,5 +60,5 @@ pub async fn serve(
             }),
         )
         .merge(routes);
-    axum::serve(listener, app).await
+    axum::serve(listener, super::problem::everywhere(app)).await
 }

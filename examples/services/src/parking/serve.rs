@@ -9,7 +9,8 @@
 //! queue exists; beside it `GET /metrics` (Prometheus text: the consumer's
 //! counters and this process's subscription to each partition) and
 //! `GET /ready` (the SQLite database, the broker, the consumer group holding
-//! its preferred partitions; 503 naming what fails).
+//! its preferred partitions; 503 naming what fails), and the slots
+//! (`GET /slots`, `GET /slots/{id}`, see [`http_queries`]).
 //!
 //! To scale out, run K processes (`--instance 0..K-1 --instances K`) on N
 //! partitions (`--partitions N`, the same N everywhere): the queue becomes a
@@ -27,7 +28,7 @@ use es_amqp::{
 
 use super::{
     booking_follower::{BookingFollower, BOOKING_FOLLOWER},
-    operations,
+    http_queries, operations,
 };
 use crate::common::{broker_args::BrokerArgs, health, shutdown};
 
@@ -40,7 +41,7 @@ pub struct ServeArgs {
     /// Parking's durable queue of booking events.
     #[arg(long, env = "PARKING_QUEUE", default_value = "parking.booking_events")]
     pub queue: String,
-    /// The port of GET /health, /ready and /metrics.
+    /// The port of GET /health, /ready, /metrics and /slots.
     #[arg(long, env = "PARKING_HTTP_PORT", default_value_t = 8001)]
     pub port: u16,
     /// Partitions of the queue, split by booking id (1 to 64; 1: one queue).
@@ -109,7 +110,8 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
     );
     consumer.declare().await.map_err(declare_error)?;
     let listener = health::bind(args.port).await?;
-    let routes = operations::routes(pool, &consumer, &args.broker.amqp_url);
+    let routes = operations::routes(pool.clone(), &consumer, &args.broker.amqp_url)
+        .merge(http_queries::routes(pool));
     tracing::info!(
         port = args.port,
         queue = %args.queue,

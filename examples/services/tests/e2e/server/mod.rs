@@ -8,6 +8,7 @@ mod early_events;
 mod embedded_instances;
 mod failover;
 mod hostile_names;
+mod http_api;
 mod killed_services;
 mod late_commits;
 mod operations;
