@@ -81,14 +81,26 @@ impl IntoResponse for Problem {
     }
 }
 
-/// `router` with every error answer as a [`Problem`]: unknown routes answer
-/// 404, and the framework's plain-text or empty error answers (400 for a bad
-/// path, 405 with its `Allow` header, 415, 422, …) are rewritten with their
-/// status, their text as the detail.
+/// `router` (with all its routes) with every error answer as a
+/// [`Problem`]: unknown routes answer 404, a wrong method 405 (axum adds the
+/// `Allow` header), and the framework's plain-text or empty error answers
+/// (400 for a bad path, 415, 422, …) are rewritten with their status, their
+/// text as the detail.
 pub fn everywhere(router: Router) -> Router {
     router
+        .method_not_allowed_fallback(wrong_method)
         .fallback(unknown_route)
         .layer(map_response(as_problem))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{method} is not allowed on {} (the Allow header lists what is)",
+            uri.path()
+        ),
+    )
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> Problem {
@@ -114,21 +126,20 @@ async fn as_problem(response: Response) -> Response {
         .await
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
         .unwrap_or_default();
-    let allow = parts.headers.get(header::ALLOW).cloned();
-    let detail = match (&allow, text.is_empty()) {
-        (_, false) => text,
-        (Some(allow), true) => format!(
-            "method not allowed here; allowed: {}",
-            allow.to_str().unwrap_or("?")
-        ),
-        (None, true) => status
+    let detail = if text.is_empty() {
+        status
             .canonical_reason()
             .unwrap_or("request failed")
-            .to_owned(),
+            .to_owned()
+    } else {
+        text
     };
     let mut problem = Problem::new(status, detail).into_response();
-    if let Some(allow) = allow {
-        problem.headers_mut().insert(header::ALLOW, allow);
+    // Whatever else the answer said (`Allow`, `Retry-After`) still holds.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
     }
     problem
 }

@@ -138,10 +138,10 @@ fn booking_serve_answers_every_error_as_a_problem_and_serves_its_reads() {
         "Content-Type",
     );
     // Wrong methods keep their Allow header; unknown routes are 404.
-    let wrong = problem(&booking, "DELETE", "/bookings", &[], "", 405, "allowed");
+    let wrong = problem(&booking, "DELETE", "/bookings", &[], "", 405, "not allowed");
     let allow = wrong.header("allow").unwrap_or_default().to_owned();
     assert!(allow.contains("GET") && allow.contains("POST"), "{wrong:?}");
-    problem(&booking, "PUT", "/bookings/x/reserve", &[], "", 405, "POST");
+    problem(&booking, "PUT", "/bookings/x/reserve", &[], "", 405, "PUT");
     problem(
         &booking,
         "GET",
@@ -214,7 +214,15 @@ fn parking_serve_answers_every_error_as_a_problem_and_serves_its_slots() {
         &unknown.to_string(),
     );
     problem(&parking, "GET", "/slots/slot-1", &[], "", 400, "UUID");
-    let wrong = problem(&parking, "POST", "/slots", &[JSON], "{}", 405, "allowed");
+    let wrong = problem(
+        &parking,
+        "POST",
+        "/slots",
+        &[JSON],
+        "{}",
+        405,
+        "not allowed",
+    );
     assert!(
         wrong
             .header("allow")
