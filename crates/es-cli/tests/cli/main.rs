@@ -7,6 +7,7 @@
 //! the tests, it never skips them.
 
 mod bad_input;
+mod checkpoint_database;
 mod checkpoints;
 mod dead_letters;
 mod horizon;

@@ -19,7 +19,9 @@
 //! on the others, taking them over when their process dies. Each booking's
 //! events stay in order; events of different bookings (even on the same
 //! slot) may be applied in a different order than Booking recorded them.
-//! Change N only after draining the partitions (see `es_amqp::ConsumerGroup`).
+//! Change N only after draining the partitions (see `es_amqp::ConsumerGroup`);
+//! a run on partitions warns at start when the single queue of an earlier
+//! run without them is still there ([`old_queue`]).
 
 use es_amqp::{
     ConsumerConfig, ConsumerError, ConsumerGroup, ConsumerGroupConfig, IdempotentHandler,
@@ -28,7 +30,7 @@ use es_amqp::{
 
 use super::{
     booking_follower::{BookingFollower, BOOKING_FOLLOWER},
-    http_queries, operations,
+    http_queries, old_queue, operations,
 };
 use crate::common::{broker_args::BrokerArgs, health, shutdown};
 
@@ -109,6 +111,16 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
             .map_err(ServeError::ConsumerName)?,
     );
     consumer.declare().await.map_err(declare_error)?;
+    if args.partitions > 1 {
+        if let Some((messages, consumers)) =
+            old_queue::leftover(&args.broker.amqp_url, &args.queue).await
+        {
+            tracing::warn!(
+                "{}",
+                old_queue::warning(&args.queue, messages, consumers, args.partitions)
+            );
+        }
+    }
     let listener = health::bind(args.port).await?;
     let routes = operations::routes(pool.clone(), &consumer, &args.broker.amqp_url)
         .merge(http_queries::routes(pool));

@@ -13,6 +13,7 @@ mod killed_services;
 mod late_commits;
 mod operations;
 mod outages;
+mod partition_switch;
 mod rolling_restart;
 mod secrets;
 mod shutdown;
