@@ -11,8 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::{
     dead_letters::DeadLettersCommand, events::EventsArgs, horizon::HorizonArgs,
     projection_reset::ProjectionResetArgs, projection_watch::ProjectionWatchArgs,
-    projections::ProjectionsArgs, relay_status::RelayStatusArgs, streams::StreamsArgs,
-    tail::TailArgs,
+    projections::ProjectionsArgs, queues::QueuesArgs, relay_status::RelayStatusArgs,
+    streams::StreamsArgs, tail::TailArgs,
 };
 
 /// Inspect an es-* event store, its projections and relay, and its RabbitMQ dead letters.
@@ -48,7 +48,7 @@ pub struct GlobalArgs {
     /// The PostgreSQL schema of the store (default: the store's default, `es`).
     #[arg(long, global = true)]
     pub schema: Option<String>,
-    /// The RabbitMQ broker, for dead-letter commands: amqp://USER:PASSWORD@HOST:PORT/VHOST.
+    /// The RabbitMQ broker, for `queues` and `dead-letters`: amqp://USER:PASSWORD@HOST:PORT/VHOST.
     #[arg(long, env = "AMQP_URL", global = true, hide_env_values = true)]
     pub amqp_url: Option<String>,
     /// Print JSON for scripts (one document per command; JSON lines for `tail`).
@@ -110,11 +110,15 @@ pub enum Command {
     /// Inspect the RabbitMQ relay.
     #[command(subcommand)]
     Relay(RelayCommand),
+    /// A consumer's queues (single, partitions, dead letters): messages, consumers, warnings.
+    Queues(QueuesArgs),
     /// Inspect and move the messages of a consumer's dead-letter queue.
     #[command(subcommand)]
     DeadLetters(DeadLettersCommand),
     /// PostgreSQL: the transactions holding back the gap-safe reader.
     Horizon(HorizonArgs),
+    /// A web explorer of all of the above (read-only unless --allow-writes).
+    Ui(crate::ui::UiArgs),
 }
 
 /// `es projection ...`

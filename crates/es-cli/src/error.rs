@@ -155,6 +155,15 @@ pub enum CliError {
         #[source]
         source: es_lease::LeaseError,
     },
+    /// `es ui` could not listen, or its server failed.
+    #[error("es ui cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A value could not be encoded as JSON.
     #[error("cannot encode JSON output: {0}")]
     Json(#[from] serde_json::Error),

@@ -13,6 +13,7 @@ mod dead_letters;
 mod horizon;
 mod lease_holders;
 mod projection_watch;
+mod queues;
 mod sqlite_store;
 mod store_reads;
 mod support;
