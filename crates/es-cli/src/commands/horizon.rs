@@ -63,7 +63,7 @@ impl Report for Horizon {
 
 /// Runs `es horizon`.
 pub async fn run(_: HorizonArgs, backend: &Backend, printer: Printer) -> Result<(), CliError> {
-    let Backend::Postgres(postgres) = backend else {
+    let Some(postgres) = backend.postgres() else {
         return Err(CliError::NeedsPostgres {
             command: "horizon",
             store: backend.kind(),

@@ -134,8 +134,9 @@ pub enum Command {
         log_every: f64,
     },
     /// Run the projector, the relay to RabbitMQ and HTTP: /health and
-    /// /metrics; in server mode also /ready and POST /bookings (embedded:
-    /// under SQLite leases in the data directory).
+    /// /metrics; in server mode also /ready and the bookings API (POST
+    /// /bookings, GET /bookings, /bookings/{id}, /bookings/{id}/events)
+    /// (embedded: under SQLite leases in the data directory).
     Serve(serve::ServeArgs),
 }
 

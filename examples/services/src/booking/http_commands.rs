@@ -1,25 +1,31 @@
-//! Booking's commands over HTTP on `booking serve`, so a caller's W3C
-//! `traceparent` header reaches the events: each command joins the caller's
-//! trace when the header is valid (else starts a new one, see
-//! [`trace::for_command`]), and the context travels with its events through
-//! the relay to Parking's consumer.
+//! Booking's HTTP API on `booking serve`: the commands, so a caller's W3C
+//! `traceparent` header reaches the events (each command joins the caller's
+//! trace when the header is valid, else starts a new one, see
+//! [`trace::for_command`]; the context travels with its events through the
+//! relay to Parking's consumer), and the reads beside them
+//! ([`http_queries`](super::http_queries)).
 //!
 //! | request | body | answer |
 //! | --- | --- | --- |
 //! | `POST /bookings` | `{"parking_slot_ref_no": "<uuid>"}` | 201 `{"id", "traceparent"}` |
 //! | `POST /bookings/{id}/reserve` | – | 200 `{"id", "traceparent"}` |
 //! | `POST /bookings/{id}/complete` | – | 200 `{"id", "traceparent"}` |
+//! | `GET /bookings` | – | 200 `[{"id", "status", "parking_slot_ref_no"}]` |
+//! | `GET /bookings/{id}` | – | 200 `{"id", "status", "parking_slot_ref_no"}` |
+//! | `GET /bookings/{id}/events` | – | 200 `[{"version", "type", "status", …}]` |
 //!
-//! A refused transition or a conflict is 409, an unknown booking 404, an
-//! unusable id 400, a failing store 503; the body is `{"error": "…"}`.
+//! Errors are problem details ([`Problem`]): an unknown booking is 404 (a
+//! command on it too), a refused transition or a conflict 409, a body that
+//! is not `{"parking_slot_ref_no": "<uuid>"}` 422 (415 without a JSON
+//! content type), an id that is not a UUID 400, a failing store 503.
 
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, State},
+    extract::{rejection::JsonRejection, Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use es_core::TraceContext;
@@ -27,8 +33,12 @@ use es_postgres::{PostgresCheckpoints, PostgresStore};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::service::{BookingService, BookingServiceError};
-use crate::common::trace;
+use super::{
+    aggregate::BookingError,
+    http_queries,
+    service::{BookingService, BookingServiceError},
+};
+use crate::common::{problem::Problem, trace};
 
 /// The service the routes execute commands on.
 pub type SharedService = Arc<BookingService<PostgresStore, PostgresCheckpoints>>;
@@ -39,10 +49,12 @@ struct CreateBooking {
     parking_slot_ref_no: Uuid,
 }
 
-/// The command routes of `booking serve`.
+/// The command and read routes of `booking serve`.
 pub fn routes(service: SharedService) -> Router {
     Router::new()
-        .route("/bookings", post(create))
+        .route("/bookings", post(create).get(http_queries::list))
+        .route("/bookings/{id}", get(http_queries::details))
+        .route("/bookings/{id}/events", get(http_queries::events))
         .route("/bookings/{id}/reserve", post(reserve))
         .route("/bookings/{id}/complete", post(complete))
         .with_state(service)
@@ -71,22 +83,38 @@ fn answer(
         }
         Err(error) => error,
     };
-    let status = match &error {
+    problem(&error).into_response()
+}
+
+/// The problem a failed command or query answers: 404 for a booking that
+/// does not exist (also when a command was refused for that reason), 409
+/// for a refused transition or a conflict, 400 for an unusable id, 503 when
+/// a store failed.
+pub fn problem(error: &BookingServiceError) -> Problem {
+    let status = match error {
+        BookingServiceError::NotFound(_)
+        | BookingServiceError::Refused {
+            reason: BookingError::NotFound,
+            ..
+        } => StatusCode::NOT_FOUND,
         BookingServiceError::Refused { .. } | BookingServiceError::Conflict { .. } => {
             StatusCode::CONFLICT
         }
-        BookingServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         BookingServiceError::InvalidId(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
-    (status, Json(json!({ "error": error.to_string() }))).into_response()
+    Problem::new(status, error.to_string())
 }
 
 async fn create(
     State(service): State<SharedService>,
     headers: HeaderMap,
-    Json(body): Json<CreateBooking>,
+    body: Result<Json<CreateBooking>, JsonRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(rejection) => return Problem::bad_body(&rejection).into_response(),
+    };
     let trace = trace_of(&headers);
     let result = service.create(body.parking_slot_ref_no, trace).await;
     answer(result, StatusCode::CREATED, trace)

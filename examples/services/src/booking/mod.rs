@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod cli;
 pub mod history;
 pub mod http_commands;
+pub mod http_queries;
 pub mod operations;
 pub mod projection;
 pub mod serve;

@@ -33,6 +33,11 @@ impl Queries {
                    AND ($4::text IS NULL OR stream_id > $4) \
                  GROUP BY stream_id ORDER BY stream_id LIMIT $5"
             ),
+            streams_ending_with: format!(
+                "SELECT DISTINCT stream_id FROM {q}.es_events \
+                 WHERE right(stream_id, char_length($1) + 1) = '-' || $1 \
+                 ORDER BY stream_id LIMIT $2"
+            ),
             checkpoints: format!(
                 "SELECT projection, commit_key, sequence FROM {q}.es_checkpoints ORDER BY projection"
             ),
