@@ -20,7 +20,7 @@ use super::{
 pub const HELD_BACK_WAIT: Duration = Duration::from_secs(1);
 
 /// The longest pause between two checks while waiting for held-back events.
-const MAX_HELD_BACK_PAUSE: Duration = Duration::from_millis(20);
+pub(super) const MAX_HELD_BACK_PAUSE: Duration = Duration::from_millis(20);
 
 impl PostgresStore {
     /// The events of `stream_id` from `from_version` on, as rows arrive.
