@@ -6,12 +6,18 @@
 //!
 //! | request | body | answer |
 //! | --- | --- | --- |
-//! | `POST /bookings` | `{"parking_slot_ref_no": "<uuid>"}` | 201 `{"id", "traceparent"}` |
-//! | `POST /bookings/{id}/reserve` | – | 200 `{"id", "traceparent"}` |
-//! | `POST /bookings/{id}/complete` | – | 200 `{"id", "traceparent"}` |
+//! | `POST /bookings` | `{"parking_slot_ref_no": "<uuid>"}` | 201 `{"id", "traceparent", "read_model_behind"}` |
+//! | `POST /bookings/{id}/reserve` | – | 200 `{"id", "traceparent", "read_model_behind"}` |
+//! | `POST /bookings/{id}/complete` | – | 200 `{"id", "traceparent", "read_model_behind"}` |
+//! | `GET /bookings/{id}` | – | 200 `{"id", "domain_uuid", "status", "parking_slot_ref_no", "read_model_behind"}` |
 //!
-//! A refused transition or a conflict is 409, an unknown booking 404, an
-//! unusable id 400, a failing store 503; the body is `{"error": "…"}`.
+//! `read_model_behind` is `null` when the booking read model showed
+//! everything committed, else `{"events", "reason"}` ([`ReadModelLag`](super::read_model_lag::ReadModelLag)): a
+//! command whose events are stored succeeded even if the read model could
+//! not confirm them in time, and a query that could not show everything
+//! committed says so. A refused transition or a conflict is 409, an unknown
+//! booking 404, an unusable id 400, a failing store 503; the body is
+//! `{"error": "…"}`.
 
 use std::sync::Arc;
 
@@ -19,7 +25,7 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use es_core::TraceContext;
@@ -27,7 +33,10 @@ use es_postgres::{PostgresCheckpoints, PostgresStore};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::service::{BookingService, BookingServiceError};
+use super::{
+    read_model_lag::Answered,
+    service::{BookingService, BookingServiceError},
+};
 use crate::common::trace;
 
 /// The service the routes execute commands on.
@@ -45,6 +54,7 @@ pub fn routes(service: SharedService) -> Router {
         .route("/bookings", post(create))
         .route("/bookings/{id}/reserve", post(reserve))
         .route("/bookings/{id}/complete", post(complete))
+        .route("/bookings/{id}", get(details))
         .with_state(service)
 }
 
@@ -60,17 +70,25 @@ fn trace_of(headers: &HeaderMap) -> TraceContext {
 /// The answer to a command in `trace` that ended with `result` (the
 /// booking's id), `status` on success.
 fn answer(
-    result: Result<Uuid, BookingServiceError>,
+    result: Result<Answered<Uuid>, BookingServiceError>,
     status: StatusCode,
     trace: TraceContext,
 ) -> Response {
-    let error = match result {
-        Ok(id) => {
-            let body = json!({ "id": id, "traceparent": trace.to_string() });
-            return (status, Json(body)).into_response();
+    match result {
+        Ok(answered) => {
+            let body = json!({
+                "id": answered.value,
+                "traceparent": trace.to_string(),
+                "read_model_behind": answered.behind,
+            });
+            (status, Json(body)).into_response()
         }
-        Err(error) => error,
-    };
+        Err(error) => failure(error),
+    }
+}
+
+/// The status and `{"error": …}` body of a failed command or query.
+fn failure(error: BookingServiceError) -> Response {
     let status = match &error {
         BookingServiceError::Refused { .. } | BookingServiceError::Conflict { .. } => {
             StatusCode::CONFLICT
@@ -98,7 +116,10 @@ async fn reserve(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    let result = service.reserve(id, trace).await.map(|()| id);
+    let result = service
+        .reserve(id, trace)
+        .await
+        .map(|answered| answered.map(|()| id));
     answer(result, StatusCode::OK, trace)
 }
 
@@ -108,6 +129,25 @@ async fn complete(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    let result = service.complete(id, trace).await.map(|()| id);
+    let result = service
+        .complete(id, trace)
+        .await
+        .map(|answered| answered.map(|()| id));
     answer(result, StatusCode::OK, trace)
+}
+
+async fn details(State(service): State<SharedService>, Path(id): Path<Uuid>) -> Response {
+    match service.details(id).await {
+        Ok(Answered { value: row, behind }) => {
+            let body = json!({
+                "id": row.id,
+                "domain_uuid": row.domain_uuid,
+                "status": row.status,
+                "parking_slot_ref_no": row.parking_slot_ref_no,
+                "read_model_behind": behind,
+            });
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        Err(error) => failure(error),
+    }
 }

@@ -7,6 +7,7 @@ pub mod history;
 pub mod http_commands;
 pub mod operations;
 pub mod projection;
+pub mod read_model_lag;
 pub mod serve;
 pub mod service;
 pub mod views;
