@@ -10,6 +10,7 @@ mod failover;
 mod hostile_names;
 mod killed_services;
 mod late_commits;
+mod noisy_neighbour;
 mod operations;
 mod outages;
 mod rolling_restart;
