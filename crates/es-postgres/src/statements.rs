@@ -224,6 +224,11 @@ fn log_writer_pids(q: &str) -> String {
 /// virtual transaction, which also covers prepared transactions (no pid).
 /// Why no event can be committed below it afterwards:
 /// docs/adr/horizon-from-the-logs-writers.md.
+///
+/// On a hot standby `pg_locks` shows only the standby's own locks, so
+/// there the horizon falls back to the snapshot's `xmin` (the oldest
+/// transaction running on the primary, as replayed), which is safe with
+/// commit keys too: a key is never below its writer's id.
 fn horizon(q: &str) -> String {
     format!(
         "WITH locks AS MATERIALIZED ( \
@@ -235,10 +240,11 @@ fn horizon(q: &str) -> String {
             WHERE {writer} \
               AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted \
          ), snapshot AS (SELECT pg_current_snapshot() AS s) \
-         SELECT least(pg_snapshot_xmax(s), \
-                      (SELECT min(x) FROM pg_snapshot_xip(s) AS x \
-                       WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM writers)) \
-                )::text::bigint \
+         SELECT CASE WHEN pg_is_in_recovery() THEN pg_snapshot_xmin(s) \
+                ELSE least(pg_snapshot_xmax(s), \
+                           (SELECT min(x) FROM pg_snapshot_xip(s) AS x \
+                            WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM writers))) \
+                END::text::bigint \
          FROM snapshot",
         writer = writer_lock("r", q)
     )
