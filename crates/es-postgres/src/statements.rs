@@ -58,6 +58,11 @@ pub(crate) struct Statements {
     /// The horizon of this store's log: no transaction can still commit an
     /// event with a commit key below it (see [`horizon`]).
     pub horizon: SqlStr,
+    /// The age in seconds of the oldest open transaction holding a writer's
+    /// lock on the log (other than the asking one), `0` when there is none.
+    pub writer_age: SqlStr,
+    /// The backend process ids of the log's writers.
+    pub log_writers: SqlStr,
     /// Whether an append in the caller's transaction needs a commit ticket:
     /// its snapshot is the transaction's (not the statement's) and it took
     /// its transaction id already.
@@ -190,6 +195,27 @@ fn append_one(q: &str, after: After) -> String {
     )
 }
 
+/// The relation locks of writers of the log of schema `q` in this
+/// database (`ROW EXCLUSIVE` or stronger), as the rows of `pg_locks` named
+/// `{locks}` show them: the condition [`horizon`] and the writers' age share.
+fn writer_lock(locks: &str, q: &str) -> String {
+    format!(
+        "{locks}.locktype = 'relation' \
+         AND {locks}.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND {locks}.relation = '{q}.es_events'::regclass \
+         AND {locks}.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', \
+                              'AccessExclusiveLock')"
+    )
+}
+
+/// The backend process ids of the log's writers (a subquery).
+fn log_writer_pids(q: &str) -> String {
+    format!(
+        "SELECT l.pid FROM pg_locks AS l WHERE l.granted AND {}",
+        writer_lock("l", q)
+    )
+}
+
 /// The horizon of the log of schema `q`, computed in a statement of its own
 /// before the statement that reads below it: the least of the cluster's next
 /// transaction id (as of this statement's snapshot) and the ids of the
@@ -205,6 +231,11 @@ fn append_one(q: &str, after: After) -> String {
 /// virtual transaction, which also covers prepared transactions (no pid).
 /// Why no event can be committed below it afterwards:
 /// docs/adr/horizon-from-the-logs-writers.md.
+///
+/// On a hot standby `pg_locks` shows only the standby's own locks, so
+/// there the horizon falls back to the snapshot's `xmin` (the oldest
+/// transaction running on the primary, as replayed), which is safe with
+/// commit keys too: a key is never below its writer's id.
 fn horizon(q: &str) -> String {
     format!(
         "WITH locks AS MATERIALIZED ( \
@@ -213,18 +244,16 @@ fn horizon(q: &str) -> String {
          ), writers AS ( \
             SELECT t.transactionid::text::bigint AS xid \
             FROM locks r JOIN locks t ON t.virtualtransaction = r.virtualtransaction \
-            WHERE r.locktype = 'relation' \
-              AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-              AND r.relation = '{q}.es_events'::regclass \
-              AND r.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', \
-                             'AccessExclusiveLock') \
+            WHERE {writer} \
               AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted \
          ), snapshot AS (SELECT pg_current_snapshot() AS s) \
-         SELECT least(pg_snapshot_xmax(s), \
-                      (SELECT min(x) FROM pg_snapshot_xip(s) AS x \
-                       WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM writers)) \
-                )::text::bigint \
-         FROM snapshot"
+         SELECT CASE WHEN pg_is_in_recovery() THEN pg_snapshot_xmin(s) \
+                ELSE least(pg_snapshot_xmax(s), \
+                           (SELECT min(x) FROM pg_snapshot_xip(s) AS x \
+                            WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM writers))) \
+                END::text::bigint \
+         FROM snapshot",
+        writer = writer_lock("r", q)
     )
 }
 
@@ -254,6 +283,16 @@ impl Statements {
                  WHERE (txid, sequence) > ($1, $2)"
             )),
             horizon: schema_sql(horizon(&q)),
+            log_writers: schema_sql(format!(
+                "SELECT DISTINCT pid FROM ({}) AS writers WHERE pid IS NOT NULL ORDER BY pid",
+                log_writer_pids(&q)
+            )),
+            writer_age: schema_sql(format!(
+                "SELECT coalesce(extract(epoch FROM now() - min(a.xact_start)), 0)::float8 \
+                 FROM pg_stat_activity AS a \
+                 WHERE a.pid <> pg_backend_pid() AND a.pid IN ({writers})",
+                writers = log_writer_pids(&q)
+            )),
             needs_ticket: SqlStr::from_static(
                 "SELECT current_setting('transaction_isolation') <> 'read committed' \
                         AND pg_current_xact_id_if_assigned() IS NOT NULL",

@@ -12,6 +12,7 @@ mod lag;
 mod late_commit;
 mod leases;
 mod migrations;
+mod noisy_neighbour;
 mod notifications;
 mod old_transaction_readers;
 mod older_transaction;

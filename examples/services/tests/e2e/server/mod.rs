@@ -11,6 +11,7 @@ mod hostile_names;
 mod http_api;
 mod killed_services;
 mod late_commits;
+mod noisy_neighbour;
 mod operations;
 mod outages;
 mod partition_switch;
