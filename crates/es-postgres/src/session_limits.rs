@@ -32,8 +32,12 @@ use std::time::Duration;
 use sqlx::postgres::PgConnectOptions;
 
 /// How long a session may sit inside a transaction without sending a
-/// statement before the server ends it, by default.
-pub const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// statement before the server ends it, by default: 3 s, the time a frozen
+/// lease holder keeps its lease (heartbeat interval plus timeout), so the
+/// frozen holder's open batch, its row locks and the transaction id that
+/// holds back every reader of the log end about when its successor takes
+/// over.
+pub const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a statement may wait for a lock before it fails, by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one statement may run before the server cancels it, by default.
@@ -227,7 +231,7 @@ mod tests {
         let sent = SessionLimits::new().apply(options);
         let sent = sent.get_options().expect("options");
         for expected in [
-            "-c idle_in_transaction_session_timeout=5000ms",
+            "-c idle_in_transaction_session_timeout=3000ms",
             "-c lock_timeout=5000ms",
             "-c statement_timeout=30000ms",
             "-c tcp_keepalives_idle=2",

@@ -27,7 +27,7 @@ async fn every_pooled_session_carries_the_default_limits() {
     for pool in [test.store.pool(), checkpoints.pool()] {
         assert_eq!(
             show(pool, "idle_in_transaction_session_timeout").await,
-            "5s"
+            "3s"
         );
         assert_eq!(show(pool, "lock_timeout").await, "5s");
         assert_eq!(show(pool, "statement_timeout").await, "30s");

@@ -77,8 +77,11 @@ impl Probe {
             .await
     }
 
-    /// The log after the checkpoint `name` stored in `checkpoints` (or the
-    /// one this instance saw committed, if further).
+    /// The log after the checkpoint `name` stored in `checkpoints`, or the
+    /// one this instance saw committed if that is further. When the stored
+    /// one cannot be read within the check timeout (its database does not
+    /// answer: a readiness check names that), the lag is measured from what
+    /// this instance saw, as a lower bound of the truth's position.
     async fn lag_after(
         &self,
         checkpoints: &PostgresCheckpoints,
@@ -86,13 +89,23 @@ impl Probe {
         seen: &watch::Receiver<Position>,
     ) -> Result<Lag, String> {
         let seen = *seen.borrow();
-        within_timeout(async {
-            let shared = checkpoints
+        let shared = within_timeout(async {
+            checkpoints
                 .load_checkpoint(name)
                 .await
-                .map_err(|error| format!("cannot read the checkpoint {name:?}: {error}"))?;
+                .map_err(|error| error.to_string())
+        })
+        .await;
+        let from = match shared {
+            Ok(shared) => shared.max(seen),
+            Err(error) => {
+                tracing::debug!(checkpoint = name, %error, "cannot read the shared checkpoint; lag from this instance's");
+                seen
+            }
+        };
+        within_timeout(async {
             self.store
-                .lag_after(shared.max(seen))
+                .lag_after(from)
                 .await
                 .map_err(|error| error.to_string())
         })

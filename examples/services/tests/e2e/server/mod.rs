@@ -18,6 +18,7 @@ mod partition_switch;
 mod rolling_restart;
 mod secrets;
 mod shutdown;
+mod stuck_instances;
 mod torture;
 mod trace_context;
 mod workflow;
