@@ -14,7 +14,7 @@ use es_amqp::lapin::Connection;
 use maud::{html, Markup};
 
 use super::{
-    layout::{error_page, failed, page},
+    layout::{encode, error_page, failed, page},
     State as Ui,
 };
 use crate::{
@@ -278,8 +278,4 @@ pub async fn redrive(State(ui): State<Ui>, Form(form): Form<RedriveForm>) -> Res
         .into_response(),
         Err(error) => failed(here, &error),
     }
-}
-
-fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
