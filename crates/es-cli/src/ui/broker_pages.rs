@@ -14,7 +14,7 @@ use es_amqp::lapin::Connection;
 use maud::{html, Markup};
 
 use super::{
-    layout::{error_page, failed, page},
+    layout::{encode, error_page, failed, page},
     State as Ui,
 };
 use crate::{
@@ -24,18 +24,21 @@ use crate::{
     output,
 };
 
-/// The consumer's queue, or the page saying how to give it.
-fn consumer_queue<'a>(ui: &'a super::Ui, here: &str) -> Result<&'a str, Response> {
-    match (&ui.queue, &ui.global.amqp_url) {
-        (Some(queue), Some(_)) => Ok(queue),
-        _ => Err(page(
-            "Not configured",
-            here,
-            None,
-            html! { p { "Start es ui with --amqp-url (or AMQP_URL) and --queue (or PARKING_QUEUE) to see a consumer's queues." } },
-        )
-        .into_response()),
-    }
+/// The consumer's queue, when both it and the broker were given.
+fn consumer_queue(ui: &super::Ui) -> Option<&str> {
+    ui.global.amqp_url.as_ref()?;
+    ui.queue.as_deref()
+}
+
+/// The page saying how to give the consumer's queue and the broker.
+fn not_configured(here: &str) -> Response {
+    page(
+        "Not configured",
+        here,
+        None,
+        html! { p { "Start es ui with --amqp-url (or AMQP_URL) and --queue (or PARKING_QUEUE) to see a consumer's queues." } },
+    )
+    .into_response()
 }
 
 /// Runs `work` on a connection to the broker, closing it after.
@@ -69,9 +72,8 @@ async fn with_dead_letters<T>(
 /// `GET /queues`: the consumer's queues, messages, consumers, warnings.
 pub async fn queues(State(ui): State<Ui>) -> Response {
     let here = "/queues";
-    let queue = match consumer_queue(&ui, here) {
-        Ok(queue) => queue,
-        Err(page) => return page,
+    let Some(queue) = consumer_queue(&ui) else {
+        return not_configured(here);
     };
     let found = match with_broker(&ui, async |c| broker::survey(c, queue).await).await {
         Ok(found) => found,
@@ -105,9 +107,8 @@ pub async fn queues(State(ui): State<Ui>) -> Response {
 /// `GET /dead-letters`: the consumer's dead letters, nothing moved.
 pub async fn dead_letters(State(ui): State<Ui>) -> Response {
     let here = "/dead-letters";
-    let queue = match consumer_queue(&ui, here) {
-        Ok(queue) => queue,
-        Err(page) => return page,
+    let Some(queue) = consumer_queue(&ui) else {
+        return not_configured(here);
     };
     let taken = with_dead_letters(&ui, queue, async |_, dlq| dlq.take(None).await).await;
     let taken = match taken {
@@ -154,9 +155,8 @@ fn dead_letter_table(taken: &[TakenMessage]) -> Markup {
 /// `GET /dead-letters/{id}`: one dead letter with its headers and body.
 pub async fn dead_letter(State(ui): State<Ui>, Path(id): Path<String>) -> Response {
     let here = "/dead-letters";
-    let queue = match consumer_queue(&ui, here) {
-        Ok(queue) => queue,
-        Err(page) => return page,
+    let Some(queue) = consumer_queue(&ui) else {
+        return not_configured(here);
     };
     let found = with_dead_letters(&ui, queue, async |_, dlq| {
         let taken = dlq.take(None).await?;
@@ -191,9 +191,8 @@ pub async fn dead_letter(State(ui): State<Ui>, Path(id): Path<String>) -> Respon
 /// that confirms it (only with --allow-writes).
 pub async fn confirm_redrive(State(ui): State<Ui>) -> Response {
     let here = "/dead-letters";
-    let queue = match consumer_queue(&ui, here) {
-        Ok(queue) => queue,
-        Err(page) => return page,
+    let Some(queue) = consumer_queue(&ui) else {
+        return not_configured(here);
     };
     let plan = with_dead_letters(&ui, queue, async |c, dlq| {
         move_back(c, dlq, None, true).await
@@ -256,9 +255,8 @@ pub async fn redrive(State(ui): State<Ui>, Form(form): Form<RedriveForm>) -> Res
             "not confirmed: tick the confirmation box to redrive",
         );
     }
-    let queue = match consumer_queue(&ui, here) {
-        Ok(queue) => queue,
-        Err(page) => return page,
+    let Some(queue) = consumer_queue(&ui) else {
+        return not_configured(here);
     };
     let done = with_dead_letters(&ui, queue, async |c, dlq| {
         move_back(c, dlq, None, false).await
@@ -278,8 +276,4 @@ pub async fn redrive(State(ui): State<Ui>, Form(form): Form<RedriveForm>) -> Res
         .into_response(),
         Err(error) => failed(here, &error),
     }
-}
-
-fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

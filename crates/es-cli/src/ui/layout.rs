@@ -7,8 +7,31 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use maud::{html, Markup, DOCTYPE};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::CliError;
+
+/// What a path segment or query value of a link must not carry as is.
+const UNSAFE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'/')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// `text` as one path segment or query value of a link.
+pub fn encode(text: &str) -> String {
+    utf8_percent_encode(text, UNSAFE).to_string()
+}
 
 /// The pages of the navigation bar: path and label.
 const NAV: [(&str, &str); 6] = [

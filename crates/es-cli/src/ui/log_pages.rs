@@ -12,7 +12,7 @@ use futures::{StreamExt, TryStreamExt};
 use maud::{html, Markup};
 
 use super::{
-    layout::{error_page, failed, page},
+    layout::{encode, error_page, failed, page},
     State as Ui,
 };
 use crate::{backend::model::StreamFilter, error::CliError, output, position_arg};
@@ -200,9 +200,4 @@ fn next_page_link(prefix: Option<&str>, after: &str) -> String {
         link.push_str(&format!("&q={}", encode(prefix)));
     }
     link
-}
-
-/// `text` as one URL path segment or query value.
-fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

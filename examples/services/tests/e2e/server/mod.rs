@@ -6,6 +6,7 @@ mod bad_data;
 mod catch_up_log;
 mod early_events;
 mod embedded_instances;
+mod explorer;
 mod failover;
 mod hostile_names;
 mod http_api;
