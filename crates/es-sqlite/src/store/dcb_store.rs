@@ -40,7 +40,7 @@ impl Filter {
             binds: Vec::new(),
         };
         if query.items.is_empty() {
-            filter.sql.push_str("0");
+            filter.sql.push('0');
             return filter;
         }
         for (i, item) in query.items.iter().enumerate() {

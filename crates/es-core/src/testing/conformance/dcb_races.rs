@@ -27,10 +27,10 @@ fn fresh_type(name: &str) -> String {
     format!("{name}{}", Uuid::now_v7().simple())
 }
 
-pub(super) fn tagged(event_type: &str, tags: &[Tag]) -> TaggedEvent {
+pub(super) fn tagged(event_type: &str, tags: &[&Tag]) -> TaggedEvent {
     TaggedEvent::new(
         NewEvent::raw(event_type, json!({ "at": Uuid::now_v7().to_string() })),
-        tags.iter().cloned(),
+        tags.iter().map(|&tag| tag.clone()),
     )
 }
 
@@ -81,7 +81,7 @@ pub async fn dcb_racers_on_one_boundary<S: DcbStore + Clone + 'static>(store: S)
     for round in 0..3 {
         let tag = fresh_tag("username");
         let query = Query::from_items([QueryItem::tags([tag.clone()])]);
-        let won = race(&store, query, |_| tagged("UserRegistered", &[tag.clone()])).await;
+        let won = race(&store, query, |_| tagged("UserRegistered", &[&tag])).await;
         assert_eq!(won.len(), 1, "round {round} by tag: {won:?} committed");
     }
     let event_type = fresh_type("InvoiceCreated");
@@ -93,7 +93,7 @@ pub async fn dcb_racers_on_one_boundary<S: DcbStore + Clone + 'static>(store: S)
     let (a, b) = (fresh_tag("course"), fresh_tag("student"));
     let query = Query::from_items([QueryItem::new(["Subscribed"], [a.clone(), b.clone()])]);
     let won = race(&store, query, |_| {
-        tagged("Subscribed", &[a.clone(), b.clone(), fresh_tag("noise")])
+        tagged("Subscribed", &[&a, &b, &fresh_tag("noise")])
     })
     .await;
     assert_eq!(won.len(), 1, "by two tags: {won:?} committed");
@@ -115,7 +115,7 @@ pub async fn dcb_disjoint_boundaries_never_conflict<S: DcbStore + Clone + 'stati
                 let read = store.read_query(&query, None, None).await?;
                 let condition = AppendCondition::new(query.clone(), read.head);
                 store
-                    .append_events(vec![tagged("Deposited", &[tag.clone()])], Some(&condition))
+                    .append_events(vec![tagged("Deposited", &[&tag])], Some(&condition))
                     .await?;
             }
             Ok::<_, StoreError>(())
@@ -150,7 +150,7 @@ pub async fn dcb_commit_during_a_read_is_detected<S: DcbStore + Clone + 'static>
     let tag = fresh_tag("course");
     let query = Query::from_items([QueryItem::tags([tag.clone()])]);
     store
-        .append_events(vec![tagged("CourseDefined", &[tag.clone()])], None)
+        .append_events(vec![tagged("CourseDefined", &[&tag])], None)
         .await
         .expect("define");
     // A long read: page by page, one event per page.
@@ -167,22 +167,19 @@ pub async fn dcb_commit_during_a_read_is_detected<S: DcbStore + Clone + 'static>
     let decided_at = rest.head;
     // Unrelated commits meanwhile do not matter...
     store
-        .append_events(vec![tagged("CourseDefined", &[fresh_tag("course")])], None)
+        .append_events(vec![tagged("CourseDefined", &[&fresh_tag("course")])], None)
         .await
         .expect("unrelated");
     // ...a matching one does.
     let sneaked = store
-        .append_events(vec![tagged("StudentSubscribed", &[tag.clone()])], None)
+        .append_events(vec![tagged("StudentSubscribed", &[&tag])], None)
         .await
         .expect("sneaked in")
         .last_position
         .expect("a position");
     let condition = AppendCondition::new(query.clone(), decided_at);
     match store
-        .append_events(
-            vec![tagged("StudentSubscribed", &[tag.clone()])],
-            Some(&condition),
-        )
+        .append_events(vec![tagged("StudentSubscribed", &[&tag])], Some(&condition))
         .await
     {
         Err(StoreError::AppendConditionFailed {
@@ -199,7 +196,7 @@ pub async fn dcb_commit_during_a_read_is_detected<S: DcbStore + Clone + 'static>
     assert_eq!(read.events.len(), 2);
     let condition = AppendCondition::new(query, read.head);
     store
-        .append_events(vec![tagged("StudentSubscribed", &[tag])], Some(&condition))
+        .append_events(vec![tagged("StudentSubscribed", &[&tag])], Some(&condition))
         .await
         .expect("decided on fresh facts");
 }
@@ -218,7 +215,7 @@ pub async fn dcb_positions_only_increase<S: DcbStore + Clone + 'static>(store: S
         writers.push(tokio::spawn(async move {
             for _ in 0..per_writer {
                 store
-                    .append_events(vec![tagged("Measured", &[tag.clone()])], None)
+                    .append_events(vec![tagged("Measured", &[&tag])], None)
                     .await
                     .expect("append");
             }
@@ -267,10 +264,7 @@ pub async fn dcb_resend_returns_the_original_position<S: DcbStore + Clone + 'sta
     let tag = fresh_tag("order");
     let query = Query::from_items([QueryItem::tags([tag.clone()])]);
     let condition = AppendCondition::new(query.clone(), None);
-    let batch = vec![
-        tagged("OrderPlaced", &[tag.clone()]),
-        tagged("OrderPaid", &[tag.clone()]),
-    ];
+    let batch = vec![tagged("OrderPlaced", &[&tag]), tagged("OrderPaid", &[&tag])];
     let first = store
         .append_events(batch.clone(), Some(&condition))
         .await
@@ -286,7 +280,7 @@ pub async fn dcb_resend_returns_the_original_position<S: DcbStore + Clone + 'sta
     assert_eq!(read.events.len(), 2, "the re-send wrote again");
     assert_eq!(read.events[0].tags, vec![tag.clone()]);
     let other = store
-        .append_events(vec![tagged("OrderPlaced", &[tag])], Some(&condition))
+        .append_events(vec![tagged("OrderPlaced", &[&tag])], Some(&condition))
         .await;
     assert!(
         matches!(other, Err(StoreError::AppendConditionFailed { first_match, .. }) if Some(first_match) == first.first_position),
