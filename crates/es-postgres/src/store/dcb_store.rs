@@ -24,13 +24,10 @@ use uuid::Uuid;
 use super::{
     boundary_locks::{condition_keys, lock_set, writer_keys},
     decode::decode_row,
+    read::MAX_HELD_BACK_PAUSE,
     to_i64, PostgresStore, HELD_BACK_WAIT,
 };
 use crate::statements::EVENT_COLUMNS;
-
-/// The gap-safe horizon of the global log, as `read_all` uses it: every
-/// transaction below it has finished.
-const HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// A query as SQL over `es_events e`: a predicate whose values are text
 /// binds numbered after the statement's own (`first` is the first free
@@ -100,6 +97,82 @@ fn parts(position: Option<Position>) -> (i64, i64) {
 }
 
 impl PostgresStore {
+    /// The events matching `query` after `after`, up to the last event below
+    /// the log's horizon (the head): a settled answer that no later commit
+    /// can change.
+    async fn read_query_below_horizon(
+        &self,
+        query: &Query,
+        after: Option<Position>,
+        limit: Option<usize>,
+    ) -> Result<QueryRead, StoreError> {
+        let q = self.inner.schema.quoted();
+        // Before this read takes its own connection (it takes one of the
+        // pool's too).
+        let horizon = self.horizon().await?;
+        let mut conn = self
+            .inner
+            .pool
+            .acquire()
+            .await
+            .map_err(StoreError::backend)?;
+        // The head first: the last event below the horizon of the log's
+        // writers, as `read_all` uses it (computed in a statement of its
+        // own, before). No event can later commit below it, so reading up
+        // to the head later (a new snapshot) returns a settled answer.
+        let head: Option<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT txid, sequence FROM {q}.es_events WHERE txid < $1 \
+             ORDER BY txid DESC, sequence DESC LIMIT 1"
+        )))
+        .bind(to_i64(horizon))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+        let log_head = head.map(|(txid, sequence)| Position::new(txid as u64, sequence as u64));
+        let filter = Filter::new(&q, query, 5);
+        let limit_sql = match limit {
+            Some(limit) => format!(" LIMIT {}", to_i64(limit as u64)),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {columns}, \
+                    (SELECT coalesce(array_agg(t.tag ORDER BY t.tag), '{{}}') \
+                     FROM {q}.es_event_tags t WHERE t.sequence = e.sequence) \
+             FROM {q}.es_events e \
+             WHERE (e.txid, e.sequence) > ($1, $2) AND (e.txid, e.sequence) <= ($3, $4) \
+               AND ({filter}) \
+             ORDER BY e.txid, e.sequence{limit_sql}",
+            columns = EVENT_COLUMNS
+                .split(", ")
+                .map(|c| format!("e.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            filter = filter.sql,
+        );
+        let (after_commit, after_sequence) = parts(after);
+        let (head_commit, head_sequence) = parts(log_head);
+        let mut rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after_commit)
+            .bind(after_sequence)
+            .bind(head_commit)
+            .bind(head_sequence);
+        for value in &filter.binds {
+            rows = rows.bind(value.as_str());
+        }
+        let rows = rows
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::backend)?;
+        let events = rows.iter().map(sequenced).collect::<Result<Vec<_>, _>>()?;
+        let cut = limit.is_some_and(|limit| events.len() >= limit);
+        let head = if cut {
+            events.last().map(|e| e.event.position).max(after)
+        } else {
+            log_head.max(after)
+        };
+        Ok(QueryRead { events, head })
+    }
+
     /// The first committed event matching `condition` after its position,
     /// at a snapshot taken now (after the caller took its locks).
     async fn first_match(
@@ -128,30 +201,6 @@ impl PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         Ok(found.map(|(txid, sequence)| Position::new(txid as u64, sequence as u64)))
-    }
-
-    /// Waits (up to [`HELD_BACK_WAIT`]) until every event committed when
-    /// the read started lies below the horizon, so a read after an append
-    /// sees that append (read-your-writes) although an older transaction
-    /// was still running. Past the wait the read returns what is safe; the
-    /// held-back events lie after its head, where a condition counts them.
-    async fn wait_for_the_horizon(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
-        let q = self.inner.schema.quoted();
-        let deadline = Instant::now() + HELD_BACK_WAIT;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            let (latest, horizon): (Option<i64>, i64) = sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT (SELECT max(txid) FROM {q}.es_events), {HORIZON}"
-            )))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(StoreError::backend)?;
-            if latest.is_none_or(|latest| latest < horizon) || Instant::now() >= deadline {
-                return Ok(());
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
-        }
     }
 
     /// Lock, check, append, tag: the transaction of one tagged append.
@@ -237,67 +286,39 @@ impl DcbStore for PostgresStore {
     ) -> Result<QueryRead, StoreError> {
         query.validate()?;
         self.check_opened(None).await?;
-        let q = self.inner.schema.quoted();
-        let mut conn = self
-            .inner
-            .pool
-            .acquire()
-            .await
-            .map_err(StoreError::backend)?;
-        self.wait_for_the_horizon(&mut conn).await?;
-        // The head first: the last event below the horizon. Every
-        // transaction at or below it has finished, so reading up to it
-        // later (a new snapshot) returns a settled answer.
-        let head: Option<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT txid, sequence FROM {q}.es_events WHERE txid < {HORIZON} \
-             ORDER BY txid DESC, sequence DESC LIMIT 1"
-        )))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(StoreError::backend)?;
-        let log_head = head.map(|(txid, sequence)| Position::new(txid as u64, sequence as u64));
-        let filter = Filter::new(&q, query, 5);
-        let limit_sql = match limit {
-            Some(limit) => format!(" LIMIT {}", to_i64(limit as u64)),
-            None => String::new(),
-        };
-        let sql = format!(
-            "SELECT {columns}, \
-                    (SELECT coalesce(array_agg(t.tag ORDER BY t.tag), '{{}}') \
-                     FROM {q}.es_event_tags t WHERE t.sequence = e.sequence) \
-             FROM {q}.es_events e \
-             WHERE (e.txid, e.sequence) > ($1, $2) AND (e.txid, e.sequence) <= ($3, $4) \
-               AND ({filter}) \
-             ORDER BY e.txid, e.sequence{limit_sql}",
-            columns = EVENT_COLUMNS
-                .split(", ")
-                .map(|c| format!("e.{}", c.trim()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            filter = filter.sql,
-        );
-        let (after_commit, after_sequence) = parts(after);
-        let (head_commit, head_sequence) = parts(log_head);
-        let mut rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after_commit)
-            .bind(after_sequence)
-            .bind(head_commit)
-            .bind(head_sequence);
-        for value in &filter.binds {
-            rows = rows.bind(value.as_str());
+        let deadline = Instant::now() + HELD_BACK_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let read = self.read_query_below_horizon(query, after, limit).await?;
+            if limit.is_some_and(|limit| read.events.len() >= limit) {
+                return Ok(read);
+            }
+            // A match committed above the head (held back by a writer of the
+            // log still running) would refuse an append conditioned on this
+            // read: the caller's own last append, typically. Wait (briefly,
+            // as `read_all` does) until no writer can commit below it, then
+            // read again; past the wait, answer what is settled.
+            let held_back = {
+                let mut conn = self
+                    .inner
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(StoreError::backend)?;
+                self.first_match(&mut conn, &AppendCondition::new(query.clone(), read.head))
+                    .await?
+            };
+            let Some(held_back) = held_back else {
+                return Ok(read);
+            };
+            while self.horizon().await? <= held_back.commit {
+                if Instant::now() >= deadline {
+                    return Ok(read);
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_HELD_BACK_PAUSE);
+            }
         }
-        let rows = rows
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(StoreError::backend)?;
-        let events = rows.iter().map(sequenced).collect::<Result<Vec<_>, _>>()?;
-        let cut = limit.is_some_and(|limit| events.len() >= limit);
-        let head = if cut {
-            events.last().map(|e| e.event.position).max(after)
-        } else {
-            log_head.max(after)
-        };
-        Ok(QueryRead { events, head })
     }
 
     async fn append_tagged(

@@ -257,10 +257,9 @@ impl CountingProjection<PostgresTransaction> for Counter {
 
 /// The first `count` events of the global log, read page after page.
 ///
-/// `read_all` only returns events below the server's oldest running
-/// transaction (waiting for held-back ones about a second), so while other
-/// clients of the shared server keep transactions open a page can come back
-/// short. This reads on until `count` events arrived, or returns the first
+/// `read_all` only returns events below the horizon of the log's own
+/// writers (waiting for held-back ones about a second), so while a writer of
+/// the test's log keeps its transaction open a page can come back short. This reads on until `count` events arrived, or returns the first
 /// error; it gives up (panics) after 30 seconds.
 pub async fn read_log_until(
     store: &TestStore,

@@ -67,7 +67,7 @@ fn a_request_for_a_taken_slot_is_a_409_naming_the_holder() {
     assert_eq!(status, 409, "{refused}");
     let refused: serde_json::Value = serde_json::from_str(&refused).expect("JSON");
     assert_eq!(
-        format!("error: {}", refused["error"].as_str().expect("an error")),
+        format!("error: {}", refused["detail"].as_str().expect("a detail")),
         slot_taken(&slot, &holder, "created")
     );
     // Completing the booking frees the slot.
