@@ -89,6 +89,14 @@ pub enum ConfigError {
         /// The largest accepted value.
         max: u64,
     },
+    /// A duration AMQP carries in whole seconds was given with a fraction.
+    #[error("{field} must be whole seconds (AMQP's unit), got {value:?}")]
+    NotWholeSeconds {
+        /// Which value.
+        field: &'static str,
+        /// The value given.
+        value: Duration,
+    },
     /// A backoff whose first delay is longer than its longest.
     #[error("backoff starts at {initial:?}, above its maximum {max:?}")]
     BackoffInverted {

@@ -50,16 +50,16 @@ pub(crate) async fn bounded<T, E: From<TimedOut>>(
         .map_err(|_| E::from(TimedOut { operation, after }))?
 }
 
-/// Connects to `url`, naming the connection `name`, giving up after
+/// Connects to `uri`, naming the connection `name`, giving up after
 /// `timeout`.
 pub(crate) async fn connect<E: From<lapin::Error> + From<TimedOut>>(
-    url: &str,
+    uri: lapin::uri::AMQPUri,
     name: &str,
     timeout: Duration,
 ) -> Result<Connection, E> {
     let properties = ConnectionProperties::default().with_connection_name(name.into());
     bounded("connect", timeout, async {
-        Ok(Connection::connect(url, properties).await?)
+        Ok(Connection::connect_uri(uri, properties).await?)
     })
     .await
 }

@@ -81,7 +81,7 @@
 //!   the builders refuse), [`redact_url`] (es-core's URL redaction, re-exported), the
 //!   link to the broker that relay and consumer configs share (URL, name,
 //!   reconnect backoff, [`DEFAULT_CONNECT_TIMEOUT`],
-//!   [`DEFAULT_REQUEST_TIMEOUT`]), the connection helpers (named
+//!   [`DEFAULT_REQUEST_TIMEOUT`], [`DEFAULT_HEARTBEAT`]), the connection helpers (named
 //!   connections, bounded waits) and exchange helpers.
 
 #![warn(missing_docs)]
@@ -123,7 +123,7 @@ pub use inbox::{
     in_memory::{ConcurrentRecord, InMemoryIdempotencyStore, InMemoryTransaction},
     IdempotencyStore, Recorded, TransactionalHandler,
 };
-pub use link::DEFAULT_REQUEST_TIMEOUT;
+pub use link::{DEFAULT_HEARTBEAT, DEFAULT_REQUEST_TIMEOUT};
 pub use link_limits::MIN_FRAME_MAX;
 pub use relay::{
     checkpoint::{CheckpointError, RelayCheckpoint},

@@ -23,6 +23,16 @@ use crate::{
 /// answer (milliseconds), so that only a broken connection trips it.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default AMQP heartbeat a relay or consumer asks for: 2 s, instead of
+/// the broker's 60 s. A peer that misses two heartbeats is dead: the broker
+/// closes the connection of a frozen consumer after about 4 s (so its
+/// single-active-consumer queues move to another process), and the client
+/// notices a silent link as fast. The URL's `?heartbeat=` wins.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// The longest heartbeat AMQP can express (a 16-bit count of seconds).
+const MAX_HEARTBEAT: Duration = Duration::from_secs(u16::MAX as u64);
+
 /// How a relay or consumer reaches the broker.
 #[derive(Clone)]
 pub(crate) struct Link {
@@ -37,6 +47,9 @@ pub(crate) struct Link {
     pub(crate) connect_timeout: Duration,
     /// The bound on each request.
     pub(crate) request_timeout: Duration,
+    /// The heartbeat asked for when the URL names none (whole seconds;
+    /// zero: none).
+    pub(crate) heartbeat: Duration,
 }
 
 impl Link {
@@ -50,6 +63,7 @@ impl Link {
             reconnect: Backoff::default(),
             connect_timeout: connection::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            heartbeat: DEFAULT_HEARTBEAT,
         }
     }
 
@@ -60,7 +74,27 @@ impl Link {
     pub(crate) fn check(&self, channels: u16) -> Result<(), ConfigError> {
         link_limits::check_url(&amqp_url(&self.amqp_url)?.query, channels)?;
         at_least_1ms("connect_timeout (ms)", self.connect_timeout)?;
-        at_least_1ms("request_timeout (ms)", self.request_timeout)
+        at_least_1ms("request_timeout (ms)", self.request_timeout)?;
+        self.heartbeat_seconds().map(|_| ())
+    }
+
+    /// The heartbeat in seconds, as AMQP carries it: whole seconds up to
+    /// 65,535.
+    fn heartbeat_seconds(&self) -> Result<u16, ConfigError> {
+        if self.heartbeat > MAX_HEARTBEAT {
+            return Err(ConfigError::TooLarge {
+                field: "heartbeat (s)",
+                value: self.heartbeat.as_secs(),
+                max: MAX_HEARTBEAT.as_secs(),
+            });
+        }
+        if self.heartbeat.subsec_nanos() != 0 {
+            return Err(ConfigError::NotWholeSeconds {
+                field: "heartbeat",
+                value: self.heartbeat,
+            });
+        }
+        Ok(u16::try_from(self.heartbeat.as_secs()).unwrap_or(u16::MAX))
     }
 
     /// Opens a named connection within the connect bound, and checks the
@@ -72,8 +106,12 @@ impl Link {
     where
         E: From<lapin::Error> + From<TimedOut> + From<ConfigError>,
     {
+        let mut uri = amqp_url(&self.amqp_url)?;
+        if uri.query.heartbeat.is_none() {
+            uri.query.heartbeat = Some(self.heartbeat_seconds()?);
+        }
         let connection: Connection =
-            connection::connect::<E>(&self.amqp_url, &self.name, self.connect_timeout).await?;
+            connection::connect::<E>(uri, &self.name, self.connect_timeout).await?;
         let agreed = connection.configuration();
         let checked =
             link_limits::check_negotiated(agreed.frame_max(), agreed.channel_max(), channels);
@@ -103,6 +141,7 @@ impl fmt::Debug for Link {
             .field("reconnect", &self.reconnect)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("heartbeat", &self.heartbeat)
             .finish()
     }
 }
@@ -133,6 +172,13 @@ macro_rules! link_settings {
                 self.link.connect_timeout
             }
 
+            #[doc = concat!(
+                "The AMQP heartbeat the ", $who, " asks for when its URL names none (default [`DEFAULT_HEARTBEAT`](crate::DEFAULT_HEARTBEAT))."
+            )]
+            pub fn heartbeat(&self) -> std::time::Duration {
+                self.link.heartbeat
+            }
+
             /// The link to the broker.
             pub(crate) fn link(&self) -> &$crate::link::Link {
                 &self.link
@@ -153,6 +199,17 @@ macro_rules! link_settings {
             }
 
             #[doc = concat!(
+                "Sets the AMQP heartbeat the ", $who, " asks for when its URL names none ",
+                "(whole seconds up to 65,535; zero asks for none, leaving it to the broker). ",
+                "The broker closes the connection of a ", $who, " that misses two heartbeats, ",
+                "and the ", $who, " notices a silent link as fast."
+            )]
+            pub fn with_heartbeat(mut self, heartbeat: std::time::Duration) -> Self {
+                self.config.link.heartbeat = heartbeat;
+                self
+            }
+
+            #[doc = concat!(
                 "Sets how long the ", $who, " waits for the broker to take a request (at least 1 ms); see [`",
                 stringify!($config), "::request_timeout`]."
             )]
@@ -165,3 +222,58 @@ macro_rules! link_settings {
 }
 
 pub(crate) use link_settings;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(url: &str, heartbeat: Duration) -> Link {
+        let mut link = Link::new(
+            url.to_owned(),
+            format!("heartbeat-test-{}", std::process::id()),
+        );
+        link.heartbeat = heartbeat;
+        link
+    }
+
+    fn broker_url() -> String {
+        std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    }
+
+    #[test]
+    fn a_heartbeat_must_be_whole_seconds_within_amqps_range() {
+        let url = "amqp://localhost";
+        assert!(link(url, Duration::from_secs(2)).check(1).is_ok());
+        assert!(link(url, Duration::ZERO).check(1).is_ok());
+        assert!(matches!(
+            link(url, Duration::from_millis(1500)).check(1),
+            Err(ConfigError::NotWholeSeconds { .. })
+        ));
+        assert!(matches!(
+            link(url, Duration::from_secs(70_000)).check(1),
+            Err(ConfigError::TooLarge { .. })
+        ));
+    }
+
+    /// The broker (RabbitMQ offers 60 s) agrees to the 2 s asked for, and
+    /// a URL's own `heartbeat` wins.
+    #[tokio::test]
+    async fn connections_agree_to_the_heartbeat_asked_for() {
+        let url = broker_url();
+        let connection: Connection = link(&url, DEFAULT_HEARTBEAT)
+            .connect::<crate::ConsumerError>(1)
+            .await
+            .expect("connect to RabbitMQ (AMQP_URL)");
+        assert_eq!(connection.configuration().heartbeat(), 2);
+        connection::close(&connection).await;
+
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let connection: Connection =
+            link(&format!("{url}{separator}heartbeat=7"), DEFAULT_HEARTBEAT)
+                .connect::<crate::ConsumerError>(1)
+                .await
+                .expect("connect to RabbitMQ (AMQP_URL)");
+        assert_eq!(connection.configuration().heartbeat(), 7);
+        connection::close(&connection).await;
+    }
+}

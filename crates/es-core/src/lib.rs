@@ -174,6 +174,10 @@
 //!   checkpoint in one transaction ([`Projection`], [`CheckpointStore`]),
 //!   and reports a catch-up's progress
 //!   ([`projection::CatchUpProgress`], `catch_up_progress.rs`).
+//! * [`dcb`]: Dynamic Consistency Boundaries (dcb.events): tagged events,
+//!   reads by [`dcb::Query`], appends with an [`dcb::AppendCondition`]
+//!   checked atomically ([`dcb::DcbStore`]), and a runnable example of each
+//!   of the specification's scenarios.
 //! * `in_memory/`: [`InMemoryStore`] and [`InMemoryProjectionStore`], a
 //!   complete store that keeps every guarantee.
 //! * `testing` (feature `testing`): the conformance suite every backend
@@ -264,6 +268,7 @@
 
 mod aggregate;
 pub mod backend;
+pub mod dcb;
 mod error;
 mod event;
 mod event_store;
@@ -271,6 +276,7 @@ mod exact_json;
 mod expected_version;
 mod in_memory;
 mod invalid_input;
+mod liveness;
 mod metadata;
 mod position;
 pub mod projection;
@@ -293,6 +299,7 @@ pub use event_store::{AppendOutcome, EventStore};
 pub use expected_version::ExpectedVersion;
 pub use in_memory::{InMemoryProjectionStore, InMemoryStore};
 pub use invalid_input::{InputField, InvalidInput};
+pub use liveness::Liveness;
 pub use metadata::Metadata;
 pub use position::Position;
 pub use projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};

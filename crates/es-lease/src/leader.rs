@@ -8,6 +8,16 @@
 //! also goes back to standby, after releasing the lease so that another
 //! instance may try. The current [`Role`] is published on a `watch` channel.
 //!
+//! A leader whose work holds work in hand without progress for the stall
+//! timeout ([`LeaderConfig::with_stall_timeout`], reported through the
+//! work's [`Liveness`]) deposes itself: it drops the work, releases the
+//! lease, shows [`Role::Deposed`] and waits one stall timeout before it
+//! competes again, so that a healthy standby takes over. This catches what
+//! the lease cannot: a worker whose *work* connection went silent while its
+//! lease connection stays healthy. (What the dropped work left open on the
+//! server, a transaction and its locks, is ended by the server's own
+//! limits: es-postgres's `SessionLimits`.)
+//!
 //! The lease only decides who *should* work. Two holders can still overlap
 //! for a moment (a holder that stalls past its lease's end notices only at
 //! its next renewal), so work that writes must keep its own fencing: for
@@ -18,6 +28,8 @@ use std::{fmt::Display, future::Future, pin::pin, time::Duration};
 
 use chrono::Utc;
 use tokio::{sync::watch, time::timeout};
+
+use es_core::Liveness;
 
 use crate::{
     check_lease_holder, check_lease_name, LeaderConfig, LeaseError, LeaseInfo, LeaseStore, Role,
@@ -68,6 +80,8 @@ pub struct Leader<S> {
 enum TermEnd<E> {
     Shutdown,
     Lost(crate::LeaseLost),
+    /// The work held work in hand without progress this long.
+    Stalled(Duration),
     Finished(Result<(), E>),
 }
 
@@ -115,9 +129,23 @@ impl<S: LeaseStore> Leader<S> {
     /// lease is lost or at shutdown (after the stop grace, during which
     /// [`LeaseInfo::stopping`] has resolved). Failures (store unreachable, work
     /// errors) are logged and retried after the retry interval.
-    pub async fn run<W, Fut, E>(
+    pub async fn run<W, Fut, E>(&self, shutdown: impl Future<Output = ()>, work: W) -> LeaderExit
+    where
+        W: FnMut(LeaseInfo) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        self.run_watching(shutdown, None, work).await
+    }
+
+    /// [`run`](Self::run), deposing this instance when `liveness` (the
+    /// work's reports) shows work in hand without progress for the
+    /// [stall timeout](LeaderConfig::with_stall_timeout): see the module docs.
+    /// The liveness is reset to idle at the start of each term.
+    pub async fn run_watching<W, Fut, E>(
         &self,
         shutdown: impl Future<Output = ()>,
+        liveness: Option<&Liveness>,
         mut work: W,
     ) -> LeaderExit
     where
@@ -157,6 +185,9 @@ impl<S: LeaseStore> Leader<S> {
             self.set_role(Role::Leader { since: Utc::now() });
             // The work lives in this block only: it is dropped before the
             // lease is released or the instance goes back to standby.
+            if let Some(liveness) = liveness {
+                liveness.idle();
+            }
             let end = {
                 let (stop, stop_requested) = watch::channel(false);
                 let info = lease.info();
@@ -165,6 +196,7 @@ impl<S: LeaseStore> Leader<S> {
                     biased;
                     () = &mut shutdown => TermEnd::Shutdown,
                     reason = info.lost() => TermEnd::Lost(reason),
+                    stalled = stall(liveness, self.config.stall_timeout()) => TermEnd::Stalled(stalled),
                     outcome = &mut running => TermEnd::Finished(outcome),
                 };
                 if matches!(end, TermEnd::Shutdown | TermEnd::Lost(_)) {
@@ -184,6 +216,24 @@ impl<S: LeaseStore> Leader<S> {
                 TermEnd::Lost(reason) => {
                     tracing::warn!(lease = %self.name, holder = %self.holder, %reason, "lost the lease: standby");
                     drop(lease);
+                }
+                TermEnd::Stalled(stalled) => {
+                    tracing::warn!(lease = %self.name, holder = %self.holder, ?stalled, limit = ?self.config.stall_timeout(), "the work made no progress with work in hand: deposed, released the lease");
+                    self.release_within(lease).await;
+                    if let Some(liveness) = liveness {
+                        liveness.idle();
+                    }
+                    self.set_role(Role::Deposed { since: Utc::now() });
+                    // Sit out one stall timeout, so a healthy standby wins.
+                    let sit_out = self.config.stall_timeout();
+                    let sat_out = tokio::select! {
+                        biased;
+                        () = &mut shutdown => false,
+                        () = tokio::time::sleep(sit_out) => true,
+                    };
+                    if !sat_out {
+                        return self.stopped(LeaderExit::Shutdown);
+                    }
                 }
                 TermEnd::Shutdown => {
                     self.release(lease).await;
@@ -240,6 +290,15 @@ impl<S: LeaseStore> Leader<S> {
         }
     }
 
+    /// Releases `lease`, giving up after the acquire timeout (its store may
+    /// be as stuck as the work was; the lease then runs out by itself).
+    async fn release_within(&self, lease: crate::Lease) {
+        let limit = self.config.acquire_timeout();
+        if timeout(limit, self.release(lease)).await.is_err() {
+            tracing::warn!(lease = %self.name, holder = %self.holder, ?limit, "releasing the lease timed out");
+        }
+    }
+
     async fn release(&self, lease: crate::Lease) {
         if let Err(error) = lease.release().await {
             tracing::warn!(lease = %self.name, holder = %self.holder, %error, "releasing the lease failed");
@@ -254,6 +313,24 @@ impl<S: LeaseStore> Leader<S> {
 
     fn set_role(&self, role: Role) {
         self.role.send_replace(role);
+    }
+}
+
+/// Resolves once `liveness` shows work in hand without progress for
+/// `limit` (with how long); never without a liveness. Checks ten times per
+/// limit (at least every 10 ms, at most every 500 ms).
+async fn stall(liveness: Option<&Liveness>, limit: Duration) -> Duration {
+    let Some(liveness) = liveness else {
+        return std::future::pending().await;
+    };
+    let every = (limit / 10).clamp(Duration::from_millis(10), Duration::from_millis(500));
+    loop {
+        if let Some(stalled) = liveness.stalled_for() {
+            if stalled >= limit {
+                return stalled;
+            }
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -10,6 +10,10 @@ pub const DEFAULT_LEASE_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 /// How long one attempt to take the lease may last, by default.
 pub const DEFAULT_LEASE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a leader's work may hold work in hand without progress before
+/// the leader deposes itself, by default.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Settings of a [`Leader`](crate::Leader).
 ///
 /// ```
@@ -29,6 +33,7 @@ pub struct LeaderConfig {
     retry_interval: Duration,
     acquire_timeout: Duration,
     stop_grace: Duration,
+    stall_timeout: Duration,
 }
 
 impl Default for LeaderConfig {
@@ -37,12 +42,14 @@ impl Default for LeaderConfig {
             retry_interval: DEFAULT_LEASE_RETRY_INTERVAL,
             acquire_timeout: DEFAULT_LEASE_ACQUIRE_TIMEOUT,
             stop_grace: Duration::ZERO,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         }
     }
 }
 
 impl LeaderConfig {
-    /// The defaults: [`DEFAULT_LEASE_RETRY_INTERVAL`], [`DEFAULT_LEASE_ACQUIRE_TIMEOUT`].
+    /// The defaults: [`DEFAULT_LEASE_RETRY_INTERVAL`], [`DEFAULT_LEASE_ACQUIRE_TIMEOUT`],
+    /// [`DEFAULT_STALL_TIMEOUT`], no stop grace.
     pub fn new() -> Self {
         Self::default()
     }
@@ -89,6 +96,29 @@ impl LeaderConfig {
             Duration::from_secs(3600),
         )?;
         Ok(self)
+    }
+
+    /// How long work may hold work in hand without progress (as its
+    /// [`Liveness`](es_core::Liveness) reports it) before the leader deposes
+    /// itself: it drops the work, releases the lease and waits this long
+    /// again before competing, so a healthy standby takes over (from 10 ms
+    /// to 1 hour; default [`DEFAULT_STALL_TIMEOUT`]). Work that reports no
+    /// liveness is never deposed. Choose it above the longest batch a
+    /// healthy worker takes.
+    #[must_use = "the builder returns the new config"]
+    pub fn with_stall_timeout(mut self, timeout: Duration) -> Result<Self, LeaseError> {
+        self.stall_timeout = LeaseError::check_setting(
+            "stall timeout",
+            timeout,
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        )?;
+        Ok(self)
+    }
+
+    /// How long work may be stuck before the leader deposes itself.
+    pub fn stall_timeout(&self) -> Duration {
+        self.stall_timeout
     }
 
     /// How long work asked to stop may take to return.

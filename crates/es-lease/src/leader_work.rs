@@ -10,7 +10,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::{Leader, LeaderExit, LeaseInfo, LeaseStore};
+use crate::{Leader, LeaderExit, LeaseInfo, LeaseStore, Liveness};
 
 /// A worker that runs on one instance at a time, under a lease.
 ///
@@ -29,6 +29,14 @@ pub trait LeaderWork: Send + Sync {
     /// Whether `error` is the fence: another instance moved this worker's
     /// checkpoint, so this one lost the lease (it may not have noticed yet).
     fn is_fenced(error: &Self::Error) -> bool;
+
+    /// What the work reports about its progress, so that [`Leader::serve`]
+    /// deposes it when it is stuck with work in hand (see
+    /// [`LeaderConfig::with_stall_timeout`](crate::LeaderConfig::with_stall_timeout)).
+    /// `None` (the default): never deposed for a stall.
+    fn liveness(&self) -> Option<&Liveness> {
+        None
+    }
 }
 
 /// Why one term of a served worker ended early.
@@ -54,9 +62,9 @@ impl<E: fmt::Display> fmt::Display for WorkEnd<E> {
 
 impl<S: LeaseStore> Leader<S> {
     /// Runs `work` whenever this instance leads, until `shutdown` resolves:
-    /// [`Leader::run`] with a [`LeaderWork`]. A lost lease, a fenced
-    /// checkpoint or a failure sends the instance back to standby; it never
-    /// ends the process. Give the leader a
+    /// [`Leader::run_watching`] with a [`LeaderWork`] and its liveness. A lost
+    /// lease, a fenced checkpoint, a stall or a failure sends the instance
+    /// back to standby; it never ends the process. Give the leader a
     /// [stop grace](crate::LeaderConfig::with_stop_grace) so the work can
     /// save its checkpoint when it is asked to stop.
     ///
@@ -98,7 +106,7 @@ impl<S: LeaseStore> Leader<S> {
         shutdown: impl std::future::Future<Output = ()>,
         work: &W,
     ) -> LeaderExit {
-        self.run(shutdown, |lease| async move {
+        self.run_watching(shutdown, work.liveness(), |lease| async move {
             work.work_under(lease).await.map_err(|error| {
                 if W::is_fenced(&error) {
                     WorkEnd::Fenced(error)

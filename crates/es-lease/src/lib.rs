@@ -41,6 +41,8 @@ mod role;
 #[cfg(test)]
 mod serve_tests;
 #[cfg(test)]
+mod stall_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::{LeaseError, LeaseLost};
@@ -50,6 +52,7 @@ pub use keeper::{LeaseKeeper, Renewal};
 pub use leader::{run_as_leader, Leader, LeaderExit};
 pub use leader_config::{
     LeaderConfig, DEFAULT_LEASE_ACQUIRE_TIMEOUT, DEFAULT_LEASE_RETRY_INTERVAL,
+    DEFAULT_STALL_TIMEOUT,
 };
 pub use leader_work::{LeaderWork, WorkEnd};
 pub use lease::{Lease, LeaseInfo};
@@ -59,3 +62,5 @@ pub use role::Role;
 
 /// Re-exported so lease stores and workers name the same version as `es-core`.
 pub use es_core::async_trait;
+/// Re-exported: what a worker reports so its [`Leader`] can depose it when stuck.
+pub use es_core::Liveness;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use es_core::{CheckpointStore, EventStore, Projection, ProjectionError, ProjectionRunner};
 
-use crate::{LeaderWork, LeaseInfo};
+use crate::{LeaderWork, LeaseInfo, Liveness};
 
 #[async_trait]
 impl<S, C, P> LeaderWork for ProjectionRunner<S, C, P>
@@ -27,5 +27,11 @@ where
 
     fn is_fenced(error: &ProjectionError) -> bool {
         matches!(error, ProjectionError::CheckpointMoved { .. })
+    }
+
+    /// [`ProjectionRunner::liveness`]: busy while reading or applying a
+    /// batch, idle while waiting for events.
+    fn liveness(&self) -> Option<&Liveness> {
+        Some(ProjectionRunner::liveness(self))
     }
 }

@@ -16,6 +16,12 @@ pub enum Role {
         /// When this instance took the lease.
         since: DateTime<Utc>,
     },
+    /// Stepped down because its work made no progress within the stall
+    /// timeout; competes again once the stall timeout has passed once more.
+    Deposed {
+        /// When this instance stepped down.
+        since: DateTime<Utc>,
+    },
     /// Not competing any more: shut down, or the work finished.
     Stopped {
         /// When this instance stopped.
@@ -27,7 +33,10 @@ impl Role {
     /// Since when the instance has had this role.
     pub fn since(&self) -> DateTime<Utc> {
         match self {
-            Role::Standby { since } | Role::Leader { since } | Role::Stopped { since } => *since,
+            Role::Standby { since }
+            | Role::Leader { since }
+            | Role::Deposed { since }
+            | Role::Stopped { since } => *since,
         }
     }
 
@@ -36,11 +45,12 @@ impl Role {
         matches!(self, Role::Leader { .. })
     }
 
-    /// `"standby"`, `"leader"` or `"stopped"`.
+    /// `"standby"`, `"leader"`, `"deposed"` or `"stopped"`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Role::Standby { .. } => "standby",
             Role::Leader { .. } => "leader",
+            Role::Deposed { .. } => "deposed",
             Role::Stopped { .. } => "stopped",
         }
     }

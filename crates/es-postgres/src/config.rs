@@ -10,7 +10,7 @@ use std::{fmt, str::FromStr, time::Duration};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::{PostgresError, SchemaName};
+use crate::{PostgresError, SchemaName, SessionLimits};
 
 /// The default number of pooled connections.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
@@ -46,6 +46,7 @@ pub struct PostgresConfig {
     pool_size: u32,
     acquire_timeout: Duration,
     notify_interval: Duration,
+    session_limits: SessionLimits,
 }
 
 impl PostgresConfig {
@@ -58,6 +59,7 @@ impl PostgresConfig {
             pool_size: DEFAULT_POOL_SIZE,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             notify_interval: DEFAULT_NOTIFY_INTERVAL,
+            session_limits: SessionLimits::default(),
         }
     }
 
@@ -106,6 +108,19 @@ impl PostgresConfig {
         self
     }
 
+    /// The limits every connection opened with this config sets on its
+    /// session (default [`SessionLimits::new`]): see [`SessionLimits`].
+    #[must_use]
+    pub fn with_session_limits(mut self, limits: SessionLimits) -> Self {
+        self.session_limits = limits;
+        self
+    }
+
+    /// The limits every session sets on itself.
+    pub fn session_limits(&self) -> &SessionLimits {
+        &self.session_limits
+    }
+
     /// The notify interval.
     pub fn notify_interval(&self) -> Duration {
         self.notify_interval
@@ -126,12 +141,15 @@ impl PostgresConfig {
         redact_url(&self.url)
     }
 
-    /// The parsed connection options.
+    /// The parsed connection options, with the [`SessionLimits`] as
+    /// startup options (those the URL's `options` do not name already).
     pub fn connect_options(&self) -> Result<PgConnectOptions, PostgresError> {
-        PgConnectOptions::from_str(&self.url).map_err(|source| PostgresError::InvalidUrl {
-            url: self.redacted_url(),
-            reason: describe_without_secrets(&source, &self.url),
-        })
+        PgConnectOptions::from_str(&self.url)
+            .map(|options| self.session_limits.apply(options))
+            .map_err(|source| PostgresError::InvalidUrl {
+                url: self.redacted_url(),
+                reason: describe_without_secrets(&source, &self.url),
+            })
     }
 
     /// Opens a connection pool (connecting once to check the settings).
@@ -194,6 +212,7 @@ impl fmt::Debug for PostgresConfig {
             .field("pool_size", &self.pool_size)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("notify_interval", &self.notify_interval)
+            .field("session_limits", &self.session_limits)
             .finish()
     }
 }

@@ -44,6 +44,14 @@ pub(crate) const EVENT_STORE: Component = Component {
             version: 4,
             sql: include_str!("../migrations/event_store/0004_snapshot_revision.sql"),
         },
+        Migration {
+            version: 5,
+            sql: include_str!("../migrations/event_store/0005_commit_tickets.sql"),
+        },
+        Migration {
+            version: 6,
+            sql: include_str!("../migrations/event_store/0006_tags.sql"),
+        },
     ],
 };
 
@@ -72,6 +80,14 @@ pub(crate) async fn run(
     };
     let mut conn = pool.acquire().await.map_err(fail)?;
     let mut tx = conn.begin().await.map_err(fail)?;
+    // A migration may wait for another instance's run and rewrite tables:
+    // no lock or statement limit of the session applies to it.
+    script(
+        &mut tx,
+        "SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0",
+    )
+    .await
+    .map_err(fail)?;
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
         .bind(LOCK_CLASS)
         .bind(schema.as_str())

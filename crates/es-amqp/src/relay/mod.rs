@@ -27,7 +27,7 @@ pub(crate) mod unpublishable;
 
 use std::{convert::Infallible, sync::Arc};
 
-use es_core::{EventStore, Position};
+use es_core::{EventStore, Liveness, Position};
 use es_telemetry::metrics::{self, Component};
 use tokio::{sync::watch, time::Instant};
 
@@ -67,6 +67,7 @@ pub struct Relay<S, C> {
     config: RelayConfig,
     confirmed: Arc<watch::Sender<Position>>,
     saved: Arc<watch::Sender<Position>>,
+    liveness: Liveness,
 }
 
 impl<S: Clone, C> Clone for Relay<S, C> {
@@ -77,6 +78,7 @@ impl<S: Clone, C> Clone for Relay<S, C> {
             config: self.config.clone(),
             confirmed: self.confirmed.clone(),
             saved: self.saved.clone(),
+            liveness: self.liveness.clone(),
         }
     }
 }
@@ -105,7 +107,19 @@ where
             config,
             confirmed: Arc::new(watch::channel(Position::START).0),
             saved: Arc::new(watch::channel(Position::START).0),
+            liveness: Liveness::new(),
         }
+    }
+
+    /// What the relay reports while it runs: busy while it reads the log,
+    /// publishes and saves its checkpoint, progress at each page read and
+    /// each confirm, idle while it waits for appends, for confirms (bounded
+    /// by the confirm timeout and the heartbeat) and between reconnects (a
+    /// broker that is down is every instance's problem, and the reconnect
+    /// backoff handles it). es-lease's `Leader` deposes a relay stuck with
+    /// work in hand (say, on a silent link to the event store).
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
     }
 
     /// The configuration.
@@ -219,6 +233,7 @@ where
                 delays = self.config.reconnect().delays();
             }
             let delay = delays.next().unwrap_or(self.config.reconnect().max());
+            self.liveness.idle();
             tracing::warn!(relay = %self.config.name(), %error, ?delay, confirmed = %progress.confirmed, "relay reconnecting; republishing what was not confirmed");
             metrics::reconnected(Component::Relay, self.config.name());
             tokio::time::sleep(delay).await;

@@ -105,7 +105,9 @@ where
         // An event that can never be published: the relay stops once
         // everything before it is confirmed.
         let mut stop: Option<RelayError> = None;
+        let liveness = &self.liveness;
         loop {
+            liveness.busy();
             while in_flight.len() < max_in_flight && stop.is_none() {
                 let Some(event) = pending.pop_front() else {
                     break;
@@ -126,6 +128,7 @@ where
             let reading = stop.is_none() && pending.is_empty();
             if reading && in_flight.len() < max_in_flight && !caught_up {
                 let batch = subscription.next_batch().await?;
+                liveness.progressed();
                 caught_up = batch.is_empty();
                 pending.extend(batch);
                 continue;
@@ -138,10 +141,14 @@ where
                     if let Some(error) = stop {
                         return Err(error);
                     }
+                    liveness.idle();
                     subscription.wait().await;
                     Step::Woken
                 }
                 Some(front) => {
+                    // Waits on the broker have their own bounds (the confirm
+                    // timeout, the heartbeat): not a stall of this leader.
+                    liveness.idle();
                     let deadline = front.sent_at + self.config.confirm_timeout();
                     tokio::select! {
                         confirmation = &mut front.confirm => Step::Confirmed(confirmation),
@@ -179,6 +186,7 @@ where
                     }
                     self.confirmed.send_replace(progress.confirmed);
                     self.save(progress, false).await?;
+                    liveness.progressed();
                 }
             }
         }

@@ -9,7 +9,7 @@
 //! [`RelayError::CheckpointMoved`], which sends it back to standby.
 
 use es_core::{async_trait, EventStore};
-use es_lease::{LeaderWork, LeaseInfo};
+use es_lease::{LeaderWork, LeaseInfo, Liveness};
 
 use super::Relay;
 use crate::{RelayCheckpoint, RelayError};
@@ -29,5 +29,10 @@ where
 
     fn is_fenced(error: &RelayError) -> bool {
         matches!(error, RelayError::CheckpointMoved { .. })
+    }
+
+    /// [`Relay::liveness`].
+    fn liveness(&self) -> Option<&Liveness> {
+        Some(Relay::liveness(self))
     }
 }

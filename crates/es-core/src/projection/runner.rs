@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::projection::{CatchUpMeter, CatchUpProgress};
 use crate::{
-    CheckpointStore, EventStore, Position, Projection, ProjectionError, RecordedEvent,
+    CheckpointStore, EventStore, Liveness, Position, Projection, ProjectionError, RecordedEvent,
     Subscription, UndecodablePolicy,
 };
 
@@ -24,6 +24,7 @@ pub struct ProjectionRunner<S, C, P> {
     undecodable: UndecodablePolicy,
     progress: Arc<watch::Sender<Position>>,
     catch_up: Arc<watch::Sender<Option<CatchUpProgress>>>,
+    liveness: Liveness,
 }
 
 impl<S: Clone, C, P> Clone for ProjectionRunner<S, C, P> {
@@ -37,6 +38,7 @@ impl<S: Clone, C, P> Clone for ProjectionRunner<S, C, P> {
             undecodable: self.undecodable,
             progress: self.progress.clone(),
             catch_up: self.catch_up.clone(),
+            liveness: self.liveness.clone(),
         }
     }
 }
@@ -67,6 +69,7 @@ where
             undecodable: UndecodablePolicy::default(),
             progress: Arc::new(watch::channel(Position::START).0),
             catch_up: Arc::new(watch::channel(None).0),
+            liveness: Liveness::new(),
         })
     }
 
@@ -183,6 +186,16 @@ where
             .send_replace(Some(meter.progress(std::time::Instant::now())));
     }
 
+    /// What [`run_until`](Self::run_until) reports while it runs: busy from
+    /// loading its checkpoint and while it reads or applies a batch,
+    /// progress after each committed batch, idle while it waits for new
+    /// events (and while it counts a catch-up's events, a best-effort
+    /// query that may be slow on a long log). A supervisor (es-lease's
+    /// `Leader`) deposes a runner stuck with work in hand.
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+
     /// Catches up, then follows the log live. Returns only on error.
     pub async fn run(&self) -> Result<(), ProjectionError> {
         self.run_until(std::future::pending()).await
@@ -196,7 +209,10 @@ where
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), ProjectionError> {
         let mut stop = pin!(stop);
+        let liveness = &self.liveness;
+        liveness.busy();
         let mut subscription = self.subscription().await?;
+        liveness.idle();
         // The catch-up before following live is reported like `catch_up`'s.
         let (meter, mut counted) = self
             .start_meter(subscription.position(), Count::AtTheStart)
@@ -204,16 +220,20 @@ where
         let mut catching_up = Some(meter);
         loop {
             if futures::poll!(stop.as_mut()).is_ready() {
+                liveness.idle();
                 return Ok(());
             }
+            liveness.busy();
             match self.step(&mut subscription).await? {
                 Some(events) => {
+                    liveness.progressed();
                     if let Some(meter) = &mut catching_up {
                         self.advance(meter, &mut counted, events, subscription.position())
                             .await;
                     }
                 }
                 None => {
+                    liveness.idle();
                     if let Some(mut meter) = catching_up.take() {
                         meter.finish();
                         self.report(&meter);

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use es_lease::LeaseError;
 
+use crate::session_limits::Keepalives;
+
 /// The default pause between two heartbeats of a held lease.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// The default time a heartbeat may take before the lease counts as lost.
@@ -161,16 +163,13 @@ impl PostgresLeaseConfig {
         i64::try_from(stall.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// The session settings of a lease connection (one statement each).
-    pub(crate) fn session_settings(&self) -> String {
-        let idle = self.keepalive_idle.as_secs();
-        let interval = self.keepalive_interval.as_secs();
-        let count = self.keepalive_count;
-        let user_timeout_ms = (idle + interval * u64::from(count)) * 1000;
-        format!(
-            "SET tcp_keepalives_idle = {idle}; SET tcp_keepalives_interval = {interval}; \
-             SET tcp_keepalives_count = {count}; SET tcp_user_timeout = {user_timeout_ms}"
-        )
+    /// The server's keepalives of a lease connection.
+    pub(crate) fn keepalives(&self) -> Keepalives {
+        Keepalives {
+            idle: self.keepalive_idle,
+            interval: self.keepalive_interval,
+            count: self.keepalive_count,
+        }
     }
 }
 

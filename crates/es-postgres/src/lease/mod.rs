@@ -54,7 +54,7 @@ use async_trait::async_trait;
 use es_lease::{
     check_lease_holder, check_lease_name, Lease, LeaseError, LeaseHolder, LeaseStore, Renewal,
 };
-use sqlx::{postgres::PgConnectOptions, AssertSqlSafe, Connection, Executor, PgConnection};
+use sqlx::{postgres::PgConnectOptions, Connection, PgConnection};
 use tokio::{sync::Mutex, time::Instant};
 
 use crate::{PostgresConfig, PostgresError};
@@ -134,7 +134,13 @@ impl PostgresLeases {
     /// Leases on the server of `config` (its URL; schema and pool size do not
     /// matter: each lease has a connection of its own). Connects lazily.
     pub fn new(config: PostgresConfig, lease: PostgresLeaseConfig) -> Result<Self, PostgresError> {
-        let options = config.connect_options()?.application_name("es-lease");
+        // The lease's own keepalives, sent with the other session limits.
+        let limits = config.session_limits().with_keepalives(lease.keepalives());
+        let options = config
+            .clone()
+            .with_session_limits(limits)
+            .connect_options()?
+            .application_name("es-lease");
         let renewal = Renewal::new(lease.heartbeat_interval(), lease.heartbeat_timeout()).map_err(
             |error| PostgresError::InvalidUrl {
                 url: config.redacted_url(),
@@ -177,18 +183,9 @@ impl PostgresLeases {
     }
 
     async fn open_connection(&self) -> Result<PgConnection, LeaseError> {
-        let mut conn = match PgConnection::connect_with(&self.inner.options).await {
-            Ok(conn) => conn,
-            Err(source) => {
-                return Err(LeaseError::backend(self.inner.config.connect_error(source)))
-            }
-        };
-        // Numbers from the validated lease config only.
-        let settings = self.inner.lease.session_settings();
-        conn.execute(AssertSqlSafe(settings))
+        PgConnection::connect_with(&self.inner.options)
             .await
-            .map_err(LeaseError::backend)?;
-        Ok(conn)
+            .map_err(|source| LeaseError::backend(self.inner.config.connect_error(source)))
     }
 
     async fn keep_spare(&self, conn: PgConnection) {

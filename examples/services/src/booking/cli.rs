@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::{
     history, http_commands, operations,
     projection::{BookingProjection, BOOKING_PROJECTION},
+    read_model_lag::Answered,
     serve,
     service::{BookingService, BookingServiceError},
     views::{BookingRow, BookingViews},
@@ -215,7 +216,7 @@ async fn run_embedded(cli: Cli) -> Result<String, BookingAppError> {
         let leases = SqliteLeases::open(data_dir::data_file(dir, BOOKING_LEASES_FILE)?).await?;
         // Counters only: the lag gauges, /ready and the HTTP commands are
         // server mode's.
-        let operations = |_| metrics_endpoint::routes(|| async {});
+        let operations = |_, _| metrics_endpoint::routes(|| async {});
         serve::serve(
             &service,
             &store,
@@ -263,11 +264,12 @@ async fn run_server(event_store_url: &str, cli: Cli) -> Result<String, BookingAp
             PostgresLeaseConfig::new(),
         )?;
         let service = std::sync::Arc::new(service);
-        let operations = |saved| {
+        let operations = |saved, workers| {
             operations::routes(
                 &service,
                 &store,
                 saved,
+                workers,
                 &args.broker.amqp_url,
                 args.readiness,
             )
@@ -298,34 +300,54 @@ where
     BookingProjection: Projection<C::Transaction>,
 {
     let trace = || trace::for_command(traceparent);
-    Ok(match command {
+    // A command whose events are stored succeeded, and a query answers from
+    // the read model it has: either way stdout gets the answer, and one
+    // warning line on stderr says how far behind the read model was.
+    let answered = match command {
         Command::CreateBookingRequest {
             parking_slot_ref_no,
         } => service
             .create(parking_slot_ref_no, trace())
             .await?
-            .to_string(),
+            .map(|id| id.to_string()),
         Command::ReserveBooking { id } => {
-            service.reserve(id, trace()).await?;
-            id.to_string()
+            service.reserve(id, trace()).await?.map(|()| id.to_string())
         }
-        Command::CompleteBooking { id } => {
-            service.complete(id, trace()).await?;
-            id.to_string()
-        }
-        Command::GetBookingDetails { id } => details(&service.details(id).await?),
-        Command::GetBookingList => service
-            .list()
+        Command::CompleteBooking { id } => service
+            .complete(id, trace())
             .await?
-            .iter()
-            .map(|row| {
-                format!(
-                    "{:>4}  {}  {:<9}  {}",
-                    row.id, row.domain_uuid, row.status, row.parking_slot_ref_no
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
+            .map(|()| id.to_string()),
+        Command::GetBookingDetails { id } => service.details(id).await?.map(|row| details(&row)),
+        Command::GetBookingList => service.list().await?.map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    format!(
+                        "{:>4}  {}  {:<9}  {}",
+                        row.id, row.domain_uuid, row.status, row.parking_slot_ref_no
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        other => Answered::current(execute_other(service, other).await?),
+    };
+    if let Some(warning) = answered.warning() {
+        eprintln!("{warning}");
+    }
+    Ok(answered.value)
+}
+
+/// The commands that do not read the booking read model.
+async fn execute_other<S, C>(
+    service: &BookingService<S, C>,
+    command: Command,
+) -> Result<String, BookingServiceError>
+where
+    S: EventStore + Clone + 'static,
+    C: CheckpointStore + 'static,
+    BookingProjection: Projection<C::Transaction>,
+{
+    Ok(match command {
         Command::GetBookingEvents { id } => {
             history::format_history(id, &service.history(id).await?)
         }
@@ -339,8 +361,14 @@ where
             let done = runner.catch_up_progress().borrow().map_or(0, |p| p.done);
             format!("rebuilt {BOOKING_PROJECTION}: {done} events applied, checkpoint {position}")
         }
-        // Handled by the callers, which know the concrete stores.
-        Command::Serve(_) => String::new(),
+        // Handled by the callers, which know the concrete stores; the rest
+        // by `execute`.
+        Command::Serve(_)
+        | Command::CreateBookingRequest { .. }
+        | Command::ReserveBooking { .. }
+        | Command::CompleteBooking { .. }
+        | Command::GetBookingDetails { .. }
+        | Command::GetBookingList => String::new(),
     })
 }
 

@@ -7,12 +7,18 @@
 //!
 //! | request | body | answer |
 //! | --- | --- | --- |
-//! | `POST /bookings` | `{"parking_slot_ref_no": "<uuid>"}` | 201 `{"id", "traceparent"}` |
-//! | `POST /bookings/{id}/reserve` | – | 200 `{"id", "traceparent"}` |
-//! | `POST /bookings/{id}/complete` | – | 200 `{"id", "traceparent"}` |
-//! | `GET /bookings` | – | 200 `[{"id", "status", "parking_slot_ref_no"}]` |
-//! | `GET /bookings/{id}` | – | 200 `{"id", "status", "parking_slot_ref_no"}` |
+//! | `POST /bookings` | `{"parking_slot_ref_no": "<uuid>"}` | 201 `{"id", "traceparent", "read_model_behind"}` |
+//! | `POST /bookings/{id}/reserve` | – | 200 `{"id", "traceparent", "read_model_behind"}` |
+//! | `POST /bookings/{id}/complete` | – | 200 `{"id", "traceparent", "read_model_behind"}` |
+//! | `GET /bookings` | – | 200 `{"bookings": [{"id", "status", "parking_slot_ref_no"}], "read_model_behind"}` |
+//! | `GET /bookings/{id}` | – | 200 `{"id", "status", "parking_slot_ref_no", "read_model_behind"}` |
 //! | `GET /bookings/{id}/events` | – | 200 `[{"version", "type", "status", …}]` |
+//!
+//! `read_model_behind` is `null` when the booking read model showed
+//! everything committed, else `{"events", "reason"}`
+//! ([`ReadModelLag`](super::read_model_lag::ReadModelLag)): a command whose
+//! events are stored succeeded even if the read model could not confirm them
+//! in time, and a query that could not show everything committed says so.
 //!
 //! Errors are problem details ([`Problem`]): an unknown booking is 404 (a
 //! command on it too), a refused transition or a conflict 409, a body that
@@ -36,6 +42,7 @@ use uuid::Uuid;
 use super::{
     aggregate::BookingError,
     http_queries,
+    read_model_lag::Answered,
     service::{BookingService, BookingServiceError},
 };
 use crate::common::{problem::Problem, trace};
@@ -72,18 +79,21 @@ fn trace_of(headers: &HeaderMap) -> TraceContext {
 /// The answer to a command in `trace` that ended with `result` (the
 /// booking's id), `status` on success.
 fn answer(
-    result: Result<Uuid, BookingServiceError>,
+    result: Result<Answered<Uuid>, BookingServiceError>,
     status: StatusCode,
     trace: TraceContext,
 ) -> Response {
-    let error = match result {
-        Ok(id) => {
-            let body = json!({ "id": id, "traceparent": trace.to_string() });
-            return (status, Json(body)).into_response();
+    match result {
+        Ok(answered) => {
+            let body = json!({
+                "id": answered.value,
+                "traceparent": trace.to_string(),
+                "read_model_behind": answered.behind,
+            });
+            (status, Json(body)).into_response()
         }
-        Err(error) => error,
-    };
-    problem(&error).into_response()
+        Err(error) => problem(&error).into_response(),
+    }
 }
 
 /// The problem a failed command or query answers: 404 for a booking that
@@ -126,7 +136,10 @@ async fn reserve(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    let result = service.reserve(id, trace).await.map(|()| id);
+    let result = service
+        .reserve(id, trace)
+        .await
+        .map(|answered| answered.map(|()| id));
     answer(result, StatusCode::OK, trace)
 }
 
@@ -136,6 +149,9 @@ async fn complete(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    let result = service.complete(id, trace).await.map(|()| id);
+    let result = service
+        .complete(id, trace)
+        .await
+        .map(|answered| answered.map(|()| id));
     answer(result, StatusCode::OK, trace)
 }

@@ -2,7 +2,7 @@
 //! [`http_commands`](super::http_commands)): the projection's bookings and
 //! one booking's history from the event store, as JSON. Like the CLI's
 //! queries they first catch the projection up, so a read right after a
-//! command sees it.
+//! command sees it, or says how far behind it is (`read_model_behind`).
 
 use axum::{
     extract::{Path, State},
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{
     history::properties_set,
     http_commands::{problem, SharedService},
+    read_model_lag::Answered,
     views::BookingRow,
 };
 
@@ -29,18 +30,29 @@ fn booking_json(row: &BookingRow) -> Value {
     })
 }
 
-/// `GET /bookings`: every booking, oldest first.
+/// `GET /bookings`: `{"bookings": [...], "read_model_behind"}`, every
+/// booking oldest first; `read_model_behind` is `null` when the projection
+/// showed everything committed, else how far behind it was.
 pub async fn list(State(service): State<SharedService>) -> Response {
     match service.list().await {
-        Ok(rows) => Json(rows.iter().map(booking_json).collect::<Vec<_>>()).into_response(),
+        Ok(Answered { value: rows, behind }) => Json(json!({
+            "bookings": rows.iter().map(booking_json).collect::<Vec<_>>(),
+            "read_model_behind": behind,
+        }))
+        .into_response(),
         Err(error) => problem(&error).into_response(),
     }
 }
 
-/// `GET /bookings/{id}`: one booking, 404 if the projection has none.
+/// `GET /bookings/{id}`: one booking (with `read_model_behind`, as for the
+/// list), 404 if the projection has none.
 pub async fn details(State(service): State<SharedService>, Path(id): Path<Uuid>) -> Response {
     match service.details(id).await {
-        Ok(row) => Json(booking_json(&row)).into_response(),
+        Ok(Answered { value: row, behind }) => {
+            let mut body = booking_json(&row);
+            body["read_model_behind"] = json!(behind);
+            Json(body).into_response()
+        }
         Err(error) => problem(&error).into_response(),
     }
 }

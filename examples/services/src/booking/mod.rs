@@ -8,6 +8,7 @@ pub mod http_commands;
 pub mod http_queries;
 pub mod operations;
 pub mod projection;
+pub mod read_model_lag;
 pub mod serve;
 pub mod service;
 pub mod views;

@@ -32,7 +32,10 @@ use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;
 
 use super::{projection::BookingProjection, service::BookingService};
-use crate::common::{broker_args::BrokerArgs, health, readiness::ReadinessArgs, shutdown};
+use crate::common::{
+    broker_args::BrokerArgs, health, readiness::ReadinessArgs, shutdown,
+    worker_status::WorkerStatus,
+};
 
 /// The relay's name: the key of its checkpoint in the event store database,
 /// and the name of its lease.
@@ -61,6 +64,28 @@ pub struct ServeArgs {
     /// The lag limits of GET /ready.
     #[command(flatten)]
     pub readiness: ReadinessArgs,
+    /// A leading worker (projector, relay) with work in hand and no
+    /// progress for this long (seconds) gives up its lease to a standby;
+    /// /health and /ready report it meanwhile.
+    #[arg(long, env = "STALL_TIMEOUT_SECONDS", default_value_t = 5.0)]
+    pub stall_timeout_seconds: f64,
+}
+
+impl ServeArgs {
+    /// The stall timeout (a negative or non-finite value is refused when the
+    /// leaders are built).
+    fn stall_timeout(&self) -> Result<Duration, LeaseError> {
+        Duration::try_from_secs_f64(self.stall_timeout_seconds).map_err(|_| {
+            LeaseError::InvalidSetting {
+                setting: "stall timeout",
+                value: Duration::ZERO,
+                reason: format!(
+                    "{} s is not a duration (STALL_TIMEOUT_SECONDS)",
+                    self.stall_timeout_seconds
+                ),
+            }
+        })
+    }
 }
 
 /// Why `booking serve` stopped.
@@ -118,7 +143,7 @@ pub async fn serve<S, C, R, L>(
     relay_checkpoints: R,
     leases: L,
     args: &ServeArgs,
-    operations: impl FnOnce(watch::Receiver<Position>) -> axum::Router,
+    operations: impl FnOnce(watch::Receiver<Position>, Vec<WorkerStatus>) -> axum::Router,
 ) -> Result<(), ServeError>
 where
     S: EventStore + Clone + Send + Sync + 'static,
@@ -137,11 +162,25 @@ where
             .map_err(|error| ServeError::Relay(RelayError::Config(error)))?,
     );
     let holder = format!("booking-{}-port-{}", std::process::id(), args.port);
-    let relay_leader = leader(&leases, RELAY_NAME, &holder)?;
-    let projector_leader = leader(&leases, PROJECTOR_LEASE, &holder)?;
-    let roles = vec![
-        (RELAY_NAME, relay_leader.role()),
-        (PROJECTOR_LEASE, projector_leader.role()),
+    let stall_timeout = args.stall_timeout().map_err(|source| ServeError::Lease {
+        worker: PROJECTOR_LEASE,
+        source,
+    })?;
+    let relay_leader = leader(&leases, RELAY_NAME, &holder, stall_timeout)?;
+    let projector_leader = leader(&leases, PROJECTOR_LEASE, &holder, stall_timeout)?;
+    let statuses = vec![
+        WorkerStatus::new(
+            RELAY_NAME,
+            relay_leader.role(),
+            relay.liveness().clone(),
+            stall_timeout,
+        ),
+        WorkerStatus::new(
+            PROJECTOR_LEASE,
+            projector_leader.role(),
+            service.projector().liveness().clone(),
+            stall_timeout,
+        ),
     ];
     let (stop, stopping) = watch::channel(false);
     let stopped = |mut stopping: watch::Receiver<bool>| async move {
@@ -153,13 +192,13 @@ where
             projector_leader.serve(stopped(stopping.clone()), service.projector()),
         )
     });
-    let routes = operations(relay.saved());
+    let routes = operations(relay.saved(), statuses.clone());
     let mut progress = pin!(log_catch_up(service.projector().catch_up_progress()));
     tracing::info!(port = args.port, %holder, exchange = %args.broker.exchange, "booking serve: projector and relay competing for their leases; /health, /ready and /metrics running");
     tokio::select! {
         _ = &mut workers => Ok(()),
         () = &mut progress => Ok(()),
-        result = health::serve(listener, "booking", roles, routes) => match result {
+        result = health::serve(listener, "booking", statuses, routes) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },
@@ -187,6 +226,7 @@ fn leader<L: LeaseStore + Clone>(
     leases: &L,
     name: &'static str,
     holder: &str,
+    stall_timeout: Duration,
 ) -> Result<Leader<L>, ServeError> {
     let failed = |source| ServeError::Lease {
         worker: name,
@@ -194,6 +234,7 @@ fn leader<L: LeaseStore + Clone>(
     };
     let config = LeaderConfig::new()
         .with_stop_grace(STOP_GRACE)
+        .and_then(|config| config.with_stall_timeout(stall_timeout))
         .map_err(failed)?;
     Leader::new(leases.clone(), name, holder, config).map_err(failed)
 }

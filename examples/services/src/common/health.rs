@@ -3,13 +3,17 @@
 //! The listener is bound before the service reports itself started, so a
 //! port in use is a clear start-up error rather than a silent failure, and a
 //! successful answer means the service's workers are running. Workers that
-//! run under a lease (one instance at a time) report their role.
+//! run under a lease (one instance at a time) report their role, and a
+//! worker stuck with work in hand makes the answer 503.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use axum::{routing::get, Json, Router};
+use axum::{http::StatusCode, routing::get, Json, Router};
+use tokio::net::TcpListener;
+
+use super::worker_status::WorkerStatus;
+#[cfg(doc)]
 use es_lease::Role;
-use tokio::{net::TcpListener, sync::watch};
 
 /// The health endpoint could not listen.
 #[derive(Debug, thiserror::Error)]
@@ -30,35 +34,52 @@ pub async fn bind(port: u16) -> Result<TcpListener, HealthError> {
         .map_err(|source| HealthError { address, source })
 }
 
-/// One worker's role for `/health`: its lease name and its role channel.
-pub type WorkerRole = (&'static str, watch::Receiver<Role>);
-
-/// Answers `GET /health` (liveness) with
-/// `{"status":"ok","service":…,"workers":{name: role}}` (each worker's current
-/// [`Role`]: `leader`, `standby` or `stopped`), and the `routes` beside it
-/// (`/ready`, `/metrics`), every error answer as a problem
-/// ([`super::problem`]), until the task is dropped.
+/// Answers `GET /health` (can this process work?) with
+/// `{"status":"ok","service":…,"workers":{name: role},"stuck":{name: reason}}`:
+/// each worker's current [`Role`] (`leader`, `standby`, `deposed` or
+/// `stopped`), and 503 with `"status":"stuck"` while a worker leads but has
+/// had work in hand without progress past its stall timeout, or sits out
+/// after being deposed for that (see [`WorkerStatus::check`]). The `routes`
+/// (`/ready`, `/metrics`) are served beside it, every error answer as a
+/// problem ([`super::problem`]), until the task is dropped.
 pub async fn serve(
     listener: TcpListener,
     service: &'static str,
-    workers: Vec<WorkerRole>,
+    workers: Vec<WorkerStatus>,
     routes: Router,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route(
             "/health",
             get(move || {
-                let roles: serde_json::Map<String, serde_json::Value> = workers
-                    .iter()
-                    .map(|(name, role)| ((*name).to_owned(), role.borrow().as_str().into()))
-                    .collect();
-                async move {
-                    Json(
-                        serde_json::json!({ "status": "ok", "service": service, "workers": roles }),
-                    )
-                }
+                let answer = answer(service, &workers);
+                async move { answer }
             }),
         )
         .merge(routes);
     axum::serve(listener, super::problem::everywhere(app)).await
+}
+
+/// The answer to `GET /health` for `workers`.
+fn answer(service: &str, workers: &[WorkerStatus]) -> (StatusCode, Json<serde_json::Value>) {
+    let roles: serde_json::Map<String, serde_json::Value> = workers
+        .iter()
+        .map(|worker| (worker.name.to_owned(), worker.role().into()))
+        .collect();
+    let stuck: serde_json::Map<String, serde_json::Value> = workers
+        .iter()
+        .filter_map(|worker| Some((worker.name.to_owned(), worker.check().err()?.into())))
+        .collect();
+    let status = if stuck.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if stuck.is_empty() { "ok" } else { "stuck" },
+        "service": service,
+        "workers": roles,
+        "stuck": stuck,
+    });
+    (status, Json(body))
 }

@@ -16,3 +16,4 @@ pub mod service_main;
 pub mod shutdown;
 pub mod trace;
 pub mod uuid_arg;
+pub mod worker_status;

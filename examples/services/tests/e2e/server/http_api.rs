@@ -167,12 +167,16 @@ fn booking_serve_answers_every_error_as_a_problem_and_serves_its_reads() {
     let id = created["id"].as_str().expect("an id").to_owned();
     assert_eq!(
         json(&booking, &format!("/bookings/{id}")),
-        serde_json::json!({"id": id, "status": "created", "parking_slot_ref_no": slot})
+        serde_json::json!({"id": id, "status": "created", "parking_slot_ref_no": slot,
+                           "read_model_behind": null})
     );
     let list = json(&booking, "/bookings");
     assert_eq!(
         list,
-        serde_json::json!([{"id": id, "status": "created", "parking_slot_ref_no": slot}])
+        serde_json::json!({
+            "bookings": [{"id": id, "status": "created", "parking_slot_ref_no": slot}],
+            "read_model_behind": null,
+        })
     );
     // A refused transition is 409 and names why.
     problem(

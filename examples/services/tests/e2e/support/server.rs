@@ -501,6 +501,18 @@ impl Service {
         }
     }
 
+    /// Sends it `signal` (a `kill` signal name: `STOP` freezes it, `CONT`
+    /// thaws it) and returns at once.
+    #[cfg(unix)]
+    #[allow(dead_code)] // for the freeze scenarios
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// How it exited, if it did (`None`: still running).
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().expect("try_wait")
