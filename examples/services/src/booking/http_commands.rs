@@ -3,7 +3,7 @@
 //! trace when the header is valid, else starts a new one, see
 //! [`trace::for_command`]; the context travels with its events through the
 //! relay to Parking's consumer), and the reads beside them
-//! ([`http_queries`](super::http_queries)).
+//! ([`http_queries`]).
 //!
 //! | request | body | answer |
 //! | --- | --- | --- |
