@@ -44,6 +44,14 @@ pub enum CliError {
         /// The missing table.
         table: String,
     },
+    /// The checkpoint database (`--checkpoints`) has no checkpoint table.
+    #[error("no checkpoints in {location}: table {table} does not exist (is --checkpoints the projector's database?)")]
+    NoCheckpoints {
+        /// The database (and schema).
+        location: String,
+        /// The missing table.
+        table: String,
+    },
     /// A query failed.
     #[error("cannot {what}: {source}")]
     Query {
@@ -60,8 +68,17 @@ pub enum CliError {
     #[error("bad stream id: {0}")]
     StreamId(#[from] InvalidInput),
     /// The stream has no events.
-    #[error("stream {0} not found (it has no events)")]
-    StreamNotFound(StreamId),
+    #[error(
+        "stream {stream} not found (it has no events){}",
+        did_you_mean(similar)
+    )]
+    StreamNotFound {
+        /// The stream asked for.
+        stream: StreamId,
+        /// Streams whose id ends with `-{stream}` (an id given without its
+        /// category, such as a booking's uuid for `booking-<uuid>`).
+        similar: Vec<String>,
+    },
     /// No checkpoint of that name exists.
     #[error("no checkpoint named {name:?} (known: {known})")]
     UnknownCheckpoint {
@@ -138,6 +155,15 @@ pub enum CliError {
         #[source]
         source: es_lease::LeaseError,
     },
+    /// `es ui` could not listen, or its server failed.
+    #[error("es ui cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A value could not be encoded as JSON.
     #[error("cannot encode JSON output: {0}")]
     Json(#[from] serde_json::Error),
@@ -169,17 +195,25 @@ impl CliError {
         matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
-    /// The error and its sources on one line, each cause once.
+    /// The error and its sources on one line, each cause once, without
+    /// the PostgreSQL server's own source line (` at line 948`: a place in
+    /// PostgreSQL's C code, which sqlx appends and which tells an operator
+    /// nothing).
     pub fn one_line(&self) -> String {
         let mut line = self.to_string();
+        let mut server_lines = Vec::new();
         let mut source = self.source();
         while let Some(cause) = source {
+            server_lines.extend(server_source_line(cause));
             let text = cause.to_string();
             if !line.contains(&text) {
                 line.push_str(": ");
                 line.push_str(&text);
             }
             source = cause.source();
+        }
+        for server_line in server_lines {
+            line = line.replace(&format!(" at line {server_line}"), "");
         }
         line.split_whitespace().collect::<Vec<_>>().join(" ")
     }
@@ -199,6 +233,27 @@ impl CliError {
     pub fn broker(what: impl Into<String>) -> impl FnOnce(es_amqp::lapin::Error) -> CliError {
         let what = what.into();
         move |source| CliError::Broker { what, source }
+    }
+}
+
+/// `; did you mean booking-<uuid>?` for the streams `similar` names.
+fn did_you_mean(similar: &[String]) -> String {
+    if similar.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", similar.join(" or "))
+    }
+}
+
+/// The PostgreSQL server's source line a database error of `cause` carries.
+fn server_source_line(cause: &(dyn std::error::Error + 'static)) -> Option<usize> {
+    use sqlx::postgres::PgDatabaseError;
+    if let Some(error) = cause.downcast_ref::<PgDatabaseError>() {
+        return error.line();
+    }
+    match cause.downcast_ref::<sqlx::Error>()? {
+        sqlx::Error::Database(error) => error.try_downcast_ref::<PgDatabaseError>()?.line(),
+        _ => None,
     }
 }
 
@@ -228,7 +283,10 @@ mod tests {
             .exit_code(),
             2
         );
-        let missing = CliError::StreamNotFound(StreamId::new("s-1").unwrap());
+        let missing = CliError::StreamNotFound {
+            stream: StreamId::new("s-1").unwrap(),
+            similar: Vec::new(),
+        };
         assert_eq!(missing.exit_code(), 1);
         let closed = CliError::Output(std::io::ErrorKind::BrokenPipe.into());
         assert!(closed.is_closed_output());

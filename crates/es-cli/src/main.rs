@@ -12,8 +12,8 @@
 //! with its own SQL, and the reads both share), `broker/` (dead-letter
 //! queues on RabbitMQ), `output` (tables and `--json`), `position_arg`
 //! (parsing `COMMIT:SEQUENCE`), `redact` (passwords out of every line
-//! printed) and `error` (`CliError` and the exit
-//! codes).
+//! printed), `ui` (`es ui`: the same views in a browser) and `error`
+//! (`CliError` and the exit codes).
 
 mod backend;
 mod broker;
@@ -23,6 +23,7 @@ mod error;
 mod output;
 mod position_arg;
 mod redact;
+mod ui;
 
 use std::process::ExitCode;
 

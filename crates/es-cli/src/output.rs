@@ -56,6 +56,12 @@ impl Printer {
     }
 }
 
+/// Prints one line on stdout (a message outside any report, such as the
+/// address `es ui` listens on).
+pub fn say(text: &str) -> Result<(), CliError> {
+    write_line(text)
+}
+
 fn write_line(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", text.trim_end())

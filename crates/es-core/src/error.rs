@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use crate::{ExpectedVersion, InvalidInput, Position, StreamId};
+use crate::{dcb::AppendCondition, ExpectedVersion, InvalidInput, Position, StreamId};
 
 /// A boxed error from a backend or a user callback.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -74,6 +74,16 @@ pub enum StoreError {
         /// The commit key of the stream's last event.
         last_write: u64,
     },
+    /// A [`DcbStore`](crate::dcb::DcbStore) append's condition failed: an
+    /// event matching its query was stored after its position. Nothing was
+    /// written. Not transient: read the query again and decide again.
+    #[error("append condition failed: expected {condition}, but an event matching it is stored at {first_match}; nothing was written")]
+    AppendConditionFailed {
+        /// The condition that failed.
+        condition: Box<AppendCondition>,
+        /// The position of the first event that matches it.
+        first_match: Position,
+    },
     /// The store cannot keep its guarantees on this database until an
     /// operator repairs it, such as a PostgreSQL database restored into
     /// another cluster whose stored transaction ids lie ahead of the
@@ -108,6 +118,12 @@ impl StoreError {
             self,
             StoreError::Backend(_) | StoreError::TransactionTooOld { .. }
         )
+    }
+
+    /// Whether an append condition failed
+    /// ([`AppendConditionFailed`](StoreError::AppendConditionFailed)).
+    pub fn is_condition_failed(&self) -> bool {
+        matches!(self, StoreError::AppendConditionFailed { .. })
     }
 
     /// Whether this is an optimistic-concurrency conflict.

@@ -54,9 +54,16 @@ impl AppendOutcome {
 /// * [`read_stream`](EventStore::read_stream) yields one stream in version
 ///   order; [`replay_stream`](EventStore::replay_stream) the same events with
 ///   only what rebuilding an aggregate needs.
+/// * Per-stream order: a stream's versions are 1, 2, 3, … with no holes
+///   (the append numbers them), and in the global log a stream's events
+///   appear in version order: version `n + 1` always has a greater
+///   [`Position`] than version `n`. A backend that cannot guarantee it for
+///   an append refuses that append ([`StoreError::TransactionTooOld`],
+///   transient) rather than store it out of order.
 /// * [`read_all`](EventStore::read_all) pages through the global log in
-///   position order and never skips an event that commits late: once a page
-///   has returned position `p`, no event with a position `<= p` can appear later.
+///   position order and is gap-free: it never skips an event that commits
+///   late; once a page has returned position `p`, no event with a position
+///   `<= p` can appear later.
 /// * Every store accepts and refuses the same input: `append` calls
 ///   [`validate_append`](crate::backend::validate_append) first, so a value over a
 ///   [limit](crate::backend::limits) (or holding NUL) is a

@@ -38,6 +38,14 @@ pub enum InputField {
     LeaseName,
     /// A lease holder's name.
     LeaseHolder,
+    /// A [`Tag`](crate::dcb::Tag).
+    Tag,
+    /// The number of tags on one event.
+    Tags,
+    /// A [`Query`](crate::dcb::Query): its items, or one item's types or tags.
+    Query,
+    /// The events of an append.
+    Events,
 }
 
 impl fmt::Display for InputField {
@@ -56,6 +64,10 @@ impl fmt::Display for InputField {
             InputField::RelayName => "relay name",
             InputField::LeaseName => "lease name",
             InputField::LeaseHolder => "lease holder",
+            InputField::Tag => "tag",
+            InputField::Tags => "number of tags on an event",
+            InputField::Query => "query",
+            InputField::Events => "events of the append",
         })
     }
 }

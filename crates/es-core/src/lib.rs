@@ -8,6 +8,142 @@
 //! crates (`es-sqlite`, `es-postgres`); RabbitMQ delivery in `es-amqp`. The
 //! project's `docs/architecture.md` explains how the pieces fit.
 //!
+//! ## A first app
+//!
+//! An aggregate, commands executed on a SQLite file, the history read back,
+//! and a projection kept in the same file. The dependencies it needs (the
+//! es-* crates are not on crates.io yet: depend on a clone with `path =
+//! "../es-rs/crates/es-core"`, or on the repository with `git`; once they
+//! are published, `es-core = "0.1"`):
+//!
+//! ```toml
+//! [dependencies]
+//! es-core = { git = "<URL of the es-rs repository>" }
+//! es-sqlite = { git = "<URL of the es-rs repository>" }
+//! futures = "0.3"
+//! serde = { version = "1", features = ["derive"] }
+//! thiserror = "2"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! ```
+//! use es_core::{
+//!     async_trait, Aggregate, BoxError, DomainEvent, EventStore, ExecuteError, Projection,
+//!     ProjectionRunner, RecordedEvent, Repository,
+//! };
+//! use es_sqlite::{sqlx, SqliteStore, SqliteTransaction};
+//! use futures::TryStreamExt;
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// A door that can be opened once: the aggregate.
+//! struct Door;
+//!
+//! /// What happens to a door: the events, stored as JSON under their type.
+//! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+//! enum DoorEvent {
+//!     Opened { by: String },
+//! }
+//!
+//! impl DomainEvent for DoorEvent {
+//!     fn event_type(&self) -> &'static str {
+//!         match self {
+//!             DoorEvent::Opened { .. } => "Opened",
+//!         }
+//!     }
+//! }
+//!
+//! /// Why a door refuses a command.
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("the door is already open")]
+//! struct AlreadyOpen;
+//!
+//! impl Aggregate for Door {
+//!     const TYPE: &'static str = "door"; // streams `door-<id>`
+//!     type State = bool; // open?
+//!     type Command = String; // who opens it
+//!     type Event = DoorEvent;
+//!     type Error = AlreadyOpen;
+//!
+//!     // Decide from the state: events to record, or a refusal.
+//!     fn handle(open: &bool, who: String) -> Result<Vec<DoorEvent>, AlreadyOpen> {
+//!         if *open {
+//!             return Err(AlreadyOpen);
+//!         }
+//!         Ok(vec![DoorEvent::Opened { by: who }])
+//!     }
+//!
+//!     // Fold an event into the state.
+//!     fn apply(_: bool, event: &DoorEvent) -> bool {
+//!         match event {
+//!             DoorEvent::Opened { .. } => true,
+//!         }
+//!     }
+//! }
+//!
+//! /// A read model: who opened which door, in a table of the same file.
+//! struct Openings;
+//!
+//! #[async_trait]
+//! impl Projection<SqliteTransaction> for Openings {
+//!     fn name(&self) -> &str {
+//!         "openings" // the key of its checkpoint
+//!     }
+//!
+//!     // Runs in the transaction that also moves the checkpoint: each event
+//!     // is applied exactly once.
+//!     async fn apply(&self, tx: &mut SqliteTransaction, event: &RecordedEvent) -> Result<(), BoxError> {
+//!         let DoorEvent::Opened { by } = event.decode::<DoorEvent>()?;
+//!         sqlx::query("INSERT INTO openings (door, opened_by) VALUES (?1, ?2)")
+//!             .bind(event.stream_id.as_str())
+//!             .bind(by)
+//!             .execute(&mut **tx)
+//!             .await?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//!     // One SQLite file holds the log, the checkpoints and the read model
+//!     // (created and migrated if new). Any path will do.
+//!     let path = std::env::temp_dir().join(format!("first-app-{}.db", std::process::id()));
+//!     let store = SqliteStore::open(&path).await?;
+//!
+//!     // Execute commands: load, decide, append after the version loaded.
+//!     let doors = Repository::<Door, _>::new(store.clone());
+//!     let executed = doors.execute("front", "ada".to_string()).await?;
+//!     assert_eq!(executed.version, 1);
+//!     let refused = doors.execute("front", "bob".to_string()).await;
+//!     assert!(matches!(refused, Err(ExecuteError::Rejected(AlreadyOpen))));
+//!
+//!     // Read the history back: the stream's events, decoded.
+//!     let stream = Repository::<Door, SqliteStore>::stream_id("front")?;
+//!     let history: Vec<RecordedEvent> = store.read_stream(&stream, 1).try_collect().await?;
+//!     let events: Vec<DoorEvent> =
+//!         history.iter().map(|event| event.decode()).collect::<Result<_, _>>()?;
+//!     assert_eq!(events, [DoorEvent::Opened { by: "ada".into() }]);
+//!
+//!     // Project: create the table, then apply what the log holds.
+//!     sqlx::query("CREATE TABLE IF NOT EXISTS openings (door TEXT NOT NULL, opened_by TEXT NOT NULL)")
+//!         .execute(store.pool())
+//!         .await?;
+//!     let projector = ProjectionRunner::new(store.clone(), store.checkpoints(), Openings)?;
+//!     projector.catch_up().await?;
+//!     let rows: Vec<(String, String)> = sqlx::query_as("SELECT door, opened_by FROM openings")
+//!         .fetch_all(store.pool())
+//!         .await?;
+//!     assert_eq!(rows, [("door-front".to_string(), "ada".to_string())]);
+//!
+//!     # drop(store);
+//!     # let _ = std::fs::remove_file(&path);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! In a service the projector runs on (`ProjectionRunner::run`, under a
+//! lease from es-lease when several instances run); es-postgres offers the
+//! same store, checkpoints and transactions on PostgreSQL.
+//!
 //! ## Layout
 //!
 //! Each file holds one concept and opens with why it exists.
@@ -38,6 +174,10 @@
 //!   checkpoint in one transaction ([`Projection`], [`CheckpointStore`]),
 //!   and reports a catch-up's progress
 //!   ([`projection::CatchUpProgress`], `catch_up_progress.rs`).
+//! * [`dcb`]: Dynamic Consistency Boundaries (dcb.events): tagged events,
+//!   reads by [`dcb::Query`], appends with an [`dcb::AppendCondition`]
+//!   checked atomically ([`dcb::DcbStore`]), and a runnable example of each
+//!   of the specification's scenarios.
 //! * `in_memory/`: [`InMemoryStore`] and [`InMemoryProjectionStore`], a
 //!   complete store that keeps every guarantee.
 //! * `testing` (feature `testing`): the conformance suite every backend
@@ -128,6 +268,7 @@
 
 mod aggregate;
 pub mod backend;
+pub mod dcb;
 mod error;
 mod event;
 mod event_store;

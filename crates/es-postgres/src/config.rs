@@ -197,9 +197,21 @@ impl PostgresConfig {
     }
 
     pub(crate) fn connect_error(&self, source: sqlx::Error) -> PostgresError {
+        let mut reason = describe_without_secrets(&source, &self.url);
+        // sqlx ends a server's error with the server's own source line
+        // (` at line 948`: a place in PostgreSQL's C code), which nobody
+        // connecting can act on.
+        if let sqlx::Error::Database(error) = &source {
+            let server_line = error
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|error| error.line());
+            if let Some(line) = server_line {
+                reason = reason.replace(&format!(" at line {line}"), "");
+            }
+        }
         PostgresError::Connect {
             url: self.redacted_url(),
-            reason: describe_without_secrets(&source, &self.url),
+            reason,
         }
     }
 }

@@ -84,64 +84,78 @@
 //! the same versions of the same stream) returns the original
 //! [`es_core::AppendOutcome`]; an id recorded anywhere else is
 //! [`es_core::StoreError::DuplicateEventId`]; otherwise it is a
-//! [`es_core::StoreError::Conflict`] with the stream's actual version (or,
-//! inside a caller's transaction, [`es_core::StoreError::TransactionTooOld`]:
-//! see "Per-stream order" below). Nothing is written on any failure: the
+//! [`es_core::StoreError::Conflict`] with the stream's actual version (or
+//! the fence [`es_core::StoreError::TransactionTooOld`]: see "Per-stream
+//! order" below). Nothing is written on any failure: the
 //! statement is atomic. (A store handle's first append or read also runs
 //! one query, once: the check of "A restored database" below.)
 //!
-//! ## The global log: transaction ids, not a bare sequence
+//! ## The global log: commit keys and the writers' horizon, not a bare sequence
 //!
 //! A `bigserial` is taken at insert time but becomes visible at commit, so a
 //! reader that follows `sequence > last_seen` can skip an append that
-//! commits late. Each event row therefore also stores its writer's
-//! transaction id (`pg_current_xact_id()`), and [`es_core::EventStore::read_all`]
-//! returns only rows whose transaction id is below
-//! `pg_snapshot_xmin(pg_current_snapshot())`: the oldest transaction still
-//! running. Every transaction below it has finished, so no event can ever
-//! appear behind a position already handed out. Positions are
-//! [`es_core::Position`]`{ commit: txid, sequence }`, ordered by both, and a
-//! subscriber checkpoints that pair.
+//! commits late. Each event row therefore also stores a *commit key* (in the
+//! `txid` column), taken by the append statement:
+//! `greatest(pg_current_xact_id(), pg_snapshot_xmax(pg_current_snapshot()), ticket)`.
+//! [`es_core::EventStore::read_all`] first computes the *horizon* of this log
+//! ([`PostgresStore::horizon`]) in a statement of its own: the least of the
+//! cluster's next transaction id and the ids of the running transactions
+//! that hold a writer's lock (`ROW EXCLUSIVE` or stronger) on this schema's
+//! `es_events`. It then reads, in a later statement, only rows whose key is
+//! below it. No transaction can still commit an event below the horizon: a
+//! writer that held the lock was counted, and one that takes the lock later
+//! takes its key from a newer snapshot. So no event can ever appear behind
+//! a position already handed out. Positions are
+//! [`es_core::Position`]`{ commit: key, sequence }`, ordered by both, and a
+//! subscriber checkpoints that pair. `docs/adr/horizon-from-the-logs-writers.md`
+//! gives the full argument.
 //!
 //! We chose this over the alternatives described in `docs/architecture.md`:
 //!
 //! * serialising appends behind one lock held to commit gives dense positions
 //!   but lets only one append commit at a time; with `synchronous_commit = on`
-//!   that caps the whole store at one WAL flush per append. With transaction
-//!   ids, concurrent appends share group commits (the `pg_concurrent`
+//!   that caps the whole store at one WAL flush per append. With commit
+//!   keys, concurrent appends share group commits (the `pg_concurrent`
 //!   benchmark compares the two).
 //! * wait-on-gap with timeouts loses events when a transaction outlives the
 //!   timeout; we do not use it.
+//! * the cluster-wide `pg_snapshot_xmin` (what this crate used before): any
+//!   write transaction anywhere on the server stalled every reader.
 //!
-//! Because `xmin` covers every transaction, an event committed a moment ago
-//! can be held back for the few milliseconds a concurrent (older) transaction
-//! needs to finish. When a read would otherwise return an empty page while
-//! committed events are held back, it waits for them up to
-//! [`HELD_BACK_WAIT`] (checking `xmin`, never skipping anything), so a
-//! read right after an append sees it in the usual case.
+//! An event committed a moment ago can be held back for the few
+//! milliseconds a concurrent writer of the log needs to finish. When a read
+//! would otherwise return an empty page while committed events are held
+//! back, it waits for them up to [`HELD_BACK_WAIT`] (recomputing the
+//! horizon, never skipping anything), so a read right after an append sees
+//! it in the usual case.
 //!
-//! **Failure mode.** `xmin` is cluster-wide: *any* transaction that holds a
-//! transaction id (a write in any database of the server) pauses every
-//! subscriber at its id until it commits or rolls back. Nothing is lost or
-//! reordered, but live subscribers and projections stall for as long as the
-//! longest write transaction. Keep transactions short. The sessions this
-//! crate opens limit themselves (see "Bounded sessions" below); set
-//! `idle_in_transaction_session_timeout` and `statement_timeout` on the
-//! server or on application roles too, so that other clients' forgotten or
-//! stuck sessions cannot stall subscribers indefinitely. Read-only
-//! transactions and plain `VACUUM` take no transaction id and do not pause
-//! anything. Prepared (two-phase) transactions hold `xmin` until resolved.
+//! **What holds readers back.** Only transactions that write this store's
+//! log: a transaction of another database, another schema, or one that never
+//! wrote `es_events` (a batch job, a migration of other tables, a leaked
+//! idle-in-transaction session) adds no wait. A transaction that appended
+//! through [`PostgresStore::append_in`] (or otherwise writes `es_events`)
+//! holds this store's readers at its id until it commits or rolls back:
+//! keep those short. `es horizon` lists them. Prepared (two-phase)
+//! transactions that wrote the log count until resolved.
 //!
-//! **Per-stream order.** The log is ordered by transaction id, so an append
-//! must never come from a transaction older than the one that wrote the
-//! stream's last event. An append through [`es_core::EventStore::append`] is
-//! its own, newest transaction. [`PostgresStore::append_in`] runs in the
-//! caller's transaction, which may have taken its id (with any write) before
-//! another transaction appended to the stream and committed: its events would
-//! then come before that event in the log. The append statement compares the
-//! two ids and refuses such an append, reported as the transient
-//! [`es_core::StoreError::TransactionTooOld`]: roll back and do the work again
-//! in a new transaction.
+//! The sessions this crate opens limit themselves (see "Bounded sessions"
+//! below).
+//!
+//! **Per-stream order.** An append to a stream runs after the stream's last
+//! event was committed and visible to it (the unique index on
+//! `(stream_id, version)` makes a concurrent writer wait and try again), so
+//! its key is at least that event's; equal keys are ordered by sequence.
+//! This holds for [`PostgresStore::append_in`] in a transaction that took its
+//! id long before: its key is taken when it appends. In `REPEATABLE READ` or
+//! `SERIALIZABLE`, whose snapshot may be older than the append, an
+//! `append_in` from a transaction that already has an id first takes the
+//! log's lock and a *commit ticket*, a subtransaction id drawn after the
+//! lock, which raises its key. The append statement still compares keys and
+//! reports the transient [`es_core::StoreError::TransactionTooOld`] should
+//! the stream's last event ever carry a larger key (a fence; unreachable on a
+//! healthy cluster). Begin the caller's transaction through sqlx
+//! (`begin`/`begin_with`), not with a raw `BEGIN`: `append_in` needs its
+//! savepoint.
 //!
 //! ## Bounded sessions
 //!
@@ -164,14 +178,14 @@
 //!
 //! ## A restored database
 //!
-//! Transaction ids come from the cluster's counter (an `xid8`: the 32-bit
+//! Commit keys come from the cluster's counter (an `xid8`: the 32-bit
 //! transaction id with its wrap-around epoch). A database copied with a dump
 //! (`pg_dump`/`pg_restore`, logical replication, copied rows) into another
 //! cluster keeps the old cluster's ids, which may lie far ahead of the new
 //! cluster's counter. New events would then be ordered before the stored ones,
 //! `read_all` would hold the stored events back (waiting for them) until the
 //! counter passed them, and a subscriber resuming from a stored checkpoint
-//! would receive nothing. No stored id and no checkpoint can reach the
+//! would receive nothing. No stored key and no checkpoint can pass the
 //! cluster's next transaction id (`pg_snapshot_xmax(pg_current_snapshot())`) on
 //! a healthy cluster, so the store checks: [`PostgresStore::migrate`] fails with
 //! [`PostgresError::RestoredDatabase`]; each store handle checks before its

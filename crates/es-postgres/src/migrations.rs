@@ -44,6 +44,14 @@ pub(crate) const EVENT_STORE: Component = Component {
             version: 4,
             sql: include_str!("../migrations/event_store/0004_snapshot_revision.sql"),
         },
+        Migration {
+            version: 5,
+            sql: include_str!("../migrations/event_store/0005_commit_tickets.sql"),
+        },
+        Migration {
+            version: 6,
+            sql: include_str!("../migrations/event_store/0006_tags.sql"),
+        },
     ],
 };
 

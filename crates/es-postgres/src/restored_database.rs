@@ -50,8 +50,8 @@ pub struct RestoredDatabase {
     /// commit key.
     pub transaction_id: u64,
     /// The cluster's next transaction id
-    /// (`pg_snapshot_xmax(pg_current_snapshot())`), which every stored id
-    /// must lie below.
+    /// (`pg_snapshot_xmax(pg_current_snapshot())`), which no stored commit
+    /// key may pass.
     pub cluster_next: u64,
 }
 
@@ -63,10 +63,14 @@ impl RestoredDatabase {
         (self.transaction_id >> 32) + 1
     }
 
-    /// The larger of the schema's highest stored transaction id and a
-    /// checkpoint, if it lies at or ahead of the cluster's next transaction
-    /// id, which is impossible on a healthy cluster. (The larger, so that
-    /// [`repair_epoch`](Self::repair_epoch) passes both.)
+    /// The larger of the schema's highest stored commit key and a
+    /// checkpoint, if it lies ahead of the cluster's next transaction id,
+    /// which is impossible on a healthy cluster. (The larger, so that
+    /// [`repair_epoch`](Self::repair_epoch) passes both.) A commit key may
+    /// equal the next transaction id: an append from a transaction that
+    /// took its id earlier stores the `xmax` of its statement's snapshot,
+    /// and if no transaction id at or above it has completed since, that is
+    /// still the cluster's next one (docs/adr/horizon-from-the-logs-writers.md).
     pub(crate) fn find(
         schema: &crate::SchemaName,
         highest_stored: Option<u64>,
@@ -81,7 +85,7 @@ impl RestoredDatabase {
             (None, Some(checkpoint)) => (checkpoint, AheadOfCluster::Checkpoint),
             (None, None) => return None,
         };
-        (transaction_id >= cluster_next).then(|| RestoredDatabase {
+        (transaction_id > cluster_next).then(|| RestoredDatabase {
             schema: schema.to_string(),
             found_in,
             transaction_id,
@@ -106,13 +110,16 @@ mod tests {
     }
 
     #[test]
-    fn only_ids_at_or_past_the_clusters_next_one_are_found() {
+    fn only_ids_past_the_clusters_next_one_are_found() {
         assert_eq!(find(None, None, 10), None);
         assert_eq!(find(Some(9), Some(9), 10), None);
-        let at = find(Some(10), None, 10).expect("at the next id");
+        // A commit key may equal the next id (an append from an older
+        // transaction keys its events by its snapshot's xmax).
+        assert_eq!(find(Some(10), Some(10), 10), None);
+        let past = find(Some(11), None, 10).expect("past the next id");
         assert_eq!(
-            (at.found_in, at.transaction_id, at.cluster_next),
-            (AheadOfCluster::StoredEvent, 10, 10)
+            (past.found_in, past.transaction_id, past.cluster_next),
+            (AheadOfCluster::StoredEvent, 11, 10)
         );
         // The larger of the two is reported, the stored id on a tie, so the
         // repair epoch passes both.

@@ -17,12 +17,18 @@ const STREAM_EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_typ
      schema_version, payload, metadata, recorded_at";
 
 /// Columns of an event read from the global log: the above and the stream id.
-const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
+pub(crate) const EVENT_COLUMNS: &str = "sequence, txid, event_id, version, event_type, \
      schema_version, payload, metadata, recorded_at, stream_id";
 
-/// The appending transaction's id, as the `txid` column stores it (the
-/// `xid8` with its epoch; assigns the transaction an id if it had none).
-const THIS_TRANSACTION: &str = "pg_current_xact_id()::text::bigint";
+/// The commit key an append stores in the `txid` column: the greatest of
+/// the appending transaction's id (the `xid8` with its epoch; assigns the
+/// transaction an id if it had none), the cluster's next transaction id as
+/// of the statement's snapshot, and `$8`, the transaction's commit ticket
+/// (`0` without one). An old transaction that appends only now is thus
+/// ordered after everything a reader could have passed before it took the
+/// log's lock (docs/adr/horizon-from-the-logs-writers.md argues it).
+const COMMIT_KEY: &str = "greatest(pg_current_xact_id()::text::bigint, \
+     pg_snapshot_xmax(pg_current_snapshot())::text::bigint, $8::bigint)";
 
 /// The cluster's next transaction id as of the statement's snapshot: every
 /// transaction id a healthy cluster ever stored lies below it (see
@@ -43,18 +49,37 @@ pub(crate) struct Statements {
     pub read_stream: SqlStr,
     /// [`read_stream`](Self::read_stream) with only what replay needs.
     pub replay_stream: SqlStr,
+    /// A page of the log after `($1, $2)`, at most `$3` events, with commit
+    /// keys below the horizon `$4`.
     pub read_all: SqlStr,
-    /// The oldest committed transaction after a position, safe or not, and
-    /// the cluster's next transaction id.
+    /// The oldest commit key after a position among committed events, safe
+    /// or not, and the cluster's next transaction id.
     pub pending: SqlStr,
-    pub snapshot_xmin: SqlStr,
+    /// The horizon of this store's log: no transaction can still commit an
+    /// event with a commit key below it (see [`horizon`]).
+    pub horizon: SqlStr,
+    /// The age in seconds of the oldest open transaction holding a writer's
+    /// lock on the log (other than the asking one), `0` when there is none.
+    pub writer_age: SqlStr,
+    /// The backend process ids of the log's writers.
+    pub log_writers: SqlStr,
+    /// Whether an append in the caller's transaction needs a commit ticket:
+    /// its snapshot is the transaction's (not the statement's) and it took
+    /// its transaction id already.
+    pub needs_ticket: SqlStr,
+    /// Takes the log's writer lock before a commit ticket is drawn.
+    pub lock_log: SqlStr,
+    /// Draws a commit ticket: returns the new subtransaction's id (32 bits)
+    /// and the transaction's full id.
+    pub commit_ticket: SqlStr,
     /// How many committed events lie after a position, and the age in
     /// seconds of the oldest (`0` when none).
     pub lag_after: SqlStr,
     pub stream_version: SqlStr,
     /// Why an append was refused: the stream's last version and its
-    /// transaction id (`NULL`s for no events), the asking transaction's id
-    /// (`NULL` if it has none) and the cluster's next transaction id.
+    /// commit key (`NULL`s for no events), the commit key the asking
+    /// transaction would take now (with the ticket `$2`) and the cluster's
+    /// next transaction id.
     pub stream_head: SqlStr,
     /// The highest stored transaction id (`NULL` for an empty log) and the
     /// cluster's next one: a store opened on a restored database.
@@ -63,6 +88,13 @@ pub(crate) struct Statements {
     pub load_snapshot: SqlStr,
     pub save_snapshot: SqlStr,
 }
+
+/// The shared advisory locks every append takes before it inserts (`$8`:
+/// the keys, sorted; see `store/boundary_locks.rs`), as a one-row derived
+/// table: the aggregate consumes every lock before the join yields a row,
+/// so no row is inserted (and no transaction id taken) before the locks.
+const SHARED_LOCKS: &str = "(SELECT count(*) FROM unnest($9::bigint[]) AS k \
+      WHERE pg_advisory_xact_lock_shared(k) IS NULL) AS shared_locks";
 
 /// The version an append numbers its events after, as a one-row derived
 /// table `base(version)`, or no row when the expected-version check refuses.
@@ -75,12 +107,12 @@ pub(crate) struct Statements {
 /// version 1 would clash), and for `Current` `1` if the stream must exist,
 /// `0` if anything goes (the current version is read from the index).
 ///
-/// The event the batch follows must also have been written by this
-/// transaction or an older one (`txid <= ` [`THIS_TRANSACTION`]). The log is
-/// ordered by transaction id, so a transaction that took its id before the
-/// one that wrote the stream's last event (possible only inside a caller's
-/// transaction, `append_in`) would put its events before that event: the
-/// check refuses, and the store reports `StoreError::TransactionTooOld`.
+/// The event the batch follows must also have a commit key no greater than
+/// this append's (`txid <= ` [`COMMIT_KEY`]): the log is ordered by commit
+/// key, and the batch must not come before that event. A visible committed
+/// event's key lies below the cluster's next transaction id, so this holds
+/// by construction; the check is the fence that turns a breach into
+/// `StoreError::TransactionTooOld` instead of a log out of stream order.
 fn base(q: &str, after: After) -> String {
     match after {
         After::Exact => format!(
@@ -88,7 +120,7 @@ fn base(q: &str, after: After) -> String {
               WHERE $2::bigint = 0 \
                  OR EXISTS (SELECT 1 FROM {q}.es_events \
                             WHERE stream_id = $1 AND version = $2::bigint \
-                              AND txid <= {THIS_TRANSACTION}) \
+                              AND txid <= {COMMIT_KEY}) \
              ) AS base"
         ),
         After::Current => {
@@ -96,7 +128,7 @@ fn base(q: &str, after: After) -> String {
             format!(
                 "(SELECT coalesce(stream_last.version, 0) AS version FROM {stream_last} \
                   WHERE ($2::bigint = 0 OR stream_last.version IS NOT NULL) \
-                    AND (stream_last.version IS NULL OR stream_last.txid <= {THIS_TRANSACTION}) \
+                    AND (stream_last.version IS NULL OR stream_last.txid <= {COMMIT_KEY}) \
                  ) AS base"
             )
         }
@@ -121,7 +153,7 @@ enum After {
 }
 
 /// The append of a batch: `$3..$7` are arrays (ids, types, schema versions,
-/// payloads, metadata). Payloads and metadata arrive as the JSON text
+/// payloads, metadata) and `$8` the commit ticket. Payloads and metadata arrive as the JSON text
 /// serde_json wrote and are stored as `json`, which keeps that text exactly
 /// (`jsonb` would re-normalise numbers). Returns one row `(version, txid, first sequence,
 /// last sequence)` if the events were written, no row if the
@@ -132,20 +164,21 @@ fn append_batch(q: &str, after: After) -> String {
         "WITH appended AS ( \
             INSERT INTO {q}.es_events \
                 (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
-            SELECT {THIS_TRANSACTION}, e.event_id, $1, base.version + e.ord, \
+            SELECT {COMMIT_KEY}, e.event_id, $1, base.version + e.ord, \
                    e.event_type, e.schema_version, e.payload::json, e.metadata::json \
-            FROM {base}, \
+            FROM {SHARED_LOCKS}, {base}, \
                  unnest($3::uuid[], $4::text[], $5::int4[], $6::text[], $7::text[]) \
                  WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, metadata, ord) \
             ORDER BY e.ord \
-            RETURNING sequence, version \
+            RETURNING sequence, version, txid \
          ) \
-         SELECT max(version), {THIS_TRANSACTION}, min(sequence), max(sequence) \
+         SELECT max(version), max(txid), min(sequence), max(sequence) \
          FROM appended HAVING count(*) > 0"
     )
 }
 
-/// [`append_batch`] for a batch of one event, with `$3..$7` scalars.
+/// [`append_batch`] for a batch of one event, with `$3..$7` scalars (and the
+/// ticket `$8` and lock keys `$9`).
 ///
 /// Most commands record one event; without `UNNEST`, `ORDER BY` and the
 /// aggregate the statement costs the server about 10% less CPU (measured with
@@ -155,10 +188,72 @@ fn append_one(q: &str, after: After) -> String {
     format!(
         "INSERT INTO {q}.es_events \
             (txid, event_id, stream_id, version, event_type, schema_version, payload, metadata) \
-         SELECT {THIS_TRANSACTION}, $3::uuid, $1, base.version + 1, \
+         SELECT {COMMIT_KEY}, $3::uuid, $1, base.version + 1, \
                 $4::text, $5::int4, $6::text::json, $7::text::json \
-         FROM {base} \
+         FROM {SHARED_LOCKS}, {base} \
          RETURNING version, txid, sequence, sequence"
+    )
+}
+
+/// The relation locks of writers of the log of schema `q` in this
+/// database (`ROW EXCLUSIVE` or stronger), as the rows of `pg_locks` named
+/// `{locks}` show them: the condition [`horizon`] and the writers' age share.
+fn writer_lock(locks: &str, q: &str) -> String {
+    format!(
+        "{locks}.locktype = 'relation' \
+         AND {locks}.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND {locks}.relation = '{q}.es_events'::regclass \
+         AND {locks}.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', \
+                              'AccessExclusiveLock')"
+    )
+}
+
+/// The backend process ids of the log's writers (a subquery).
+fn log_writer_pids(q: &str) -> String {
+    format!(
+        "SELECT l.pid FROM pg_locks AS l WHERE l.granted AND {}",
+        writer_lock("l", q)
+    )
+}
+
+/// The horizon of the log of schema `q`, computed in a statement of its own
+/// before the statement that reads below it: the least of the cluster's next
+/// transaction id (as of this statement's snapshot) and the ids of the
+/// transactions running at that snapshot that hold a writer's lock
+/// (`ROW EXCLUSIVE` or stronger) on this schema's `es_events` in this
+/// database. A transaction of another database, or one that never wrote the
+/// log, holds no such lock and adds no wait.
+///
+/// `pg_locks` names a holder's transaction by its `transactionid` lock (32
+/// bits), matched against the snapshot's running transactions (`xip`, full
+/// 64-bit ids; a holder's top-level id is among them if it ran at the
+/// snapshot). The lock table is read once (a materialised CTE). Holders are matched by
+/// virtual transaction, which also covers prepared transactions (no pid).
+/// Why no event can be committed below it afterwards:
+/// docs/adr/horizon-from-the-logs-writers.md.
+///
+/// On a hot standby `pg_locks` shows only the standby's own locks, so
+/// there the horizon falls back to the snapshot's `xmin` (the oldest
+/// transaction running on the primary, as replayed), which is safe with
+/// commit keys too: a key is never below its writer's id.
+fn horizon(q: &str) -> String {
+    format!(
+        "WITH locks AS MATERIALIZED ( \
+            SELECT locktype, database, relation, transactionid, virtualtransaction, mode, granted \
+            FROM pg_locks \
+         ), writers AS ( \
+            SELECT t.transactionid::text::bigint AS xid \
+            FROM locks r JOIN locks t ON t.virtualtransaction = r.virtualtransaction \
+            WHERE {writer} \
+              AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted \
+         ), snapshot AS (SELECT pg_current_snapshot() AS s) \
+         SELECT CASE WHEN pg_is_in_recovery() THEN pg_snapshot_xmin(s) \
+                ELSE least(pg_snapshot_xmax(s), \
+                           (SELECT min(x) FROM pg_snapshot_xip(s) AS x \
+                            WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM writers))) \
+                END::text::bigint \
+         FROM snapshot",
+        writer = writer_lock("r", q)
     )
 }
 
@@ -180,17 +275,33 @@ impl Statements {
             )),
             read_all: schema_sql(format!(
                 "SELECT {EVENT_COLUMNS} FROM {q}.es_events \
-                 WHERE (txid, sequence) > ($1, $2) \
-                   AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+                 WHERE (txid, sequence) > ($1, $2) AND txid < $4 \
                  ORDER BY txid, sequence LIMIT $3"
             )),
             pending: schema_sql(format!(
                 "SELECT min(txid), {CLUSTER_NEXT} FROM {q}.es_events \
                  WHERE (txid, sequence) > ($1, $2)"
             )),
-            snapshot_xmin: SqlStr::from_static(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            horizon: schema_sql(horizon(&q)),
+            log_writers: schema_sql(format!(
+                "SELECT DISTINCT pid FROM ({}) AS writers WHERE pid IS NOT NULL ORDER BY pid",
+                log_writer_pids(&q)
+            )),
+            writer_age: schema_sql(format!(
+                "SELECT coalesce(extract(epoch FROM now() - min(a.xact_start)), 0)::float8 \
+                 FROM pg_stat_activity AS a \
+                 WHERE a.pid <> pg_backend_pid() AND a.pid IN ({writers})",
+                writers = log_writer_pids(&q)
+            )),
+            needs_ticket: SqlStr::from_static(
+                "SELECT current_setting('transaction_isolation') <> 'read committed' \
+                        AND pg_current_xact_id_if_assigned() IS NOT NULL",
             ),
+            lock_log: schema_sql(format!("LOCK TABLE {q}.es_events IN ROW EXCLUSIVE MODE")),
+            commit_ticket: schema_sql(format!(
+                "INSERT INTO {q}.es_commit_tickets DEFAULT VALUES \
+                 RETURNING xmin::text::bigint, pg_current_xact_id()::text::bigint"
+            )),
             lag_after: schema_sql(format!(
                 "SELECT count(*), coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 \
                  FROM {q}.es_events WHERE (txid, sequence) > ($1, $2)"
@@ -200,7 +311,8 @@ impl Statements {
             )),
             stream_head: schema_sql(format!(
                 "SELECT stream_last.version, stream_last.txid, \
-                        pg_current_xact_id_if_assigned()::text::bigint, {CLUSTER_NEXT} \
+                        greatest(pg_current_xact_id_if_assigned()::text::bigint, \
+                                 {CLUSTER_NEXT}, $2::bigint), {CLUSTER_NEXT} \
                  FROM {stream_last}",
                 stream_last = stream_last(&q)
             )),

@@ -9,11 +9,16 @@ use es_core::projection::CatchUpProgress;
 /// `bookings: 300 events, 100 events/s` (no total),
 /// `bookings: caught up, 1000 events in 4s (250 events/s)`.
 pub fn line(label: &str, progress: &CatchUpProgress) -> String {
+    format!("{label}: {}", status(progress))
+}
+
+/// [`line`] without its label: what a progress bar shows beside the bar.
+pub(crate) fn status(progress: &CatchUpProgress) -> String {
     let rate = rate(progress);
     if progress.caught_up {
         let rate = rate.map(|r| format!(" ({r})")).unwrap_or_default();
         return format!(
-            "{label}: caught up, {} events in {}{rate}",
+            "caught up, {} events in {}{rate}",
             progress.done,
             duration(progress.elapsed)
         );
@@ -28,14 +33,14 @@ pub fn line(label: &str, progress: &CatchUpProgress) -> String {
     };
     let rest = rate_and_time_left(progress);
     if rest.is_empty() {
-        format!("{label}: {done}")
+        done
     } else {
-        format!("{label}: {done}, {rest}")
+        format!("{done}, {rest}")
     }
 }
 
 /// `50 events/s, 15s left`, with what is known (empty when nothing is).
-pub(crate) fn rate_and_time_left(progress: &CatchUpProgress) -> String {
+fn rate_and_time_left(progress: &CatchUpProgress) -> String {
     let mut parts = Vec::new();
     parts.extend(rate(progress));
     if let Some(left) = progress.time_left() {

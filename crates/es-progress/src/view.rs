@@ -11,13 +11,15 @@ use es_core::projection::CatchUpProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
-use crate::format::{line, rate_and_time_left};
+use crate::format::{line, status};
 
 /// The default pause between two log lines when stderr is not a terminal.
 pub const DEFAULT_LINE_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The bar: label, bar, done/total, then rate and time left.
-const BAR_TEMPLATE: &str = "{prefix} [{wide_bar}] {pos}/{len} events, {msg}";
+/// The bar: label, bar, then the sample as a log line says it (done of
+/// total as far as known, rate, time left), so the first frame never reads
+/// `0/0 events, ` before a total is known.
+const BAR_TEMPLATE: &str = "{prefix} [{wide_bar}] {msg}";
 
 /// Renders progress samples of one piece of work to stderr.
 pub struct ProgressView {
@@ -111,7 +113,7 @@ impl ProgressView {
                     bar.set_length(total);
                 }
                 bar.set_position(progress.done);
-                bar.set_message(rate_and_time_left(progress));
+                bar.set_message(status(progress));
             }
             Output::Lines { every, last, to } => {
                 if last.is_some_and(|last| now.saturating_duration_since(last) < *every) {

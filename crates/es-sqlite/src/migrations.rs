@@ -54,6 +54,7 @@ fn embedded() -> &'static Migrator {
                 "snapshot revision",
                 include_str!("../migrations/0002_snapshot_revision.sql"),
             ),
+            step(3, "tags", include_str!("../migrations/0003_tags.sql")),
         ])
     });
     &EMBEDDED

@@ -26,7 +26,7 @@
 //! | `es_consumer_dead_lettered_total` | counter | messages | `queue` | messages dead-lettered |
 //! | `es_consumer_subscribed` | gauge | 0 or 1 | `queue`, `role` (`preferred`, `standby`) | 1 while this process holds a subscription to the queue (a consumer group's partition: `preferred` when the process normally is its active consumer) |
 //! | `es_reconnects_total` | counter | reconnects | `component` (`relay`, `consumer`), `name` | broker reconnects |
-//! | `es_postgres_horizon_age_seconds` | gauge | seconds | – | age of the oldest open PostgreSQL transaction holding back the global log |
+//! | `es_postgres_horizon_age_seconds` | gauge | seconds | – | age of the oldest open PostgreSQL transaction writing the event log (the only kind that holds back the global log) |
 
 use std::time::Instant;
 

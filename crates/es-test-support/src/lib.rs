@@ -34,7 +34,8 @@
 //! [`tls_proxy`] (the TLS-terminating proxy), [`child_roster`] (copies of the
 //! test executable run as child processes that report their role),
 //! [`lease_scenarios`] (the multi-process scenarios every lease store's tests
-//! run), [`span_capture`] (a subscriber that keeps every span's fields, for
+//! run), [`noisy_neighbour`] (another application's write transaction held
+//! open in a database of its own on the PostgreSQL server), [`span_capture`] (a subscriber that keeps every span's fields, for
 //! tests of tracing), [`text`] (text of an exact length in bytes, for tests
 //! of limits), `background` (the thread and runtime each proxy serves from),
 //! `redirect` (pointing a URL at a proxy), `error` ([`ProxyError`]).
@@ -46,6 +47,7 @@ pub mod child_roster;
 mod error;
 pub mod fault_proxy;
 pub mod lease_scenarios;
+pub mod noisy_neighbour;
 mod redirect;
 pub mod span_capture;
 pub mod text;
@@ -54,4 +56,5 @@ pub mod tls_proxy;
 pub use child_roster::Roster;
 pub use error::ProxyError;
 pub use fault_proxy::FaultProxy;
+pub use noisy_neighbour::{NeighbourKind, NoisyNeighbour};
 pub use tls_proxy::{TlsMode, TlsProxy};

@@ -92,15 +92,35 @@ async fn a_stopped_consumer_s_partitions_move_to_the_other_without_loss_or_reord
     let (first, second) = (group(&h, 4, 0, 2).await, group(&h, 4, 1, 2).await);
     let relay = h.relay();
     let (ids, last) = append_events(&h.store, "order", STREAMS, EVENTS, 5).await;
-    let stopping = run(&first);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stopping = {
+        let first = first.clone();
+        spawn(async move {
+            first
+                .run_until(async {
+                    // A dropped sender stops the group too.
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the group runs until it is stopped");
+        })
+    };
     let _survivor = run(&second);
     let _relay = spawn_relay(&relay);
 
     h.side.wait_for(EVENTS / 4, LONG_WAIT).await;
     assert!(
-        stopping.kill().await,
+        stop.send(()).is_ok(),
         "the first consumer stopped by itself"
     );
+    // `run_until` returns once every partition task of the group has
+    // stopped: no handler call of it runs after this.
+    within(
+        Duration::from_secs(30),
+        "the first consumer to stop",
+        stopping.join(),
+    )
+    .await;
     let (applied, by_first) = (*h.side.progress.borrow(), first.stats().handled());
     eprintln!("first consumer stopped at {applied} applied ({by_first} by it)");
     assert!(applied < EVENTS, "everything was applied before the stop");

@@ -11,7 +11,7 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use crate::{
     backend::{
-        model::{signed, Backlog, Checkpoint, Head, StreamFilter, StreamSummary},
+        model::{signed, Backlog, Checkpoint, Head, StoredIn, StreamFilter, StreamSummary},
         rows::{self, Decodes},
     },
     error::CliError,
@@ -23,6 +23,9 @@ pub struct LogStatements {
     /// `(category, category prefix, id prefix, after id, limit)` →
     /// `(stream_id, version, last_write)`.
     pub streams: String,
+    /// `(suffix, limit)` → `(stream_id)` of streams whose id ends with
+    /// `-{suffix}`.
+    pub streams_ending_with: String,
     /// → `(projection, commit_key, sequence)`.
     pub checkpoints: String,
     /// `(commit, sequence)` → `(count after it, recorded_at of the first)`.
@@ -65,8 +68,39 @@ impl LogStatements {
         rows.iter().map(rows::stream_summary).collect()
     }
 
-    /// Every checkpoint, by name.
-    pub async fn checkpoints<DB>(&self, pool: &Pool<DB>) -> Result<Vec<Checkpoint>, CliError>
+    /// Up to `limit` streams whose id ends with `-{suffix}`, by id.
+    pub async fn streams_ending_with<DB>(
+        &self,
+        pool: &Pool<DB>,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, CliError>
+    where
+        DB: Database,
+        DB::Arguments: IntoArguments<DB>,
+        for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+        usize: ColumnIndex<DB::Row>,
+        String: Binds<DB>,
+        i64: Binds<DB>,
+        String: Decodes<DB>,
+    {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(self.streams_ending_with.as_str()))
+            .bind(suffix.to_owned())
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(CliError::query("look for similar streams"))?;
+        rows.iter()
+            .map(|row| sqlx::Row::try_get(row, 0).map_err(CliError::query("read a stream id")))
+            .collect()
+    }
+
+    /// Every checkpoint in `pool`'s database (which is `stored_in`), by name.
+    pub async fn checkpoints<DB>(
+        &self,
+        pool: &Pool<DB>,
+        stored_in: StoredIn,
+    ) -> Result<Vec<Checkpoint>, CliError>
     where
         DB: Database,
         DB::Arguments: IntoArguments<DB>,
@@ -79,7 +113,9 @@ impl LogStatements {
             .fetch_all(pool)
             .await
             .map_err(CliError::query("list checkpoints"))?;
-        rows.iter().map(rows::checkpoint).collect()
+        rows.iter()
+            .map(|row| rows::checkpoint(row, stored_in))
+            .collect()
     }
 
     /// How many events lie after `after`, and when the first was recorded.

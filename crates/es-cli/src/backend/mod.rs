@@ -1,10 +1,13 @@
-//! The stores `es` can inspect, behind one small enum.
+//! The stores `es` can inspect, behind one small type.
 //!
-//! Commands talk to a [`Backend`]: reads through es-core's `EventStore`
-//! contract (which it implements by delegation, so `Subscription` works on
-//! it), and listings, lag and checkpoint moves through each backend's own
-//! SQL against the store's tables.
+//! Commands talk to a [`Backend`]: the log (PostgreSQL or SQLite) and,
+//! when projections keep their checkpoints in a database of their own, that
+//! checkpoint database ([`CheckpointDb`]). Reads go through es-core's
+//! `EventStore` contract (which it implements by delegation, so
+//! `Subscription` works on it), and listings, lag and checkpoint moves
+//! through each backend's own SQL against the store's tables.
 
+mod checkpoint_db;
 mod log_reads;
 pub mod model;
 mod postgres;
@@ -25,40 +28,53 @@ use tokio::sync::watch;
 pub use postgres::{Horizon, PostgresBackend};
 
 use crate::{cli::GlobalArgs, error::CliError};
+use checkpoint_db::CheckpointDb;
 use model::{Backlog, Checkpoint, Head, StreamFilter, StreamSummary};
 use sqlite::SqliteBackend;
 use store_url::StoreUrl;
 
-/// A connected event store.
+/// A connected event store, and the checkpoint database beside it, if any.
 #[derive(Clone)]
-pub enum Backend {
+pub struct Backend {
+    log: Log,
+    checkpoint_db: Option<CheckpointDb>,
+}
+
+/// The log's database, by kind.
+#[derive(Clone)]
+enum Log {
     /// PostgreSQL (es-postgres).
     Postgres(PostgresBackend),
     /// SQLite (es-sqlite).
     Sqlite(SqliteBackend),
 }
 
-/// Calls the same method on whichever backend this is.
+/// Calls the same method on whichever kind of log this is.
 macro_rules! dispatch {
     ($self:ident, $backend:ident => $call:expr) => {
-        match $self {
-            Backend::Postgres($backend) => $call,
-            Backend::Sqlite($backend) => $call,
+        match &$self.log {
+            Log::Postgres($backend) => $call,
+            Log::Sqlite($backend) => $call,
         }
     };
 }
 
 impl Backend {
-    /// Connects to the store named by `--store` / `ES_STORE_URL`.
+    /// Connects to the store (`--store`, see [`GlobalArgs::store_url`]) and
+    /// to the checkpoint database, if one is given
+    /// ([`GlobalArgs::checkpoints_url`]).
     pub async fn connect(global: &GlobalArgs) -> Result<Self, CliError> {
-        let url = global.store.as_deref().ok_or_else(|| {
-            CliError::Usage("no store given: pass --store URL or set ES_STORE_URL".into())
+        let url = global.store_url().ok_or_else(|| {
+            CliError::Usage(
+                "no store given: pass --store URL or set ES_STORE_URL (or EVENT_STORE_DATABASE_URL)"
+                    .into(),
+            )
         })?;
         let timeout: Duration = global.connect_timeout;
-        match StoreUrl::parse(url)? {
-            StoreUrl::Postgres(url) => Ok(Backend::Postgres(
+        let log = match StoreUrl::parse(&url)? {
+            StoreUrl::Postgres(url) => Log::Postgres(
                 PostgresBackend::connect(&url, global.schema.as_deref(), timeout).await?,
-            )),
+            ),
             StoreUrl::Sqlite { url, path } => {
                 if global.schema.is_some() {
                     return Err(CliError::Usage(
@@ -66,18 +82,31 @@ impl Backend {
                             .into(),
                     ));
                 }
-                Ok(Backend::Sqlite(
-                    SqliteBackend::open(&url, &path, timeout).await?,
-                ))
+                Log::Sqlite(SqliteBackend::open(&url, &path, timeout).await?)
             }
+        };
+        let checkpoint_db = match global.checkpoints_url(&url) {
+            Some(checkpoints) => {
+                Some(CheckpointDb::connect(&checkpoints, global.schema.as_deref(), timeout).await?)
+            }
+            None => None,
+        };
+        Ok(Self { log, checkpoint_db })
+    }
+
+    /// The PostgreSQL store, if the log is on PostgreSQL.
+    pub fn postgres(&self) -> Option<&PostgresBackend> {
+        match &self.log {
+            Log::Postgres(postgres) => Some(postgres),
+            Log::Sqlite(_) => None,
         }
     }
 
     /// The kind of store, for messages.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Backend::Postgres(_) => "a PostgreSQL store",
-            Backend::Sqlite(_) => "a SQLite store",
+        match self.log {
+            Log::Postgres(_) => "a PostgreSQL store",
+            Log::Sqlite(_) => "a SQLite store",
         }
     }
 
@@ -86,9 +115,27 @@ impl Backend {
         dispatch!(self, b => b.streams(filter).await)
     }
 
-    /// Every checkpoint (projections and relays share the table), by name.
+    /// Up to `limit` streams whose id ends with `-{suffix}` (what a stream
+    /// id given without its category may have meant).
+    pub async fn streams_ending_with(
+        &self,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, CliError> {
+        dispatch!(self, b => b.streams_ending_with(suffix, limit).await)
+    }
+
+    /// Every checkpoint (projections and relays share the table; those of
+    /// the checkpoint database too), by name.
     pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
-        dispatch!(self, b => b.checkpoints().await)
+        let mut all = dispatch!(self, b => b.checkpoints().await)?;
+        if let Some(db) = &self.checkpoint_db {
+            all.extend(db.checkpoints().await?);
+            // By name; of two of one name, the checkpoint database's first
+            // (the projection's own, which `checkpoint` finds).
+            all.sort_by_key(|c| (c.name.clone(), c.stored_in == model::StoredIn::Log));
+        }
+        Ok(all)
     }
 
     /// How many events lie after `after`, and when the first was recorded.
@@ -103,7 +150,14 @@ impl Backend {
 
     /// Moves checkpoint `name` to `to`, returning where it was, or an error
     /// naming the known checkpoints if there is none of that name.
+    /// A name kept in both databases is moved in the checkpoint database
+    /// (the projection's own), never in both.
     pub async fn move_checkpoint(&self, name: &str, to: Position) -> Result<Position, CliError> {
+        if let Some(db) = &self.checkpoint_db {
+            if let Some(previous) = db.move_checkpoint(name, to).await? {
+                return Ok(previous);
+            }
+        }
         match dispatch!(self, b => b.move_checkpoint(name, to).await)? {
             Some(previous) => Ok(previous),
             None => Err(self.unknown_checkpoint(name).await),

@@ -45,6 +45,20 @@ pub struct Checkpoint {
     pub name: String,
     /// The position of the last event it processed.
     pub position: Position,
+    /// Which database keeps it.
+    pub stored_in: StoredIn,
+}
+
+/// Where a checkpoint is kept: beside the log (a relay's, or a projection
+/// writing to the log's database), or in the separate checkpoint database
+/// (`--checkpoints`: a projector database of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoredIn {
+    /// The event store's database.
+    Log,
+    /// The `--checkpoints` database.
+    Checkpoints,
 }
 
 /// How much of the log lies after a position.

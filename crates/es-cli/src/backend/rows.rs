@@ -9,7 +9,7 @@ use es_core::Position;
 use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 
 use crate::{
-    backend::model::{Backlog, Checkpoint, Head, StreamSummary},
+    backend::model::{Backlog, Checkpoint, Head, StoredIn, StreamSummary},
     error::CliError,
 };
 
@@ -67,7 +67,7 @@ where
 }
 
 /// `(projection, commit_key, sequence)`.
-pub fn checkpoint<R>(row: &R) -> Result<Checkpoint, CliError>
+pub fn checkpoint<R>(row: &R, stored_in: StoredIn) -> Result<Checkpoint, CliError>
 where
     R: Row,
     usize: ColumnIndex<R>,
@@ -77,6 +77,7 @@ where
     Ok(Checkpoint {
         name: get(row, 0, "read a checkpoint")?,
         position: position(row, 1, 2)?,
+        stored_in,
     })
 }
 

@@ -1,4 +1,5 @@
-//! The RabbitMQ side: connecting, reading dead letters, moving them.
+//! The RabbitMQ side: connecting, reading dead letters, moving them, and
+//! surveying a consumer's queues.
 //!
 //! Uses the lapin version es-amqp re-exports and es-amqp's wire header
 //! names, so `es` reads exactly what es-amqp's consumer writes.
@@ -6,6 +7,7 @@
 mod amqp_json;
 mod dead_letter;
 mod dead_letter_queue;
+mod queue_survey;
 
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use es_amqp::lapin::{Connection, ConnectionProperties};
 
 pub use dead_letter::{body, headers, properties, DeadLetter, RedriveTarget};
 pub use dead_letter_queue::{DeadLetterQueue, TakenMessage};
+pub use queue_survey::{survey, QueueRole, QueueState};
 
 use crate::{cli::GlobalArgs, error::CliError};
 

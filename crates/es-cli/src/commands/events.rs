@@ -38,10 +38,14 @@ pub struct EventsReport {
     pub events: Vec<RecordedEvent>,
 }
 
-/// The metadata of `event` on one line: correlation, causation, extra.
+/// The metadata of `event` on one line: trace, correlation, causation,
+/// extra (`-` when there is none).
 pub fn metadata_line(event: &RecordedEvent) -> String {
     let meta = &event.metadata;
     let mut parts = Vec::new();
+    if let Some(trace) = &meta.trace_context {
+        parts.push(format!("traceparent={trace}"));
+    }
     if let Some(id) = meta.correlation_id {
         parts.push(format!("correlation={id}"));
     }
@@ -98,7 +102,11 @@ pub async fn run(args: EventsArgs, backend: &Backend, printer: Printer) -> Resul
     let stream_id = StreamId::new(args.stream)?;
     let version = backend.stream_version(&stream_id).await?;
     if version == 0 {
-        return Err(CliError::StreamNotFound(stream_id));
+        let similar = backend.streams_ending_with(stream_id.as_str(), 5).await?;
+        return Err(CliError::StreamNotFound {
+            stream: stream_id,
+            similar,
+        });
     }
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     let events: Vec<RecordedEvent> = backend

@@ -1,10 +1,13 @@
 //! `es horizon`: why the PostgreSQL gap-safe reader is held back.
 //!
-//! es-postgres hands out only events below `pg_snapshot_xmin`, the oldest
-//! transaction still running on the whole server. This shows that horizon,
-//! how many of this store's committed events wait behind it, and the
-//! sessions with open transactions, oldest first, so an operator can find
-//! (and end) the one stalling every subscriber.
+//! es-postgres hands out only events below the horizon of the log's own
+//! writers: the oldest running transaction that holds a writer's lock on
+//! this store's `es_events` (or the cluster's next transaction id). This
+//! shows that horizon, how many of this store's committed events wait
+//! behind it, and the sessions with open transactions, oldest first, marking
+//! those that write the log and the one holding the horizon, so an operator
+//! can find (and end) it. Transactions that do not write the log are listed
+//! for context; they hold nothing back.
 
 use clap::Args;
 
@@ -28,6 +31,7 @@ impl Report for Horizon {
                 output::or_dash(t.state.as_deref()),
                 output::or_dash(t.backend_xid),
                 output::or_dash(t.backend_xmin),
+                if t.writes_log { "yes" } else { "" }.to_owned(),
                 if t.holds_horizon { "yes" } else { "" }.to_owned(),
                 output::or_dash(t.xact_start.as_ref().map(output::time)),
                 output::or_dash(t.query_start.as_ref().map(output::time)),
@@ -42,6 +46,7 @@ impl Report for Horizon {
                 "STATE",
                 "XID",
                 "XMIN",
+                "WRITES LOG",
                 "HOLDS",
                 "XACT START",
                 "QUERY START",
@@ -50,8 +55,8 @@ impl Report for Horizon {
             rows,
         );
         let summary = format!(
-            "xmin horizon: {} ({} committed event(s) of this store held back)",
-            self.xmin, self.held_back_events
+            "log horizon: {} ({} committed event(s) of this store held back)",
+            self.horizon, self.held_back_events
         );
         if self.transactions.is_empty() {
             format!("{summary}\nno other session holds a transaction id or a snapshot")
@@ -63,7 +68,7 @@ impl Report for Horizon {
 
 /// Runs `es horizon`.
 pub async fn run(_: HorizonArgs, backend: &Backend, printer: Printer) -> Result<(), CliError> {
-    let Backend::Postgres(postgres) = backend else {
+    let Some(postgres) = backend.postgres() else {
         return Err(CliError::NeedsPostgres {
             command: "horizon",
             store: backend.kind(),

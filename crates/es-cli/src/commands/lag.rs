@@ -13,7 +13,10 @@ use es_lease::LeaseHolder;
 use serde::Serialize;
 
 use crate::{
-    backend::{model::Checkpoint, Backend},
+    backend::{
+        model::{Checkpoint, StoredIn},
+        Backend,
+    },
     error::CliError,
     output,
 };
@@ -25,6 +28,8 @@ pub struct CheckpointLag {
     pub name: String,
     /// Its checkpoint: the last event it processed.
     pub position: Position,
+    /// Which database keeps it: beside the log, or the checkpoint database.
+    pub stored_in: StoredIn,
     /// Events after the checkpoint.
     pub events_behind: u64,
     /// Seconds the first unprocessed event has waited (`None` when caught up).
@@ -43,6 +48,7 @@ impl CheckpointLag {
         Ok(Self {
             name: checkpoint.name,
             position: checkpoint.position,
+            stored_in: checkpoint.stored_in,
             events_behind: backlog.events,
             seconds_behind: backlog.oldest_recorded_at.as_ref().map(output::age_seconds),
             first_unprocessed_at: backlog.oldest_recorded_at,

@@ -6,10 +6,11 @@
 pub mod dead_letters;
 pub mod events;
 pub mod horizon;
-mod lag;
+pub mod lag;
 pub mod projection_reset;
 pub mod projection_watch;
 pub mod projections;
+pub mod queues;
 pub mod relay_status;
 pub mod streams;
 pub mod tail;
@@ -24,9 +25,14 @@ use crate::{
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let printer = Printer::new(cli.global.json);
+    if let Command::Ui(args) = cli.command {
+        return crate::ui::run(args, cli.global).await;
+    }
     let global = &cli.global;
     match cli.command {
+        Command::Ui(_) => Ok(()),
         Command::DeadLetters(command) => dead_letters::run(command, global, printer).await,
+        Command::Queues(args) => queues::run(args, global, printer).await,
         Command::Streams(args) => {
             streams::run(args, &Backend::connect(global).await?, printer).await
         }

@@ -7,11 +7,13 @@
 //! the tests, it never skips them.
 
 mod bad_input;
+mod checkpoint_database;
 mod checkpoints;
 mod dead_letters;
 mod horizon;
 mod lease_holders;
 mod projection_watch;
+mod queues;
 mod sqlite_store;
 mod store_reads;
 mod support;

@@ -29,6 +29,9 @@ pub fn command(args: &[&str]) -> tokio::process::Command {
     command
         .args(args)
         .env_remove("ES_STORE_URL")
+        .env_remove("ES_CHECKPOINTS_URL")
+        .env_remove("EVENT_STORE_DATABASE_URL")
+        .env_remove("PROJECTOR_DATABASE_URL")
         .env_remove("AMQP_URL")
         .kill_on_drop(true);
     command

@@ -32,6 +32,67 @@ fn recorded_ids(inner: &Inner, events: &[NewEvent]) -> Vec<RecordedId> {
         .collect()
 }
 
+/// Appends a validated batch under the store's lock: the re-send check, the
+/// expected version, then the events.
+pub(super) fn append_locked(
+    inner: &mut Inner,
+    stream_id: &StreamId,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> Result<AppendOutcome, StoreError> {
+    let current = inner.streams.get(stream_id).map_or(0, |v| v.len() as u64);
+    if events.is_empty() {
+        check_expected_version(stream_id, expected, current)?;
+        return Ok(AppendOutcome::nothing_written(current));
+    }
+    if let Some(outcome) = previous_append_of(inner, stream_id, &events)? {
+        return Ok(outcome);
+    }
+    check_expected_version(stream_id, expected, current)?;
+    let now = Utc::now();
+    let mut version = current;
+    let first = inner.log.len() as u64 + 1;
+    for event in events {
+        version += 1;
+        let index = inner.log.len();
+        let position = Position::from_sequence(index as u64 + 1);
+        inner.ids.insert(event.event_id, index);
+        inner
+            .streams
+            .entry(stream_id.clone())
+            .or_default()
+            .push(index);
+        inner.log.push(RecordedEvent {
+            event_id: event.event_id,
+            stream_id: stream_id.clone(),
+            version,
+            position,
+            event_type: event.event_type,
+            schema_version: event.schema_version,
+            payload: event.payload,
+            metadata: event.metadata,
+            recorded_at: now,
+        });
+    }
+    let last = inner.log.len() as u64;
+    Ok(AppendOutcome {
+        version,
+        first_position: Some(Position::from_sequence(first)),
+        last_position: Some(Position::from_sequence(last)),
+        resent: false,
+    })
+}
+
+/// The earlier append's outcome if this batch is an exact re-send.
+pub(super) fn previous_append_of(
+    inner: &Inner,
+    stream_id: &StreamId,
+    events: &[NewEvent],
+) -> Result<Option<AppendOutcome>, StoreError> {
+    let batch: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    previous_append(stream_id, &batch, recorded_ids(inner, events))
+}
+
 #[async_trait]
 impl EventStore for InMemoryStore {
     async fn append(
@@ -41,51 +102,11 @@ impl EventStore for InMemoryStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         validate_append(stream_id, &events)?;
-        let mut inner = self.lock();
-        let current = inner.streams.get(stream_id).map_or(0, |v| v.len() as u64);
-        if events.is_empty() {
-            check_expected_version(stream_id, expected, current)?;
-            return Ok(AppendOutcome::nothing_written(current));
+        let outcome = append_locked(&mut self.lock(), stream_id, expected, events)?;
+        if outcome.last_position.is_some() && !outcome.resent {
+            self.appended.send_replace(());
         }
-        let batch: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        if let Some(outcome) = previous_append(stream_id, &batch, recorded_ids(&inner, &events))? {
-            return Ok(outcome);
-        }
-        check_expected_version(stream_id, expected, current)?;
-        let now = Utc::now();
-        let mut version = current;
-        let first = inner.log.len() as u64 + 1;
-        for event in events {
-            version += 1;
-            let index = inner.log.len();
-            let position = Position::from_sequence(index as u64 + 1);
-            inner.ids.insert(event.event_id, index);
-            inner
-                .streams
-                .entry(stream_id.clone())
-                .or_default()
-                .push(index);
-            inner.log.push(RecordedEvent {
-                event_id: event.event_id,
-                stream_id: stream_id.clone(),
-                version,
-                position,
-                event_type: event.event_type,
-                schema_version: event.schema_version,
-                payload: event.payload,
-                metadata: event.metadata,
-                recorded_at: now,
-            });
-        }
-        let last = inner.log.len() as u64;
-        drop(inner);
-        self.appended.send_replace(());
-        Ok(AppendOutcome {
-            version,
-            first_position: Some(Position::from_sequence(first)),
-            last_position: Some(Position::from_sequence(last)),
-            resent: false,
-        })
+        Ok(outcome)
     }
 
     fn read_stream<'a>(

@@ -4,6 +4,7 @@
 //! guarantee of the contract (the conformance suite runs against it); it just
 //! forgets everything when dropped.
 
+mod dcb_store;
 mod event_store;
 mod projection_store;
 mod snapshots;
@@ -16,7 +17,7 @@ use std::{
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::{DecodeFailure, RecordedEvent, Snapshot, StoreError, StreamId};
+use crate::{dcb::Tag, DecodeFailure, RecordedEvent, Snapshot, StoreError, StreamId};
 #[cfg(feature = "testing")]
 use crate::{EventStore, ExpectedVersion, NewEvent, Position};
 
@@ -27,6 +28,8 @@ struct Inner {
     log: Vec<RecordedEvent>,
     streams: HashMap<StreamId, Vec<usize>>,
     ids: HashMap<Uuid, usize>,
+    /// The tags of each tagged event, by log index.
+    tags: HashMap<usize, Vec<Tag>>,
     snapshots: HashMap<StreamId, Snapshot>,
     /// Log indexes that read back as undecodable (planted by tests).
     undecodable: HashSet<usize>,

@@ -66,3 +66,5 @@ fn projection_names_are_checked() {
         es_core::testing::conformance::projection_names_are_checked(&checkpoints).await
     })
 }
+
+es_core::dcb_conformance_tests!(store: async { InMemoryStore::new() });

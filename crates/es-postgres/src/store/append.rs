@@ -4,6 +4,7 @@
 use es_core::backend::{
     check_expected_version, limits::MAX_SCHEMA_VERSION, validate_append, RecordedId,
 };
+use es_core::dcb::Tag;
 use es_core::{
     AppendOutcome, ExpectedVersion, InputField, InvalidInput, NewEvent, Position, StoreError,
     StreamId,
@@ -11,7 +12,7 @@ use es_core::{
 use sqlx::{Connection, PgConnection, Postgres, Row};
 use uuid::Uuid;
 
-use super::{decode::stand_in_stream_id, to_i64, PostgresStore};
+use super::{boundary_locks::writer_keys, decode::stand_in_stream_id, to_i64, PostgresStore};
 
 /// How often an append with a stated expected version whose classification
 /// raced with another writer is attempted again before it gives up.
@@ -30,6 +31,8 @@ struct Columns {
     schema_versions: Vec<i32>,
     payloads: Vec<String>,
     metadata: Vec<String>,
+    /// The advisory locks the append takes shared (see `boundary_locks`).
+    lock_keys: Vec<i64>,
 }
 
 impl Columns {
@@ -41,6 +44,7 @@ impl Columns {
             schema_versions: Vec::with_capacity(events.len()),
             payloads: Vec::with_capacity(events.len()),
             metadata: Vec::with_capacity(events.len()),
+            lock_keys: Vec::new(),
         };
         for event in events.into_iter() {
             let encode = |source| StoreError::Encode {
@@ -91,13 +95,18 @@ impl PostgresStore {
     /// [`notify_appended`](Self::notify_appended) after committing to wake
     /// subscribers at once (otherwise their safety-net poll finds the events).
     ///
-    /// The global log is ordered by transaction id, so a transaction that
-    /// took its id (with any earlier write) before the stream's last event
-    /// was written by another cannot append to that stream: its events would
-    /// come first. That is [`StoreError::TransactionTooOld`] (transient):
-    /// roll back and do the work again in a new transaction. Besides the
-    /// errors of [`es_core::EventStore::append`], a database restored from
-    /// another cluster is [`StoreError::NeedsRepair`] (see
+    /// The global log is ordered by commit key, which an append takes when
+    /// it runs, not when the caller's transaction began: a transaction that
+    /// took its id long ago is ordered after everything readers may have
+    /// passed. In a `REPEATABLE READ` or `SERIALIZABLE` transaction that
+    /// has an id already, the append first takes the log's writer lock and a
+    /// commit ticket (see the crate documentation, "The horizon"). From
+    /// then on, until the caller's transaction ends, readers of this store
+    /// wait for it: keep such transactions short. [`StoreError::TransactionTooOld`]
+    /// (transient: retry in a new transaction) remains the fence should the
+    /// stream's last event ever carry a later key. Besides the errors of
+    /// [`es_core::EventStore::append`], a database restored from another
+    /// cluster is [`StoreError::NeedsRepair`] (see
     /// [`RestoredDatabase`](crate::RestoredDatabase)).
     pub async fn append_in(
         &self,
@@ -106,7 +115,7 @@ impl PostgresStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_on(conn, stream_id, expected, events, true)
+        self.append_on(conn, stream_id, expected, events, &[], true)
             .await
     }
 
@@ -116,6 +125,7 @@ impl PostgresStore {
         stream_id: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
+        tags: &[Vec<Tag>],
         savepoint: bool,
     ) -> Result<AppendOutcome, StoreError> {
         validate_append(stream_id, &events)?;
@@ -125,17 +135,39 @@ impl PostgresStore {
             check_expected_version(stream_id, expected, current)?;
             return Ok(AppendOutcome::nothing_written(current));
         }
-        let columns = Columns::new(events)?;
+        let mut columns = Columns::new(events)?;
+        columns.lock_keys = writer_keys(
+            self.inner.schema.as_str(),
+            columns.types.iter().map(String::as_str),
+            tags.iter().flatten(),
+        );
         let attempts = match expected {
             ExpectedVersion::Any | ExpectedVersion::StreamExists => APPEND_CURRENT_ATTEMPTS,
             ExpectedVersion::NoStream | ExpectedVersion::Exact(_) => APPEND_ATTEMPTS,
         };
+        let needs_ticket = savepoint
+            && self
+                .needs_ticket(&mut *conn)
+                .await
+                .map_err(StoreError::backend)?;
+        let mut ticket = 0;
         for _ in 0..attempts {
             let written = if savepoint {
                 let mut tx = conn.begin().await.map_err(StoreError::backend)?;
-                let written = self
-                    .append_statement(&mut tx, stream_id, expected, &columns)
-                    .await;
+                let written = match needs_ticket {
+                    true => match self.commit_ticket(&mut tx).await {
+                        Ok(drawn) => {
+                            ticket = drawn;
+                            self.append_statement(&mut tx, stream_id, expected, &columns, ticket)
+                                .await
+                        }
+                        Err(error) => Err(error),
+                    },
+                    false => {
+                        self.append_statement(&mut tx, stream_id, expected, &columns, ticket)
+                            .await
+                    }
+                };
                 if written.is_ok() {
                     tx.commit().await.map_err(StoreError::backend)?;
                 } else {
@@ -143,7 +175,7 @@ impl PostgresStore {
                 }
                 written
             } else {
-                self.append_statement(conn, stream_id, expected, &columns)
+                self.append_statement(conn, stream_id, expected, &columns, ticket)
                     .await
             };
             match written {
@@ -159,7 +191,7 @@ impl PostgresStore {
             if let Some(outcome) = self.previous_append(conn, stream_id, &columns.ids).await? {
                 return Ok(outcome);
             }
-            let head = self.stream_head(conn, stream_id).await?;
+            let head = self.stream_head(conn, stream_id, ticket).await?;
             if head.lies_ahead_of_the_cluster() {
                 if let Some(restored) = self
                     .find_restored(&mut *conn, None)
@@ -185,13 +217,15 @@ impl PostgresStore {
         )))
     }
 
-    /// Runs the one append statement; `None` when the version check refused.
+    /// Runs the one append statement with the commit ticket `ticket` (`0`
+    /// for none); `None` when the version check refused.
     async fn append_statement(
         &self,
         conn: &mut PgConnection,
         stream_id: &StreamId,
         expected: ExpectedVersion,
         columns: &Columns,
+        ticket: i64,
     ) -> Result<Option<AppendOutcome>, sqlx::Error> {
         // `$2`: the stated version, or whether the stream must exist.
         let (exact, check) = match expected {
@@ -222,7 +256,9 @@ impl PostgresStore {
                 .bind(&columns.schema_versions)
                 .bind(&columns.payloads)
                 .bind(&columns.metadata),
-        };
+        }
+        .bind(ticket)
+        .bind(&columns.lock_keys);
         let row = query.fetch_optional(&mut *conn).await?;
         let Some(row) = row else {
             return Ok(None);
@@ -243,7 +279,7 @@ impl PostgresStore {
     /// [`previous_append`](es_core::backend::previous_append) rule: the earlier
     /// append's outcome for an exact re-send, `None` when no id is recorded,
     /// [`StoreError::DuplicateEventId`] for an id recorded elsewhere.
-    async fn previous_append(
+    pub(super) async fn previous_append(
         &self,
         conn: &mut PgConnection,
         stream_id: &StreamId,
@@ -274,13 +310,14 @@ impl PostgresStore {
         es_core::backend::previous_append(stream_id, ids, found)
     }
 
-    /// The stream's last event and the transaction ids it is compared with,
-    /// asked (on `conn`, in the caller's transaction if any) after the
-    /// append statement refused.
+    /// The stream's last event and the commit keys it is compared with,
+    /// asked (on `conn`, in the caller's transaction if any, with its commit
+    /// ticket `ticket`) after the append statement refused.
     async fn stream_head(
         &self,
         conn: &mut PgConnection,
         stream_id: &StreamId,
+        ticket: i64,
     ) -> Result<StreamHead, StoreError> {
         let (version, last_write, transaction, cluster_next): (
             Option<i64>,
@@ -289,6 +326,7 @@ impl PostgresStore {
             i64,
         ) = sqlx::query_as(self.inner.sql.stream_head.clone())
             .bind(stream_id.as_str())
+            .bind(ticket)
             .fetch_one(&mut *conn)
             .await
             .map_err(StoreError::backend)?;
@@ -319,10 +357,9 @@ impl PostgresStore {
 struct StreamHead {
     /// The stream's version (`0` when it has no events).
     version: u64,
-    /// The transaction id of its last event.
+    /// The commit key of its last event.
     last_write: Option<u64>,
-    /// The appending transaction's id, if it has one (only an append inside
-    /// a caller's transaction keeps it after the append statement).
+    /// The commit key the appending transaction would take now.
     transaction: Option<u64>,
     /// The cluster's next transaction id.
     cluster_next: u64,
@@ -336,9 +373,11 @@ impl StreamHead {
             .is_some_and(|last_write| last_write >= self.cluster_next)
     }
 
-    /// Refuses an append whose transaction is older than the one that wrote
-    /// the stream's last event: the log is ordered by transaction id, so its
-    /// events would come before that event.
+    /// Refuses an append whose commit key would lie below the stream's last
+    /// event's: the log is ordered by commit key, so its events would come
+    /// before that event. (The fence of [`crate::statements`]'s version
+    /// check; a visible committed event's key lies below every key an append
+    /// takes now, so it does not fire on a healthy cluster.)
     fn check_transaction(&self, stream_id: &StreamId) -> Result<(), StoreError> {
         match (self.transaction, self.last_write) {
             (Some(transaction), Some(last_write)) if transaction < last_write => {

@@ -2,22 +2,16 @@
 //! back: the numbers operators watch and readiness checks gate on.
 //!
 //! A follower (a projection, the relay) is behind by the committed events
-//! after its checkpoint. The global log hands out an event only once every
-//! older transaction has finished, so a long open writing transaction
-//! anywhere in the database holds every follower back: its age is the other
-//! number to watch.
+//! after its checkpoint. The global log hands out an event only once no
+//! running writer of the log can still commit before it, so a long open
+//! transaction that writes this store's log holds every follower back: its
+//! age is the other number to watch. (Transactions elsewhere on the server
+//! hold nothing back and are not counted.)
 
 use es_core::{Position, StoreError};
 use es_telemetry::Lag;
 
 use super::{to_i64, PostgresStore};
-
-/// The age in seconds of the oldest open transaction that has written (holds
-/// a transaction id), other than the asking one, `0` when there is none.
-const HORIZON_AGE: &str =
-    "SELECT coalesce(extract(epoch FROM now() - min(xact_start)), 0)::float8 \
-     FROM pg_stat_activity \
-     WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()";
 
 impl PostgresStore {
     /// How far a follower whose checkpoint is `checkpoint` is behind:
@@ -38,18 +32,31 @@ impl PostgresStore {
         ))
     }
 
-    /// The age in seconds of the oldest open transaction in the database
-    /// that holds back the global log's horizon (`0.0` when none is open).
+    /// The age in seconds of the oldest open transaction that holds a
+    /// writer's lock on this store's log, and so can hold back its horizon
+    /// (`0.0` when none is open).
     /// Records it as `es_postgres_horizon_age_seconds` when the `metrics`
     /// feature is on.
     pub async fn horizon_age(&self) -> Result<f64, StoreError> {
-        let seconds: f64 = sqlx::query_scalar(HORIZON_AGE)
+        let seconds: f64 = sqlx::query_scalar(self.inner.sql.writer_age.clone())
             .fetch_one(&self.inner.pool)
             .await
             .map_err(StoreError::backend)?;
         let seconds = seconds.max(0.0);
         es_telemetry::metrics::postgres_horizon_age(seconds);
         Ok(seconds)
+    }
+
+    /// The backend process ids of the sessions whose open transactions hold
+    /// a writer's lock (`ROW EXCLUSIVE` or stronger) on this store's log:
+    /// the only transactions that can hold back its horizon
+    /// ([`horizon`](Self::horizon)). Prepared transactions have no process
+    /// and are not listed.
+    pub async fn log_writers(&self) -> Result<Vec<i32>, StoreError> {
+        sqlx::query_scalar(self.inner.sql.log_writers.clone())
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(StoreError::backend)
     }
 
     /// Answers once the database does (`SELECT 1`): the readiness ping.

@@ -3,13 +3,17 @@
 //! The crate documentation explains the design of the append statement and
 //! of the gap-safe global log; this module holds the store's handle and its
 //! trait implementations, and each concern lives in a file of its own:
-//! connecting ([`connect`]), appending ([`append`]), reading the streams and
+//! connecting ([`connect`]), appending ([`append`]) and its commit keys in
+//! older transactions ([`commit_ticket`]), reading the streams and
 //! the global log ([`read`]), turning rows into events ([`decode`]),
 //! snapshots ([`snapshots`]), how far followers are behind ([`lag`]) and
 //! finding a database restored from another cluster ([`restore_check`]).
 
 mod append;
+mod boundary_locks;
+mod commit_ticket;
 mod connect;
+mod dcb_store;
 mod decode;
 mod lag;
 mod read;
@@ -81,7 +85,7 @@ impl EventStore for PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         let outcome = self
-            .append_on(&mut conn, stream_id, expected, events, false)
+            .append_on(&mut conn, stream_id, expected, events, &[], false)
             .await?;
         if outcome.last_position.is_some() {
             self.inner.notifications.signal();

@@ -1,5 +1,6 @@
 //! Reading: one stream (in full or for replay) and the gap-safe global log,
-//! which waits briefly for committed events an older transaction holds back.
+//! read below the horizon of the log's own writers, which waits briefly for
+//! committed events a still-running writer of the log holds back.
 
 use std::time::{Duration, Instant};
 
@@ -12,13 +13,14 @@ use super::{
 };
 
 /// How long [`es_core::EventStore::read_all`] waits, when it has nothing safe
-/// to return, for committed events held back by an older transaction that is
-/// still running (usually a concurrent append about to commit). After that it
+/// to return, for committed events held back by a transaction that writes
+/// the log and is still running (usually a concurrent append about to
+/// commit). After that it
 /// returns an empty page; the events are delivered by a later read.
 pub const HELD_BACK_WAIT: Duration = Duration::from_secs(1);
 
 /// The longest pause between two checks while waiting for held-back events.
-const MAX_HELD_BACK_PAUSE: Duration = Duration::from_millis(20);
+pub(super) const MAX_HELD_BACK_PAUSE: Duration = Duration::from_millis(20);
 
 impl PostgresStore {
     /// The events of `stream_id` from `from_version` on, as rows arrive.
@@ -55,8 +57,9 @@ impl PostgresStore {
             .boxed()
     }
 
-    /// A page of the global log after `after`: only events below the oldest
-    /// running transaction, so nothing can later appear behind them.
+    /// A page of the global log after `after`: only events below the log's
+    /// horizon (see [`horizon`](Self::horizon)), so nothing can later appear
+    /// behind them.
     pub(super) async fn read_log(
         &self,
         after: Position,
@@ -65,21 +68,26 @@ impl PostgresStore {
         self.check_opened(None).await?;
         let deadline = Instant::now() + HELD_BACK_WAIT;
         let mut pause = Duration::from_millis(1);
+        // Computed in a statement that ends before the read's begins: the
+        // read's snapshot then holds every event that will ever have a key
+        // below it.
+        let mut horizon = self.horizon().await?;
         loop {
             let rows = sqlx::query(self.inner.sql.read_all.clone())
                 .bind(to_i64(after.commit))
                 .bind(to_i64(after.sequence))
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .bind(to_i64(horizon))
                 .fetch_all(&self.inner.pool)
                 .await
                 .map_err(StoreError::backend)?;
             if !rows.is_empty() || limit == 0 {
                 return rows.iter().map(|row| decode_row(row, None)).collect();
             }
-            // Nothing was safe to hand out at that query's snapshot. Is
-            // anything committed after `after` now? (Asked at a new
-            // snapshot: a transaction that held the page back may have
-            // finished in between, and then the page is safe already.)
+            // Nothing was safe to hand out below that horizon. Is anything
+            // committed after `after` now? (Asked at a new snapshot: a
+            // transaction that held the page back may have finished in
+            // between, and then the page is safe already.)
             let (pending, cluster_next): (Option<i64>, i64) =
                 sqlx::query_as(self.inner.sql.pending.clone())
                     .bind(to_i64(after.commit))
@@ -105,14 +113,11 @@ impl PostgresStore {
             let Some(pending) = pending else {
                 return Ok(Vec::new());
             };
-            // Wait (briefly) until every transaction below it has finished,
-            // then read again.
+            // Wait (briefly) until no writer of this log can still commit
+            // below it, then read again.
             loop {
-                let xmin: i64 = sqlx::query_scalar(self.inner.sql.snapshot_xmin.clone())
-                    .fetch_one(&self.inner.pool)
-                    .await
-                    .map_err(StoreError::backend)?;
-                if xmin > pending {
+                horizon = self.horizon().await?;
+                if horizon > pending as u64 {
                     break;
                 }
                 if Instant::now() >= deadline {
@@ -122,5 +127,19 @@ impl PostgresStore {
                 pause = (pause * 2).min(MAX_HELD_BACK_PAUSE);
             }
         }
+    }
+
+    /// The horizon of this store's log now: the least of the cluster's next
+    /// transaction id and the ids of the running transactions that hold a
+    /// writer's lock on this schema's `es_events`. A transaction that is not
+    /// among them can only commit events with a commit key at or above it
+    /// (docs/adr/horizon-from-the-logs-writers.md). Transactions of other
+    /// databases, other schemas, or that never wrote the log, do not lower it.
+    pub async fn horizon(&self) -> Result<u64, StoreError> {
+        let horizon: i64 = sqlx::query_scalar(self.inner.sql.horizon.clone())
+            .fetch_one(&self.inner.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(horizon as u64)
     }
 }

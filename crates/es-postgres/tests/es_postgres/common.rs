@@ -161,6 +161,29 @@ impl EventStore for TestStore {
 }
 
 #[es_core::async_trait]
+impl es_core::dcb::DcbStore for TestStore {
+    async fn read_query(
+        &self,
+        query: &es_core::dcb::Query,
+        after: Option<Position>,
+        limit: Option<usize>,
+    ) -> Result<es_core::dcb::QueryRead, StoreError> {
+        self.store.read_query(query, after, limit).await
+    }
+    async fn append_tagged(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<es_core::dcb::TaggedEvent>,
+        condition: Option<&es_core::dcb::AppendCondition>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.store
+            .append_tagged(stream_id, expected, events, condition)
+            .await
+    }
+}
+
+#[es_core::async_trait]
 impl SnapshotStore for TestStore {
     async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         self.store.load_snapshot(stream_id).await
@@ -234,10 +257,9 @@ impl CountingProjection<PostgresTransaction> for Counter {
 
 /// The first `count` events of the global log, read page after page.
 ///
-/// `read_all` only returns events below the server's oldest running
-/// transaction (waiting for held-back ones about a second), so while other
-/// clients of the shared server keep transactions open a page can come back
-/// short. This reads on until `count` events arrived, or returns the first
+/// `read_all` only returns events below the horizon of the log's own
+/// writers (waiting for held-back ones about a second), so while a writer of
+/// the test's log keeps its transaction open a page can come back short. This reads on until `count` events arrived, or returns the first
 /// error; it gives up (panics) after 30 seconds.
 pub async fn read_log_until(
     store: &TestStore,

@@ -11,6 +11,8 @@ es_core::conformance_tests!(
     },
 );
 
+es_core::dcb_conformance_tests!(store: TestStore::new());
+
 /// PostgreSQL's checkpoint store refuses NUL and over-long names up front,
 /// as typed input errors, never as backend errors.
 #[tokio::test]

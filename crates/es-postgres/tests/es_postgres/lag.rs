@@ -43,12 +43,22 @@ async fn horizon_age_sees_an_open_writing_transaction() {
         .await
         .unwrap();
     let mut tx = held.begin().await.unwrap();
-    // Taking a transaction id is what holds the log's horizon back.
+    // A transaction id alone holds nothing back: only writers of the log count.
     sqlx::query("SELECT pg_current_xact_id()")
         .execute(&mut *tx)
         .await
         .unwrap();
+    assert_eq!(test.store.horizon_age().await.unwrap(), 0.0);
     let opened = Instant::now();
+    test.store
+        .append_in(
+            &mut tx,
+            &es_core::StreamId::new("held-open").unwrap(),
+            es_core::ExpectedVersion::NoStream,
+            vec![es_core::NewEvent::raw("Held", serde_json::json!({}))],
+        )
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let held_for = opened.elapsed().as_secs_f64();
     let age = test.store.horizon_age().await.unwrap();

@@ -41,8 +41,8 @@ async fn concurrent_and_repeated_migrations_apply_once_per_schema() {
         .fetch_one(store.pool())
         .await
         .expect("count");
-        // Event store steps 1 to 4, checkpoints step 1.
-        assert_eq!(applied, 5, "each step recorded once");
+        // Event store steps 1 to 6, checkpoints step 1.
+        assert_eq!(applied, 7, "each step recorded once");
     }
     // The schemas are independent event stores.
     let s = StreamId::new("same-stream-id").expect("stream id");

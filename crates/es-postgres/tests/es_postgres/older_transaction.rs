@@ -1,18 +1,18 @@
 //! Per-stream order in the global log when appending inside a caller's
 //! transaction: a transaction that took its id before the stream's last
 //! event was written (its first write, or any statement that assigns an id)
-//! would put its events before that event in the log, ordered by transaction
-//! id. Such an append is refused with the transient
-//! `StoreError::TransactionTooOld`, whatever the expected version and batch
-//! size, also when it waited for the stream's writer to commit; the caller's
-//! transaction stays usable, and the same work in a new transaction succeeds
-//! and reads back in version order.
+//! takes its commit key when it appends, so its events are ordered after
+//! that event, whatever the expected version and batch size, also when it
+//! waited for the stream's writer to commit; the log reads back in version
+//! order. (Readers in other processes never skip such events:
+//! `old_transaction_readers`.)
 
 use std::time::{Duration, Instant};
 
 use crate::common::{read_log_until, TestStore};
 use es_core::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, StreamId};
 use es_postgres::sqlx::{self, Connection, PgConnection, Postgres, Transaction};
+use futures::TryStreamExt;
 use uuid::Uuid;
 
 fn stream(name: &str) -> StreamId {
@@ -83,35 +83,8 @@ fn assert_streams_in_order(log: &[RecordedEvent]) {
     }
 }
 
-/// Asserts `result` is the refusal of an append from transaction
-/// `transaction` behind the event written by `last_write`.
-fn assert_too_old(
-    result: Result<es_core::AppendOutcome, StoreError>,
-    s: &StreamId,
-    transaction: u64,
-    last_write: u64,
-    case: &str,
-) {
-    let error = result.expect_err(case);
-    assert!(error.is_transient(), "{case}: {error}");
-    match error {
-        StoreError::TransactionTooOld {
-            stream_id,
-            transaction: refused,
-            last_write: found,
-        } => {
-            assert_eq!(
-                (&stream_id, refused, found),
-                (s, transaction, last_write),
-                "{case}"
-            );
-        }
-        other => panic!("{case}: expected TransactionTooOld, got {other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_append_from_a_transaction_older_than_the_streams_last_write_is_refused() {
+async fn an_append_from_a_transaction_older_than_the_streams_last_write_is_ordered_after_it() {
     let store = TestStore::new().await;
     let mut conn = PgConnection::connect(&crate::common::database_url())
         .await
@@ -134,42 +107,29 @@ async fn an_append_from_a_transaction_older_than_the_streams_last_write_is_refus
                     .append(&s, ExpectedVersion::Any, events(1))
                     .await
                     .expect("the stream's last append, by a younger transaction");
-                let last_write = last.last_position.expect("position").commit;
-                assert!(last_write > txid);
-                let version = last.version;
-                total += version as usize;
+                let last_position = last.last_position.expect("position");
+                assert!(last_position.commit > txid);
+                let mut version = last.version;
                 for expected in [
                     ExpectedVersion::Exact(version),
                     ExpectedVersion::Any,
                     ExpectedVersion::StreamExists,
                 ] {
                     let case = format!("{how:?}, {before} before, {expected}, batch of {batch}");
-                    let result = store
+                    let outcome = store
                         .store
                         .append_in(&mut tx, &s, expected, events(batch))
-                        .await;
-                    assert_too_old(result, &s, txid, last_write, &case);
+                        .await
+                        .expect(&case);
+                    assert_eq!(outcome.version, version + batch as u64, "{case}");
+                    assert!(
+                        outcome.first_position > Some(last_position),
+                        "{case}: the old transaction's events come after the stream's last event"
+                    );
+                    version = outcome.version;
                 }
-                // The caller's transaction is still usable: it appends to
-                // a stream nobody wrote after it began.
-                let own = stream("own");
-                store
-                    .store
-                    .append_in(&mut tx, &own, ExpectedVersion::NoStream, events(batch))
-                    .await
-                    .expect("the same transaction appends to another stream");
-                tx.rollback().await.expect("rollback");
-
-                // The same work in a new transaction succeeds.
-                let mut tx = conn.begin().await.expect("begin again");
-                let outcome = store
-                    .store
-                    .append_in(&mut tx, &s, ExpectedVersion::Exact(version), events(batch))
-                    .await
-                    .expect("the retry in a new transaction");
-                assert_eq!(outcome.version, version + batch as u64);
                 tx.commit().await.expect("commit");
-                total += batch;
+                total += version as usize;
             }
         }
     }
@@ -178,9 +138,8 @@ async fn an_append_from_a_transaction_older_than_the_streams_last_write_is_refus
     conn.close().await.expect("close");
 }
 
-/// An early transaction id is refused only behind a younger write to the
-/// same stream: it appends to new streams, to streams last written by older
-/// transactions, and several times to one stream.
+/// An early transaction id appends to new streams, to streams last written
+/// by older transactions, and several times to one stream.
 #[tokio::test]
 async fn an_early_transaction_appends_where_it_keeps_the_order() {
     let store = TestStore::new().await;
@@ -223,10 +182,10 @@ async fn an_early_transaction_appends_where_it_keeps_the_order() {
 
 /// The caller's append waits on the unique index for a younger transaction
 /// that is writing the stream's next version; once that commits, the
-/// caller's append is refused (not numbered after it, nor retried until it
-/// gives up).
+/// caller's append is numbered and ordered after it (`Any`), or is a
+/// conflict (`NoStream`), not retried until it gives up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_append_that_waited_for_a_younger_writer_is_refused() {
+async fn an_append_that_waited_for_a_younger_writer_is_ordered_after_it() {
     let store = TestStore::new().await;
     let url = crate::common::database_url();
     for expected in [ExpectedVersion::Any, ExpectedVersion::NoStream] {
@@ -245,8 +204,8 @@ async fn an_append_that_waited_for_a_younger_writer_is_refused() {
             .append_in(&mut younger_tx, &s, ExpectedVersion::NoStream, events(2))
             .await
             .expect("the younger writer");
-        let last_write = written.last_position.expect("position").commit;
-        assert!(last_write > txid);
+        let last_position = written.last_position.expect("position");
+        assert!(last_position.commit > txid);
 
         let (result, ()) = tokio::join!(
             store.store.append_in(&mut tx, &s, expected, events(1)),
@@ -258,14 +217,31 @@ async fn an_append_that_waited_for_a_younger_writer_is_refused() {
                     .expect("commit the younger writer");
             }
         );
-        tx.rollback().await.expect("rollback");
         match expected {
             ExpectedVersion::NoStream => assert!(
                 matches!(result, Err(StoreError::Conflict { actual: 2, .. })),
                 "{result:?}"
             ),
-            _ => assert_too_old(result, &s, txid, last_write, &format!("{expected}")),
+            _ => {
+                let outcome = result.expect("the waiting append, after the younger writer");
+                assert_eq!(outcome.version, 3);
+                assert!(outcome.first_position > Some(last_position));
+            }
         }
+        tx.commit().await.expect("commit");
+        let read: Vec<RecordedEvent> = store
+            .read_stream(&s, 1)
+            .try_collect()
+            .await
+            .expect("read the stream");
+        let expected_versions: Vec<u64> = match expected {
+            ExpectedVersion::NoStream => vec![1, 2],
+            _ => vec![1, 2, 3],
+        };
+        assert_eq!(
+            read.iter().map(|e| e.version).collect::<Vec<_>>(),
+            expected_versions
+        );
         younger.close().await.expect("close");
     }
 }

@@ -8,7 +8,11 @@ use es_core::{AppendOutcome, ExpectedVersion, NewEvent, Position, StoreError, St
 use sqlx::{query::QueryScalar, sqlite::SqliteArguments, AssertSqlSafe, Row, Sqlite};
 use uuid::Uuid;
 
-use super::{read::stored_stream_id, SqliteStore};
+use super::{
+    dcb_store::{first_match, insert_tags, Tagged},
+    read::stored_stream_id,
+    SqliteStore,
+};
 
 impl SqliteStore {
     /// The fast path for an exact expected version (what the repository
@@ -91,12 +95,26 @@ impl SqliteStore {
         stream_id: &StreamId,
         expected: ExpectedVersion,
         events: &[NewEvent],
+        tagged: Option<Tagged<'_>>,
     ) -> Result<AppendOutcome, StoreError> {
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(StoreError::backend)?;
+        if let Some(condition) = tagged.and_then(|tagged| tagged.condition) {
+            // Under the write lock: nothing commits between this check and
+            // the inserts below.
+            if let Some(first_match) = first_match(&mut tx, condition).await? {
+                if let Some(outcome) = previous_append(&mut tx, stream_id, events).await? {
+                    return Ok(outcome);
+                }
+                return Err(StoreError::AppendConditionFailed {
+                    condition: Box::new(condition.clone()),
+                    first_match,
+                });
+            }
+        }
         let current = current_version(&mut tx, stream_id).await?;
         if events.is_empty() {
             check_expected_version(stream_id, expected, current)?;
@@ -121,7 +139,12 @@ impl SqliteStore {
                 .fetch_one(&mut *tx)
                 .await;
             match inserted {
-                Ok(position) => positions.push(position as u64),
+                Ok(position) => {
+                    if let Some(tags) = tagged.and_then(|tagged| tagged.tags.get(offset)) {
+                        insert_tags(&mut tx, position, tags).await?;
+                    }
+                    positions.push(position as u64)
+                }
                 Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                     // An id of this batch is recorded already (or repeated in
                     // the batch). Roll back, then classify.

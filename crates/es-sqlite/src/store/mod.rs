@@ -13,6 +13,7 @@
 //! ([`snapshots`]) live in files of their own.
 
 mod append;
+mod dcb_store;
 mod read;
 mod snapshots;
 
@@ -106,7 +107,7 @@ impl EventStore for SqliteStore {
                 ExpectedVersion::NoStream if (1..=MAX_FAST_BATCH).contains(&events.len()) => {
                     self.append_exact(stream_id, expected, 0, &events).await?
                 }
-                _ => self.try_append(stream_id, expected, &events).await?,
+                _ => self.try_append(stream_id, expected, &events, None).await?,
             }
         };
         if outcome.last_position.is_some() {

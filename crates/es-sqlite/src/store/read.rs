@@ -168,7 +168,7 @@ impl Identity {
 }
 
 /// Decodes a row of [`SELECT_STREAM`] or [`SELECT_ALL`].
-fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
+pub(super) fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
     // `position` is the rowid: always an integer.
     let position: i64 = row.try_get("position").map_err(StoreError::backend)?;
     let identity = Identity::read(row, position)?;

@@ -83,6 +83,7 @@ mod file {
             (checkpoints.clone(), Counter::new(checkpoints).await)
         },
     );
+    es_core::dcb_conformance_tests!(store: file_store());
 }
 
 mod memory {

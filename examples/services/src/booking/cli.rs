@@ -9,7 +9,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use es_core::{CheckpointStore, EventStore, Projection};
+use es_core::{dcb::DcbStore, CheckpointStore, Projection};
 use es_lease::LeaseError;
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresError, PostgresLeaseConfig, PostgresLeases,
@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::{
     history, http_commands, operations,
     projection::{BookingProjection, BOOKING_PROJECTION},
+    read_model_lag::Answered,
     serve,
     service::{BookingService, BookingServiceError},
     views::{BookingRow, BookingViews},
@@ -134,8 +135,9 @@ pub enum Command {
         log_every: f64,
     },
     /// Run the projector, the relay to RabbitMQ and HTTP: /health and
-    /// /metrics; in server mode also /ready and POST /bookings (embedded:
-    /// under SQLite leases in the data directory).
+    /// /metrics; in server mode also /ready and the bookings API (POST
+    /// /bookings, GET /bookings, /bookings/{id}, /bookings/{id}/events)
+    /// (embedded: under SQLite leases in the data directory).
     Serve(serve::ServeArgs),
 }
 
@@ -293,39 +295,59 @@ async fn execute<S, C>(
     traceparent: Option<&str>,
 ) -> Result<String, BookingServiceError>
 where
-    S: EventStore + Clone + 'static,
+    S: DcbStore + Clone + 'static,
     C: CheckpointStore + 'static,
     BookingProjection: Projection<C::Transaction>,
 {
     let trace = || trace::for_command(traceparent);
-    Ok(match command {
+    // A command whose events are stored succeeded, and a query answers from
+    // the read model it has: either way stdout gets the answer, and one
+    // warning line on stderr says how far behind the read model was.
+    let answered = match command {
         Command::CreateBookingRequest {
             parking_slot_ref_no,
         } => service
             .create(parking_slot_ref_no, trace())
             .await?
-            .to_string(),
+            .map(|id| id.to_string()),
         Command::ReserveBooking { id } => {
-            service.reserve(id, trace()).await?;
-            id.to_string()
+            service.reserve(id, trace()).await?.map(|()| id.to_string())
         }
-        Command::CompleteBooking { id } => {
-            service.complete(id, trace()).await?;
-            id.to_string()
-        }
-        Command::GetBookingDetails { id } => details(&service.details(id).await?),
-        Command::GetBookingList => service
-            .list()
+        Command::CompleteBooking { id } => service
+            .complete(id, trace())
             .await?
-            .iter()
-            .map(|row| {
-                format!(
-                    "{:>4}  {}  {:<9}  {}",
-                    row.id, row.domain_uuid, row.status, row.parking_slot_ref_no
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
+            .map(|()| id.to_string()),
+        Command::GetBookingDetails { id } => service.details(id).await?.map(|row| details(&row)),
+        Command::GetBookingList => service.list().await?.map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    format!(
+                        "{:>4}  {}  {:<9}  {}",
+                        row.id, row.domain_uuid, row.status, row.parking_slot_ref_no
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        other => Answered::current(execute_other(service, other).await?),
+    };
+    if let Some(warning) = answered.warning() {
+        eprintln!("{warning}");
+    }
+    Ok(answered.value)
+}
+
+/// The commands that do not read the booking read model.
+async fn execute_other<S, C>(
+    service: &BookingService<S, C>,
+    command: Command,
+) -> Result<String, BookingServiceError>
+where
+    S: DcbStore + Clone + 'static,
+    C: CheckpointStore + 'static,
+    BookingProjection: Projection<C::Transaction>,
+{
+    Ok(match command {
         Command::GetBookingEvents { id } => {
             history::format_history(id, &service.history(id).await?)
         }
@@ -339,8 +361,14 @@ where
             let done = runner.catch_up_progress().borrow().map_or(0, |p| p.done);
             format!("rebuilt {BOOKING_PROJECTION}: {done} events applied, checkpoint {position}")
         }
-        // Handled by the callers, which know the concrete stores.
-        Command::Serve(_) => String::new(),
+        // Handled by the callers, which know the concrete stores; the rest
+        // by `execute`.
+        Command::Serve(_)
+        | Command::CreateBookingRequest { .. }
+        | Command::ReserveBooking { .. }
+        | Command::CompleteBooking { .. }
+        | Command::GetBookingDetails { .. }
+        | Command::GetBookingList => String::new(),
     })
 }
 

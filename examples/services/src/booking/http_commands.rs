@@ -1,25 +1,37 @@
-//! Booking's commands over HTTP on `booking serve`, so a caller's W3C
-//! `traceparent` header reaches the events: each command joins the caller's
-//! trace when the header is valid (else starts a new one, see
-//! [`trace::for_command`]), and the context travels with its events through
-//! the relay to Parking's consumer.
+//! Booking's HTTP API on `booking serve`: the commands, so a caller's W3C
+//! `traceparent` header reaches the events (each command joins the caller's
+//! trace when the header is valid, else starts a new one, see
+//! [`trace::for_command`]; the context travels with its events through the
+//! relay to Parking's consumer), and the reads beside them
+//! ([`http_queries`]).
 //!
 //! | request | body | answer |
 //! | --- | --- | --- |
-//! | `POST /bookings` | `{"parking_slot_ref_no": "<uuid>"}` | 201 `{"id", "traceparent"}` |
-//! | `POST /bookings/{id}/reserve` | – | 200 `{"id", "traceparent"}` |
-//! | `POST /bookings/{id}/complete` | – | 200 `{"id", "traceparent"}` |
+//! | `POST /bookings` | `{"parking_slot_ref_no": "<uuid>"}` | 201 `{"id", "traceparent", "read_model_behind"}` |
+//! | `POST /bookings/{id}/reserve` | – | 200 `{"id", "traceparent", "read_model_behind"}` |
+//! | `POST /bookings/{id}/complete` | – | 200 `{"id", "traceparent", "read_model_behind"}` |
+//! | `GET /bookings` | – | 200 `{"bookings": [{"id", "status", "parking_slot_ref_no"}], "read_model_behind"}` |
+//! | `GET /bookings/{id}` | – | 200 `{"id", "status", "parking_slot_ref_no", "read_model_behind"}` |
+//! | `GET /bookings/{id}/events` | – | 200 `[{"version", "type", "status", …}]` |
 //!
-//! A refused transition or a conflict is 409, an unknown booking 404, an
-//! unusable id 400, a failing store 503; the body is `{"error": "…"}`.
+//! `read_model_behind` is `null` when the booking read model showed
+//! everything committed, else `{"events", "reason"}`
+//! ([`ReadModelLag`](super::read_model_lag::ReadModelLag)): a command whose
+//! events are stored succeeded even if the read model could not confirm them
+//! in time, and a query that could not show everything committed says so.
+//!
+//! Errors are problem details ([`Problem`]): an unknown booking is 404 (a
+//! command on it too), a refused transition or a conflict 409, a body that
+//! is not `{"parking_slot_ref_no": "<uuid>"}` 422 (415 without a JSON
+//! content type), an id that is not a UUID 400, a failing store 503.
 
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, State},
+    extract::{rejection::JsonRejection, Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use es_core::TraceContext;
@@ -27,8 +39,13 @@ use es_postgres::{PostgresCheckpoints, PostgresStore};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::service::{BookingService, BookingServiceError};
-use crate::common::trace;
+use super::{
+    aggregate::BookingError,
+    http_queries,
+    read_model_lag::Answered,
+    service::{BookingService, BookingServiceError},
+};
+use crate::common::{problem::Problem, trace};
 
 /// The service the routes execute commands on.
 pub type SharedService = Arc<BookingService<PostgresStore, PostgresCheckpoints>>;
@@ -39,10 +56,12 @@ struct CreateBooking {
     parking_slot_ref_no: Uuid,
 }
 
-/// The command routes of `booking serve`.
+/// The command and read routes of `booking serve`.
 pub fn routes(service: SharedService) -> Router {
     Router::new()
-        .route("/bookings", post(create))
+        .route("/bookings", post(create).get(http_queries::list))
+        .route("/bookings/{id}", get(http_queries::details))
+        .route("/bookings/{id}/events", get(http_queries::events))
         .route("/bookings/{id}/reserve", post(reserve))
         .route("/bookings/{id}/complete", post(complete))
         .with_state(service)
@@ -60,33 +79,52 @@ fn trace_of(headers: &HeaderMap) -> TraceContext {
 /// The answer to a command in `trace` that ended with `result` (the
 /// booking's id), `status` on success.
 fn answer(
-    result: Result<Uuid, BookingServiceError>,
+    result: Result<Answered<Uuid>, BookingServiceError>,
     status: StatusCode,
     trace: TraceContext,
 ) -> Response {
-    let error = match result {
-        Ok(id) => {
-            let body = json!({ "id": id, "traceparent": trace.to_string() });
-            return (status, Json(body)).into_response();
+    match result {
+        Ok(answered) => {
+            let body = json!({
+                "id": answered.value,
+                "traceparent": trace.to_string(),
+                "read_model_behind": answered.behind,
+            });
+            (status, Json(body)).into_response()
         }
-        Err(error) => error,
-    };
-    let status = match &error {
-        BookingServiceError::Refused { .. } | BookingServiceError::Conflict { .. } => {
-            StatusCode::CONFLICT
-        }
-        BookingServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        Err(error) => problem(&error).into_response(),
+    }
+}
+
+/// The problem a failed command or query answers: 404 for a booking that
+/// does not exist (also when a command was refused for that reason), 409
+/// for a refused transition or a conflict, 400 for an unusable id, 503 when
+/// a store failed.
+pub fn problem(error: &BookingServiceError) -> Problem {
+    let status = match error {
+        BookingServiceError::NotFound(_)
+        | BookingServiceError::Refused {
+            reason: BookingError::NotFound,
+            ..
+        } => StatusCode::NOT_FOUND,
+        BookingServiceError::Refused { .. }
+        | BookingServiceError::Conflict { .. }
+        | BookingServiceError::SlotTaken { .. } => StatusCode::CONFLICT,
         BookingServiceError::InvalidId(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
-    (status, Json(json!({ "error": error.to_string() }))).into_response()
+    Problem::new(status, error.to_string())
 }
 
 async fn create(
     State(service): State<SharedService>,
     headers: HeaderMap,
-    Json(body): Json<CreateBooking>,
+    body: Result<Json<CreateBooking>, JsonRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(rejection) => return Problem::bad_body(&rejection).into_response(),
+    };
     let trace = trace_of(&headers);
     let result = service.create(body.parking_slot_ref_no, trace).await;
     answer(result, StatusCode::CREATED, trace)
@@ -98,7 +136,10 @@ async fn reserve(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    let result = service.reserve(id, trace).await.map(|()| id);
+    let result = service
+        .reserve(id, trace)
+        .await
+        .map(|answered| answered.map(|()| id));
     answer(result, StatusCode::OK, trace)
 }
 
@@ -108,6 +149,9 @@ async fn complete(
     headers: HeaderMap,
 ) -> Response {
     let trace = trace_of(&headers);
-    let result = service.complete(id, trace).await.map(|()| id);
+    let result = service
+        .complete(id, trace)
+        .await
+        .map(|answered| answered.map(|()| id));
     answer(result, StatusCode::OK, trace)
 }

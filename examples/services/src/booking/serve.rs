@@ -4,9 +4,11 @@
 //! store and keeps the booking projection current), the relay (publishes the
 //! event store to RabbitMQ with publisher confirms; the event store is the
 //! outbox, so there is no dual write), and the HTTP server: `GET /health`,
-//! `/metrics`, and in server mode `/ready` and the booking commands (`POST
-//! /bookings`, see [`http_commands`](super::http_commands), which join the
-//! caller's `traceparent`). Any number of instances may run at once (a
+//! `/metrics`, and in server mode `/ready` and the bookings API (`POST
+//! /bookings` and the other commands, which join the caller's `traceparent`,
+//! and `GET /bookings`, `/bookings/{id}`, `/bookings/{id}/events`; see
+//! [`http_commands`](super::http_commands)); every error answer is a
+//! problem+json body ([`problem`](crate::common::problem)). Any number of instances may run at once (a
 //! rolling restart runs two): the projector and the relay each run under a
 //! lease ([`es_lease::Leader::serve`]), so on every name one instance leads
 //! and the others wait as standbys; a worker that fails or loses its lease
@@ -24,7 +26,7 @@ use std::{pin::pin, time::Duration};
 
 use es_amqp::{lapin, Relay, RelayCheckpoint, RelayConfig, RelayError, RoutingKey};
 use es_core::projection::CatchUpProgress;
-use es_core::{CheckpointStore, EventStore, Position, Projection, RecordedEvent};
+use es_core::{dcb::DcbStore, CheckpointStore, Position, Projection, RecordedEvent};
 use es_lease::{Leader, LeaderConfig, LeaseError, LeaseStore};
 use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;
@@ -56,7 +58,7 @@ pub struct ServeArgs {
     /// The broker and the exchange to publish to.
     #[command(flatten)]
     pub broker: BrokerArgs,
-    /// The port of GET /health, /ready and /metrics.
+    /// The port of GET /health, /ready, /metrics and the bookings API.
     #[arg(long, env = "BOOKING_HTTP_PORT", default_value_t = 8000)]
     pub port: u16,
     /// The lag limits of GET /ready.
@@ -144,7 +146,7 @@ pub async fn serve<S, C, R, L>(
     operations: impl FnOnce(watch::Receiver<Position>, Vec<WorkerStatus>) -> axum::Router,
 ) -> Result<(), ServeError>
 where
-    S: EventStore + Clone + Send + Sync + 'static,
+    S: DcbStore + Clone + Send + Sync + 'static,
     C: CheckpointStore + Send + Sync + 'static,
     BookingProjection: Projection<C::Transaction> + Send + Sync,
     R: RelayCheckpoint + 'static,

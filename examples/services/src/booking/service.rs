@@ -3,16 +3,20 @@
 //!
 //! It is generic over the event store and the projector's checkpoint store,
 //! so embedded mode (SQLite files) and server mode (PostgreSQL) run the same
-//! code. Read-your-writes: a command returns only after the projection has
+//! code. Read-your-writes: a command returns once the projection has
 //! applied its events, and a query first catches the projection up, so a
-//! query right after a command always sees it. Every command runs in a
+//! query right after a command sees it. When the projection cannot confirm
+//! in time, the command has still succeeded (its events are stored) and
+//! says how far behind the read model is; a query that cannot show
+//! everything committed says so too ([`ReadModelLag`]). Every command runs in a
 //! trace (its [`TraceContext`], recorded in its events' metadata) that the
 //! events carry to Parking.
 
 use std::time::Duration;
 
+use es_core::dcb::{AppendCondition, DcbStore, TaggedEvent};
 use es_core::{
-    CheckpointStore, EventStore, ExecuteError, InvalidInput, Metadata, Position, Projection,
+    CheckpointStore, ExecuteError, ExpectedVersion, InvalidInput, Metadata, Position, Projection,
     ProjectionError, ProjectionRunner, Repository, RetryPolicy, StoreError, TraceContext,
 };
 use futures::TryStreamExt;
@@ -21,12 +25,20 @@ use uuid::Uuid;
 use super::{
     aggregate::{Booking, BookingCommand, BookingError},
     projection::BookingProjection,
+    read_model_lag::{Answered, ReadModelLag},
+    slot_boundary::{slot_bookings, slot_tag},
     views::{BookingRow, BookingViews},
 };
-use crate::common::booking_event::BookingEvent;
+use crate::common::booking_event::{BookingEvent, BookingStatus};
 
-/// How long a command waits for the projection to show its events.
-pub const PROJECTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a command waits for the projection to show its events before it
+/// answers with the read model's lag instead.
+pub const PROJECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a request for a slot decides again after another request for
+/// the same slot committed first (each new decision sees that booking, so a
+/// second attempt normally ends in a clear refusal).
+const CREATE_ATTEMPTS: usize = 5;
 
 /// Why a booking command or query failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +63,17 @@ pub enum BookingServiceError {
         /// The booking.
         id: Uuid,
     },
+    /// The slot is held by another booking (created or reserved); nothing
+    /// was written.
+    #[error("cannot create a booking for slot {slot}: booking {holder} holds it ({status}); it frees the slot when it is completed")]
+    SlotTaken {
+        /// The slot asked for.
+        slot: Uuid,
+        /// The booking that holds it.
+        holder: Uuid,
+        /// That booking's status.
+        status: BookingStatus,
+    },
     /// No booking has this id.
     #[error("no booking {0}")]
     NotFound(Uuid),
@@ -60,9 +83,6 @@ pub enum BookingServiceError {
     /// The projection failed.
     #[error("booking projection: {0}")]
     Projection(#[from] ProjectionError),
-    /// The projection did not show the command's events in time.
-    #[error("the booking projection did not catch up within {0:?}")]
-    ProjectionTimeout(Duration),
     /// The projector database failed.
     #[error("projector database: {0}")]
     Views(#[from] sqlx::Error),
@@ -91,7 +111,7 @@ pub struct BookingService<S, C> {
 
 impl<S, C> BookingService<S, C>
 where
-    S: EventStore + Clone + 'static,
+    S: DcbStore + Clone + 'static,
     C: CheckpointStore + 'static,
     BookingProjection: Projection<C::Transaction>,
 {
@@ -119,50 +139,137 @@ where
     }
 
     /// `create_booking_request`: a new booking for `parking_slot_ref_no`,
-    /// in the trace `trace`.
+    /// in the trace `trace`, unless another booking holds the slot
+    /// ([`BookingServiceError::SlotTaken`]; see
+    /// [`slot_boundary`](super::slot_boundary)).
     pub async fn create(
         &self,
         parking_slot_ref_no: Uuid,
         trace: TraceContext,
-    ) -> Result<Uuid, BookingServiceError> {
+    ) -> Result<Answered<Uuid>, BookingServiceError> {
         let id = Uuid::new_v4();
-        self.execute(
-            "create",
+        let stream_id = Repository::<Booking, S>::stream_id(id)?;
+        let tag = slot_tag(parking_slot_ref_no)?;
+        let query = slot_bookings(&tag);
+        let created = BookingEvent::BookingCreated {
+            parking_slot_ref_no,
+        };
+        // One event id for every attempt: an attempt that committed but
+        // whose reply was lost is found again, not written twice.
+        let event = TaggedEvent::from_domain(&created, [tag])?;
+        let event = TaggedEvent {
+            event: event
+                .event
+                .with_metadata(Metadata::default().with_trace_context(trace)),
+            ..event
+        };
+        let store = self.repository.store();
+        for _ in 0..CREATE_ATTEMPTS {
+            let read = store.read_query(&query, None, None).await?;
+            for earlier in read.events.iter().rev() {
+                let holder = earlier
+                    .event
+                    .stream_id
+                    .aggregate_id()
+                    .and_then(|id| Uuid::parse_str(id).ok());
+                let Some(holder) = holder else { continue };
+                let loaded = self.repository.load(holder).await?;
+                if let Some(booking) = loaded.state {
+                    if matches!(
+                        booking.status,
+                        BookingStatus::Created | BookingStatus::Reserved
+                    ) {
+                        return Err(BookingServiceError::SlotTaken {
+                            slot: parking_slot_ref_no,
+                            holder,
+                            status: booking.status,
+                        });
+                    }
+                }
+            }
+            let condition = AppendCondition::new(query.clone(), read.head);
+            let appended = store
+                .append_tagged(
+                    &stream_id,
+                    ExpectedVersion::NoStream,
+                    vec![event.clone()],
+                    Some(&condition),
+                )
+                .await;
+            match appended {
+                Ok(outcome) => {
+                    // Stored: the request has succeeded, whatever the read
+                    // model does.
+                    let behind = match outcome.last_position {
+                        Some(position) => self.project_up_to(position).await,
+                        None => None,
+                    };
+                    return Ok(Answered { value: id, behind });
+                }
+                Err(error) if error.is_condition_failed() => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(BookingServiceError::Conflict {
+            action: "create",
             id,
-            BookingCommand::Create {
-                parking_slot_ref_no,
-            },
-            trace,
-        )
-        .await?;
-        Ok(id)
+        })
     }
 
     /// `reserve_booking`, in the trace `trace`.
-    pub async fn reserve(&self, id: Uuid, trace: TraceContext) -> Result<(), BookingServiceError> {
+    pub async fn reserve(
+        &self,
+        id: Uuid,
+        trace: TraceContext,
+    ) -> Result<Answered<()>, BookingServiceError> {
         self.execute("reserve", id, BookingCommand::Reserve, trace)
             .await
     }
 
     /// `complete_booking`, in the trace `trace`.
-    pub async fn complete(&self, id: Uuid, trace: TraceContext) -> Result<(), BookingServiceError> {
+    pub async fn complete(
+        &self,
+        id: Uuid,
+        trace: TraceContext,
+    ) -> Result<Answered<()>, BookingServiceError> {
         self.execute("complete", id, BookingCommand::Complete, trace)
             .await
     }
 
-    /// `get_booking_details`, from the projection.
-    pub async fn details(&self, id: Uuid) -> Result<BookingRow, BookingServiceError> {
-        self.projector.catch_up().await?;
-        self.views
+    /// `get_booking_details`, from the projection (with its lag if it
+    /// could not show everything committed).
+    pub async fn details(&self, id: Uuid) -> Result<Answered<BookingRow>, BookingServiceError> {
+        let behind = self.catch_up().await?;
+        let row = self
+            .views
             .details(id)
             .await?
-            .ok_or(BookingServiceError::NotFound(id))
+            .ok_or(BookingServiceError::NotFound(id))?;
+        Ok(Answered { value: row, behind })
     }
 
-    /// `get_booking_list`, from the projection.
-    pub async fn list(&self) -> Result<Vec<BookingRow>, BookingServiceError> {
-        self.projector.catch_up().await?;
-        Ok(self.views.list().await?)
+    /// `get_booking_list`, from the projection (with its lag if it could
+    /// not show everything committed).
+    pub async fn list(&self) -> Result<Answered<Vec<BookingRow>>, BookingServiceError> {
+        let behind = self.catch_up().await?;
+        Ok(Answered {
+            value: self.views.list().await?,
+            behind,
+        })
+    }
+
+    /// Catches the projection up before a query; the read model's lag if
+    /// committed events remain after its checkpoint (events a transaction
+    /// still writing the log holds back, or events committed meanwhile).
+    async fn catch_up(&self) -> Result<Option<ReadModelLag>, BookingServiceError> {
+        let reached = self.projector.catch_up().await?;
+        let remaining = self.repository.store().count_after(reached).await?;
+        Ok(remaining.filter(|&n| n > 0).map(|events| ReadModelLag {
+            events: Some(events),
+            reason: "committed events are held back by a transaction still writing the event \
+                     log, or were committed while the query ran"
+                .to_owned(),
+        }))
     }
 
     /// `get_booking_events`: `(version, event)` pairs from the event store.
@@ -194,7 +301,7 @@ where
         id: Uuid,
         command: BookingCommand,
         trace: TraceContext,
-    ) -> Result<(), BookingServiceError> {
+    ) -> Result<Answered<()>, BookingServiceError> {
         let executed = self
             .repository
             .execute_with(id, command, Metadata::default().with_trace_context(trace))
@@ -212,23 +319,46 @@ where
                     source: Box::new(other),
                 },
             })?;
-        match executed.outcome.last_position {
+        // The events are stored: from here on the command has succeeded,
+        // whatever the read model does.
+        let behind = match executed.outcome.last_position {
             Some(position) => self.project_up_to(position).await,
-            None => Ok(()),
-        }
+            None => None,
+        };
+        Ok(Answered { value: (), behind })
     }
 
     /// Runs the projection until it has applied `position` (another runner,
-    /// such as `booking serve`, may get there first: that counts too).
-    async fn project_up_to(&self, position: Position) -> Result<(), BookingServiceError> {
+    /// such as `booking serve`, may get there first: that counts too), for
+    /// at most [`PROJECTION_TIMEOUT`]; otherwise the read model's lag.
+    async fn project_up_to(&self, position: Position) -> Option<ReadModelLag> {
         let caught_up = async {
             tokio::select! {
-                result = self.projector.run() => result.map_err(BookingServiceError::from),
-                result = self.projector.wait_for(position) => result.map_err(BookingServiceError::from),
+                result = self.projector.run() => result,
+                result = self.projector.wait_for(position) => result,
             }
         };
-        tokio::time::timeout(PROJECTION_TIMEOUT, caught_up)
+        let reason = match tokio::time::timeout(PROJECTION_TIMEOUT, caught_up).await {
+            Ok(Ok(())) => return None,
+            Ok(Err(error)) => format!("the projection failed: {error}"),
+            Err(_) => format!("it did not show the command's events within {PROJECTION_TIMEOUT:?}"),
+        };
+        let checkpoint = self
+            .projector
+            .checkpoints()
+            .load_checkpoint(self.projector.projection().name())
             .await
-            .map_err(|_| BookingServiceError::ProjectionTimeout(PROJECTION_TIMEOUT))?
+            .ok();
+        let events = match checkpoint {
+            Some(checkpoint) => self
+                .repository
+                .store()
+                .count_after(checkpoint)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        Some(ReadModelLag { events, reason })
     }
 }

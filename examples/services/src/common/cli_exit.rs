@@ -6,7 +6,10 @@
 
 use std::process::ExitCode;
 
-use clap::{error::ErrorKind, Parser};
+use clap::{
+    error::{ContextKind, ContextValue, ErrorKind},
+    Parser,
+};
 
 /// The command failed.
 pub const FAILURE: u8 = 1;
@@ -21,7 +24,8 @@ pub fn parse_args<C: Parser>() -> Result<C, ExitCode> {
 
 /// Turns a clap error into one line on stderr (help and version are printed
 /// as they are) and the exit code.
-pub fn report_usage(error: clap::Error) -> ExitCode {
+pub fn report_usage(mut error: clap::Error) -> ExitCode {
+    one_suggestion_per_command(&mut error);
     match error.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
@@ -39,6 +43,32 @@ pub fn report_usage(error: clap::Error) -> ExitCode {
             ExitCode::from(USAGE)
         }
     }
+}
+
+/// Every command answers to its seed name and a kebab-case alias
+/// (`create_booking_request`, `create-booking-request`); clap suggests both
+/// for a mistyped command. Keeps one per command: the seed's name.
+fn one_suggestion_per_command(error: &mut clap::Error) {
+    let Some(ContextValue::Strings(suggestions)) = error.get(ContextKind::SuggestedSubcommand)
+    else {
+        return;
+    };
+    let mut kept: Vec<String> = Vec::new();
+    for suggestion in suggestions {
+        let seed_name = suggestion.replace('-', "_");
+        let name = if suggestions.contains(&seed_name) {
+            seed_name
+        } else {
+            suggestion.clone()
+        };
+        if !kept.contains(&name) {
+            kept.push(name);
+        }
+    }
+    error.insert(
+        ContextKind::SuggestedSubcommand,
+        ContextValue::Strings(kept),
+    );
 }
 
 /// clap's message without the usage block, folded onto one line.

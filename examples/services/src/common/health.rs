@@ -40,7 +40,8 @@ pub async fn bind(port: u16) -> Result<TcpListener, HealthError> {
 /// `stopped`), and 503 with `"status":"stuck"` while a worker leads but has
 /// had work in hand without progress past its stall timeout, or sits out
 /// after being deposed for that (see [`WorkerStatus::check`]). The `routes`
-/// (`/ready`, `/metrics`) are served beside it, until the task is dropped.
+/// (`/ready`, `/metrics`) are served beside it, every error answer as a
+/// problem ([`super::problem`]), until the task is dropped.
 pub async fn serve(
     listener: TcpListener,
     service: &'static str,
@@ -56,7 +57,7 @@ pub async fn serve(
             }),
         )
         .merge(routes);
-    axum::serve(listener, app).await
+    axum::serve(listener, super::problem::everywhere(app)).await
 }
 
 /// The answer to `GET /health` for `workers`.

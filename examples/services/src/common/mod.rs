@@ -10,6 +10,7 @@ pub mod key_value;
 pub mod logging;
 pub mod metrics_endpoint;
 pub mod operations;
+pub mod problem;
 pub mod readiness;
 pub mod service_main;
 pub mod shutdown;

@@ -79,7 +79,8 @@ pub enum Command {
     /// List every parking slot, one per line.
     #[command(name = "parking_slot_list", visible_alias = "parking-slot-list")]
     ParkingSlotList,
-    /// Server mode: consume booking events from RabbitMQ and answer GET /health.
+    /// Server mode: consume booking events from RabbitMQ; answer GET /health,
+    /// /ready, /metrics, /slots and /slots/{id}.
     Serve(serve::ServeArgs),
 }
 

@@ -4,6 +4,8 @@
 pub mod booking_follower;
 pub mod cli;
 pub mod db;
+pub mod http_queries;
+pub mod old_queue;
 pub mod operations;
 pub mod serve;
 pub mod slot;

@@ -9,7 +9,8 @@
 //! queue exists; beside it `GET /metrics` (Prometheus text: the consumer's
 //! counters and this process's subscription to each partition) and
 //! `GET /ready` (the SQLite database, the broker, the consumer group holding
-//! its preferred partitions, a handler not stuck; 503 naming what fails).
+//! its preferred partitions, a handler not stuck; 503 naming what fails),
+//! and the slots (`GET /slots`, `GET /slots/{id}`, see [`http_queries`]).
 //! `/health` answers 503 while the handler has had an event in hand for
 //! 8 s without applying one (a peer process frozen inside a write holds
 //! the shared SQLite file's write lock: nobody can take it back).
@@ -21,7 +22,9 @@
 //! on the others, taking them over when their process dies. Each booking's
 //! events stay in order; events of different bookings (even on the same
 //! slot) may be applied in a different order than Booking recorded them.
-//! Change N only after draining the partitions (see `es_amqp::ConsumerGroup`).
+//! Change N only after draining the partitions (see `es_amqp::ConsumerGroup`);
+//! a run on partitions warns at start when the single queue of an earlier
+//! run without them is still there ([`old_queue`]).
 
 use es_amqp::{
     ConsumerConfig, ConsumerError, ConsumerGroup, ConsumerGroupConfig, IdempotentHandler,
@@ -30,7 +33,7 @@ use es_amqp::{
 
 use super::{
     booking_follower::{BookingFollower, BOOKING_FOLLOWER},
-    operations,
+    http_queries, old_queue, operations,
     watched_handler::WatchedHandler,
 };
 use crate::common::{broker_args::BrokerArgs, health, shutdown, worker_status::WorkerStatus};
@@ -50,7 +53,7 @@ pub struct ServeArgs {
     /// Parking's durable queue of booking events.
     #[arg(long, env = "PARKING_QUEUE", default_value = "parking.booking_events")]
     pub queue: String,
-    /// The port of GET /health, /ready and /metrics.
+    /// The port of GET /health, /ready, /metrics and /slots.
     #[arg(long, env = "PARKING_HTTP_PORT", default_value_t = 8001)]
     pub port: u16,
     /// Partitions of the queue, split by booking id (1 to 64; 1: one queue).
@@ -123,8 +126,24 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
     )];
     let consumer = ConsumerGroup::new(config, handler);
     consumer.declare().await.map_err(declare_error)?;
+    if args.partitions > 1 {
+        if let Some((messages, consumers)) =
+            old_queue::leftover(&args.broker.amqp_url, &args.queue).await
+        {
+            tracing::warn!(
+                "{}",
+                old_queue::warning(&args.queue, messages, consumers, args.partitions)
+            );
+        }
+    }
     let listener = health::bind(args.port).await?;
-    let routes = operations::routes(pool, &consumer, workers.clone(), &args.broker.amqp_url);
+    let routes = operations::routes(
+        pool.clone(),
+        &consumer,
+        workers.clone(),
+        &args.broker.amqp_url,
+    )
+    .merge(http_queries::routes(pool));
     tracing::info!(
         port = args.port,
         queue = %args.queue,

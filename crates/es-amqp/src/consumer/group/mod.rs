@@ -193,11 +193,44 @@ impl<H: Handler> ConsumerGroup<H> {
     /// runtime the partitions' decoding, handling and acknowledging spread
     /// over the worker threads (polled together in one task, N partitions of
     /// one process were bound to one thread: 2.4x for N = 4 where separate
-    /// processes reached 3.2x). Dropping the returned future aborts them.
+    /// processes reached 3.2x). Dropping the returned future aborts them;
+    /// a task being polled on another thread at that moment stops at its
+    /// next await point, shortly after the drop. To know when the last
+    /// handler call has returned, stop with [`run_until`](Self::run_until).
     ///
     /// Returns only if a partition's very first topology declaration fails
     /// (a configuration error); the other partitions stop then too.
     pub async fn run(&self) -> Result<Infallible, ConsumerError>
+    where
+        H: 'static,
+    {
+        match self.supervise(std::future::pending()).await {
+            Ok(()) => std::future::pending().await,
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Like [`run`](Self::run), but returns `Ok` once `shutdown` completes
+    /// and every partition's task has stopped: when it returns, no handler
+    /// call of this group is running or will start. Every partition's
+    /// unacknowledged messages go back to the head of its queue, for the
+    /// next active consumer.
+    pub async fn run_until(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ConsumerError>
+    where
+        H: 'static,
+    {
+        self.supervise(shutdown).await
+    }
+
+    /// Runs a task per partition until `shutdown` completes (then aborts
+    /// them and waits for them to stop) or one returns an error.
+    async fn supervise(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ConsumerError>
     where
         H: 'static,
     {
@@ -216,29 +249,29 @@ impl<H: Handler> ConsumerGroup<H> {
                 consumer.run().await
             });
         }
+        let mut shutdown = std::pin::pin!(shutdown);
         loop {
-            match runs.join_next().await {
-                Some(Ok(result)) => return result,
-                Some(Err(error)) if error.is_panic() => {
-                    std::panic::resume_unwind(error.into_panic())
+            tokio::select! {
+                () = &mut shutdown => {
+                    runs.shutdown().await;
+                    return Ok(());
                 }
-                // Only this future aborts its tasks (by dropping the set).
-                Some(Err(_aborted)) => {}
-                None => return std::future::pending().await,
+                joined = runs.join_next() => match joined {
+                    Some(Ok(Ok(never))) => match never {},
+                    Some(Ok(Err(error))) => return Err(error),
+                    Some(Err(error)) if error.is_panic() => {
+                        std::panic::resume_unwind(error.into_panic())
+                    }
+                    // Only this function aborts its tasks (shutdown, or
+                    // dropping the set).
+                    Some(Err(_aborted)) => {}
+                    // No partitions: wait for the shutdown alone.
+                    None => {
+                        shutdown.await;
+                        return Ok(());
+                    }
+                },
             }
         }
-    }
-
-    /// Like [`run`](Self::run), but returns `Ok` once `shutdown` completes.
-    /// Every partition's unacknowledged messages go back to the head of its
-    /// queue, for the next active consumer.
-    pub async fn run_until(
-        &self,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) -> Result<(), ConsumerError>
-    where
-        H: 'static,
-    {
-        super::until(self.run(), shutdown).await
     }
 }

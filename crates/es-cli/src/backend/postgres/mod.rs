@@ -4,7 +4,7 @@
 //! accident, so a schema without `es_events` is reported as "no event store".
 
 mod horizon;
-mod queries;
+pub mod queries;
 
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ pub use horizon::Horizon;
 
 use crate::{
     backend::{
-        model::{signed, Backlog, Checkpoint, Head, StreamFilter, StreamSummary},
+        model::{signed, Backlog, Checkpoint, Head, StoredIn, StreamFilter, StreamSummary},
         rows,
     },
     error::CliError,
@@ -91,9 +91,24 @@ impl PostgresBackend {
         self.sql.log.streams(self.store.pool(), filter).await
     }
 
+    /// Up to `limit` streams whose id ends with `-{suffix}`.
+    pub async fn streams_ending_with(
+        &self,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, CliError> {
+        self.sql
+            .log
+            .streams_ending_with(self.store.pool(), suffix, limit)
+            .await
+    }
+
     /// Every checkpoint, by name.
     pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
-        self.sql.log.checkpoints(self.store.pool()).await
+        self.sql
+            .log
+            .checkpoints(self.store.pool(), StoredIn::Log)
+            .await
     }
 
     /// How many events lie after `after`, and when the first was recorded.
@@ -122,13 +137,25 @@ impl PostgresBackend {
         name: &str,
         to: Position,
     ) -> Result<Option<Position>, CliError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(self.sql.move_checkpoint.as_str()))
-            .bind(name)
-            .bind(signed(to.commit))
-            .bind(signed(to.sequence))
-            .fetch_optional(self.store.pool())
-            .await
-            .map_err(CliError::query("move the checkpoint"))?;
-        row.map(|row| rows::position(&row, 0, 1)).transpose()
+        move_checkpoint(self.store.pool(), &self.sql, name, to).await
     }
+}
+
+/// Moves checkpoint `name` in `pool`'s checkpoint table (of the schema `sql`
+/// was made for) to `to`; `None` if there is no such checkpoint, else where
+/// it was.
+pub async fn move_checkpoint(
+    pool: &sqlx::PgPool,
+    sql: &Queries,
+    name: &str,
+    to: Position,
+) -> Result<Option<Position>, CliError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.move_checkpoint.as_str()))
+        .bind(name)
+        .bind(signed(to.commit))
+        .bind(signed(to.sequence))
+        .fetch_optional(pool)
+        .await
+        .map_err(CliError::query("move the checkpoint"))?;
+    row.map(|row| rows::position(&row, 0, 1)).transpose()
 }

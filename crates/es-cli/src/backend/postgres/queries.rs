@@ -1,7 +1,7 @@
 //! The SQL `es` runs against a PostgreSQL event store's tables.
 //!
 //! Kept beside the backend rather than borrowed from es-postgres: these are
-//! operator queries (listings, lag, the xmin horizon) the store itself never
+//! operator queries (listings, lag, the log's writers) the store itself never
 //! needs. The schema name is the only text formatted in; it was validated by
 //! [`SchemaName`] and is quoted. Every value is a bind parameter.
 
@@ -16,7 +16,7 @@ pub struct Queries {
     pub log: LogStatements,
     /// Moves checkpoint `$1` to `($2, $3)`, returning where it was.
     pub move_checkpoint: String,
-    /// Events whose transaction id is at or above `$1` (held back by the horizon).
+    /// Events whose commit key is at or above `$1` (held back by the horizon).
     pub held_back: String,
 }
 
@@ -32,6 +32,11 @@ impl Queries {
                    AND ($3::text IS NULL OR starts_with(stream_id, $3)) \
                    AND ($4::text IS NULL OR stream_id > $4) \
                  GROUP BY stream_id ORDER BY stream_id LIMIT $5"
+            ),
+            streams_ending_with: format!(
+                "SELECT DISTINCT stream_id FROM {q}.es_events \
+                 WHERE right(stream_id, char_length($1) + 1) = '-' || $1 \
+                 ORDER BY stream_id LIMIT $2"
             ),
             checkpoints: format!(
                 "SELECT projection, commit_key, sequence FROM {q}.es_checkpoints ORDER BY projection"
@@ -61,10 +66,6 @@ impl Queries {
 
 /// Whether a table exists: `$1` is `"schema".table`.
 pub const TABLE_EXISTS: &str = "SELECT to_regclass($1) IS NOT NULL";
-
-/// The current horizon: the oldest transaction id still running, as the
-/// gap-safe reader sees it (64-bit, with epoch).
-pub const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// Sessions that hold a transaction id or a snapshot, oldest first.
 pub const OPEN_TRANSACTIONS: &str = "\

@@ -3,19 +3,22 @@
 //! Opening never creates or migrates a database: a mistyped path must be an
 //! error, not a new empty store.
 
-mod queries;
+pub mod queries;
 
 use std::{str::FromStr, time::Duration};
 
 use es_core::Position;
 use es_lease::LeaseHolder;
 use es_sqlite::{SqliteLeases, SqliteStore};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+    SqlitePool,
+};
 
 use crate::{
     backend::{
         log_reads::LogStatements,
-        model::{signed, Backlog, Checkpoint, Head, StreamFilter, StreamSummary},
+        model::{signed, Backlog, Checkpoint, Head, StoredIn, StreamFilter, StreamSummary},
         rows,
     },
     error::CliError,
@@ -35,37 +38,7 @@ impl SqliteBackend {
         path: &std::path::Path,
         timeout: Duration,
     ) -> Result<Self, CliError> {
-        let location = path.display().to_string();
-        let fail = |source| CliError::Sqlite {
-            location: location.clone(),
-            source,
-        };
-        if !path.is_file() {
-            return Err(CliError::NoEventStore {
-                location: format!("{location} (no such file)"),
-                table: "es_events".into(),
-            });
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(fail)?
-            .create_if_missing(false)
-            .busy_timeout(timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .acquire_timeout(timeout)
-            .connect_with(options)
-            .await
-            .map_err(fail)?;
-        let has_events: bool = sqlx::query_scalar(queries::HAS_EVENT_TABLE)
-            .fetch_one(&pool)
-            .await
-            .map_err(fail)?;
-        if !has_events {
-            return Err(CliError::NoEventStore {
-                location,
-                table: "es_events".into(),
-            });
-        }
+        let pool = open_existing(url, path, timeout, "es_events").await?;
         Ok(Self {
             store: SqliteStore::from_pool(pool),
             sql: std::sync::Arc::new(queries::log_statements()),
@@ -82,9 +55,20 @@ impl SqliteBackend {
         self.sql.streams(self.store.pool(), filter).await
     }
 
+    /// Up to `limit` streams whose id ends with `-{suffix}`.
+    pub async fn streams_ending_with(
+        &self,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, CliError> {
+        self.sql
+            .streams_ending_with(self.store.pool(), suffix, limit)
+            .await
+    }
+
     /// Every checkpoint, by name.
     pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, CliError> {
-        self.sql.checkpoints(self.store.pool()).await
+        self.sql.checkpoints(self.store.pool(), StoredIn::Log).await
     }
 
     /// How many events lie after `after`, and when the first was recorded.
@@ -112,34 +96,93 @@ impl SqliteBackend {
         name: &str,
         to: Position,
     ) -> Result<Option<Position>, CliError> {
-        let fail = CliError::query;
-        // BEGIN IMMEDIATE: the runner's own commits take the same write lock,
-        // so the read and the move cannot interleave with one.
-        let mut tx = self
-            .store
-            .pool()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(fail("start a transaction"))?;
-        let row = sqlx::query(queries::CHECKPOINT)
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail("read the checkpoint"))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let previous = rows::position(&row, 0, 1)?;
-        sqlx::query(queries::MOVE_CHECKPOINT)
-            .bind(name)
-            .bind(signed(to.commit))
-            .bind(signed(to.sequence))
-            .execute(&mut *tx)
-            .await
-            .map_err(fail("move the checkpoint"))?;
-        tx.commit()
-            .await
-            .map_err(fail("commit the checkpoint move"))?;
-        Ok(Some(previous))
+        move_checkpoint(self.store.pool(), name, to).await
     }
+}
+
+/// Opens the existing SQLite database at `url` (file `path`) that has the
+/// table `table` (`es_events` for a store, `es_checkpoints` for a checkpoint
+/// database); never creates the file or the table.
+pub async fn open_existing(
+    url: &str,
+    path: &std::path::Path,
+    timeout: Duration,
+    table: &'static str,
+) -> Result<SqlitePool, CliError> {
+    let location = path.display().to_string();
+    let missing = |location: String| {
+        if table == "es_events" {
+            CliError::NoEventStore {
+                location,
+                table: table.into(),
+            }
+        } else {
+            CliError::NoCheckpoints {
+                location,
+                table: table.into(),
+            }
+        }
+    };
+    if !path.is_file() {
+        return Err(missing(format!("{location} (no such file)")));
+    }
+    let fail = |source| CliError::Sqlite {
+        location: location.clone(),
+        source,
+    };
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(fail)?
+        .create_if_missing(false)
+        .busy_timeout(timeout);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await
+        .map_err(fail)?;
+    let has_table: bool = sqlx::query_scalar(queries::HAS_TABLE)
+        .bind(table)
+        .fetch_one(&pool)
+        .await
+        .map_err(fail)?;
+    if !has_table {
+        return Err(missing(location));
+    }
+    Ok(pool)
+}
+
+/// Moves checkpoint `name` in `pool`'s database to `to`; `None` if there is
+/// no such checkpoint, else where it was.
+pub async fn move_checkpoint(
+    pool: &SqlitePool,
+    name: &str,
+    to: Position,
+) -> Result<Option<Position>, CliError> {
+    let fail = CliError::query;
+    // BEGIN IMMEDIATE: the runner's own commits take the same write lock,
+    // so the read and the move cannot interleave with one.
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(fail("start a transaction"))?;
+    let row = sqlx::query(queries::CHECKPOINT)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail("read the checkpoint"))?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let previous = rows::position(&row, 0, 1)?;
+    sqlx::query(queries::MOVE_CHECKPOINT)
+        .bind(name)
+        .bind(signed(to.commit))
+        .bind(signed(to.sequence))
+        .execute(&mut *tx)
+        .await
+        .map_err(fail("move the checkpoint"))?;
+    tx.commit()
+        .await
+        .map_err(fail("commit the checkpoint move"))?;
+    Ok(Some(previous))
 }

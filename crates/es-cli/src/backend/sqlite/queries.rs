@@ -10,6 +10,7 @@ use crate::backend::log_reads::LogStatements;
 pub fn log_statements() -> LogStatements {
     LogStatements {
         streams: STREAMS.to_owned(),
+        streams_ending_with: STREAMS_ENDING_WITH.to_owned(),
         checkpoints: CHECKPOINTS.to_owned(),
         backlog: BACKLOG.to_owned(),
         head: HEAD.to_owned(),
@@ -25,6 +26,12 @@ const STREAMS: &str = "\
       AND (?3 IS NULL OR substr(stream_id, 1, length(?3)) = ?3) \
       AND (?4 IS NULL OR stream_id > ?4) \
     GROUP BY stream_id ORDER BY stream_id LIMIT ?5";
+
+/// `?1` suffix, `?2` limit: the ids of streams ending with `-{suffix}`.
+const STREAMS_ENDING_WITH: &str = "\
+    SELECT DISTINCT stream_id FROM es_events \
+    WHERE substr(stream_id, -(length(?1) + 1)) = '-' || ?1 \
+    ORDER BY stream_id LIMIT ?2";
 
 /// All checkpoints: `(projection, commit_key, sequence)`.
 const CHECKPOINTS: &str =
@@ -49,6 +56,6 @@ const BACKLOG: &str = "\
 const HEAD: &str =
     "SELECT position, position, recorded_at FROM es_events ORDER BY position DESC LIMIT 1";
 
-/// Whether the event table exists.
-pub const HAS_EVENT_TABLE: &str =
-    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'es_events'";
+/// Whether the table `?1` exists.
+pub const HAS_TABLE: &str =
+    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1";

@@ -8,7 +8,7 @@
 
 mod list;
 mod purge;
-mod redrive;
+pub mod redrive;
 mod show;
 
 use clap::{Args, Subcommand};

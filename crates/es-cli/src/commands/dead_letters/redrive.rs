@@ -120,15 +120,25 @@ pub async fn run(
     queue: &mut DeadLetterQueue,
     printer: Printer,
 ) -> Result<(), CliError> {
+    printer.print(&redrive(connection, queue, args.limit, args.dry_run).await?)
+}
+
+/// Moves the dead letters of `queue` back (at most `limit`, the first in
+/// per-stream order; nothing when `dry_run`) and says what moved. What is
+/// not moved stays in the queue, in order (also on an error).
+pub async fn redrive(
+    connection: &Connection,
+    queue: &mut DeadLetterQueue,
+    limit: Option<u64>,
+    dry_run: bool,
+) -> Result<RedriveReport, CliError> {
     let mut taken = queue.take(None).await?;
     taken.sort_by(|a, b| {
         a.dead_letter
             .redrive_order()
             .cmp(&b.dead_letter.redrive_order())
     });
-    let limit = args
-        .limit
-        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     let (movable, skipped): (Vec<_>, Vec<_>) = taken
         .into_iter()
         .partition(|m| m.dead_letter.redrive_target.is_some());
@@ -136,7 +146,7 @@ pub async fn run(
     let skipped = skipped.iter().map(plan_entry).collect();
 
     let mut moved = Vec::with_capacity(movable.len());
-    if args.dry_run {
+    if dry_run {
         moved.extend(movable.iter().map(plan_entry));
     } else {
         let publisher = connection
@@ -161,9 +171,9 @@ pub async fn run(
         }
     }
     queue.return_all().await?;
-    printer.print(&RedriveReport {
+    Ok(RedriveReport {
         queue: queue.name().to_owned(),
-        dry_run: args.dry_run,
+        dry_run,
         moved,
         skipped,
     })

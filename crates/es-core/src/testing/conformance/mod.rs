@@ -31,6 +31,26 @@
 //! | `a_cached_state_never_answers_for_the_store` | [`cached_state_never_answers_for_the_store`] | `cached_state.rs` |
 //! | `a_resent_command_is_applied_once` | [`a_resent_command_is_applied_once`] | `idempotent_commands.rs` |
 //!
+//! Stores that also implement [`DcbStore`](crate::dcb::DcbStore) run the
+//! dcb.events checks with
+//! [`dcb_conformance_tests!`](crate::dcb_conformance_tests):
+//!
+//! | test | check | file |
+//! |---|---|---|
+//! | `dcb_racers_on_one_boundary_exactly_one_commits` | [`dcb_racers_on_one_boundary`] | `dcb_races.rs` |
+//! | `dcb_disjoint_boundaries_never_conflict` | [`dcb_disjoint_boundaries_never_conflict`] | `dcb_races.rs` |
+//! | `dcb_a_commit_during_a_read_is_detected` | [`dcb_commit_during_a_read_is_detected`] | `dcb_races.rs` |
+//! | `dcb_positions_read_only_increase` | [`dcb_positions_only_increase`] | `dcb_races.rs` |
+//! | `dcb_a_resent_append_returns_its_original_position` | [`dcb_resend_returns_the_original_position`] | `dcb_races.rs` |
+//! | `dcb_plain_writers_cannot_slip_under_a_condition` | [`dcb_plain_writers_cannot_slip_under_a_condition`] | `dcb_races.rs` |
+//! | `dcb_scenario_unique_username` | [`dcb_unique_username`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_course_subscriptions` | [`dcb_course_subscriptions`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_gap_free_invoice_numbers` | [`dcb_gap_free_invoice_numbers`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_opt_in_token` | [`dcb_opt_in_token`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_prevent_duplicates` | [`dcb_prevent_duplicates`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_dynamic_product_price` | [`dcb_dynamic_product_price`] | `dcb_scenarios.rs` |
+//! | `dcb_scenario_event_sourced_aggregate` | [`dcb_event_sourced_aggregate`] | `dcb_scenarios.rs` |
+//!
 //! Three checks need a store built a particular way, so backends call them
 //! from tests of their own: [`projection_names_are_checked`] with the
 //! backend's checkpoint store, [`projection_runner_on_one_connection`]
@@ -45,6 +65,8 @@ mod bad_stored_data;
 mod cached_state;
 mod catch_up;
 mod counter;
+mod dcb_races;
+mod dcb_scenarios;
 mod global_log;
 mod idempotent_append;
 mod idempotent_commands;
@@ -65,6 +87,15 @@ pub use bad_stored_data::bad_stored_data_is_a_clear_error;
 pub use cached_state::cached_state_never_answers_for_the_store;
 pub use catch_up::catch_up_then_live;
 pub use counter::{Counter, CounterCommand, CounterEvent, NegativeIncrement};
+pub use dcb_races::{
+    dcb_commit_during_a_read_is_detected, dcb_disjoint_boundaries_never_conflict,
+    dcb_plain_writers_cannot_slip_under_a_condition, dcb_positions_only_increase,
+    dcb_racers_on_one_boundary, dcb_resend_returns_the_original_position,
+};
+pub use dcb_scenarios::{
+    dcb_course_subscriptions, dcb_dynamic_product_price, dcb_event_sourced_aggregate,
+    dcb_gap_free_invoice_numbers, dcb_opt_in_token, dcb_prevent_duplicates, dcb_unique_username,
+};
 pub use global_log::global_log_never_skips;
 pub use idempotent_append::idempotent_append;
 pub use idempotent_commands::a_resent_command_is_applied_once;
@@ -157,6 +188,99 @@ macro_rules! conformance_tests {
         #[test]
         fn a_resent_command_is_applied_once() {
             $crate::testing::run(async { $crate::testing::conformance::a_resent_command_is_applied_once($store.await).await })
+        }
+    };
+}
+
+/// Runs the dcb.events conformance checks against a
+/// [`DcbStore`](crate::dcb::DcbStore), one `#[test]` per guarantee.
+/// `store:` is as for [`conformance_tests!`](crate::conformance_tests).
+#[macro_export]
+macro_rules! dcb_conformance_tests {
+    (store: $store:expr $(,)?) => {
+        #[test]
+        fn dcb_racers_on_one_boundary_exactly_one_commits() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_racers_on_one_boundary($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_disjoint_boundaries_never_conflict() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_disjoint_boundaries_never_conflict($store.await)
+                    .await
+            })
+        }
+        #[test]
+        fn dcb_a_commit_during_a_read_is_detected() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_commit_during_a_read_is_detected($store.await)
+                    .await
+            })
+        }
+        #[test]
+        fn dcb_positions_read_only_increase() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_positions_only_increase($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_a_resent_append_returns_its_original_position() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_resend_returns_the_original_position($store.await)
+                    .await
+            })
+        }
+        #[test]
+        fn dcb_plain_writers_cannot_slip_under_a_condition() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_plain_writers_cannot_slip_under_a_condition(
+                    $store.await,
+                )
+                .await
+            })
+        }
+        #[test]
+        fn dcb_scenario_unique_username() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_unique_username($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_course_subscriptions() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_course_subscriptions($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_gap_free_invoice_numbers() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_gap_free_invoice_numbers($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_opt_in_token() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_opt_in_token($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_prevent_duplicates() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_prevent_duplicates($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_dynamic_product_price() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_dynamic_product_price($store.await).await
+            })
+        }
+        #[test]
+        fn dcb_scenario_event_sourced_aggregate() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_event_sourced_aggregate($store.await).await
+            })
         }
     };
 }

@@ -55,6 +55,16 @@ fn missing_arguments_and_unknown_commands_are_usage_errors() {
         line.contains("unrecognized subcommand 'cancel_booking'"),
         "{line}"
     );
+    // A near miss suggests each command once, not in both spellings.
+    let line = embedded("booking", dir.path(), &["reserve_bookin"]).fails(2);
+    assert!(line.contains("'reserve_booking'"), "{line}");
+    assert!(!line.contains("reserve-booking"), "{line}");
+    let line = embedded("parking", dir.path(), &["parking-slot-lst"]).fails(2);
+    assert_eq!(
+        line.matches("slot-list").count() + line.matches("slot_list").count(),
+        1,
+        "{line}"
+    );
     let line = embedded(
         "parking",
         dir.path(),

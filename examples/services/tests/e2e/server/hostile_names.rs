@@ -115,9 +115,9 @@ fn hostile_values_and_broker_names_round_trip_end_to_end() {
                 sent.push((stream.clone(), version + 1, event));
             }
         }
-        // Stored verbatim. The global log shows a commit once every older
-        // transaction on the server has ended (the gap-safe horizon, which
-        // other tests' transactions hold back), so read until all are in.
+        // Stored verbatim. The global log shows a commit once no older
+        // writer of this log is still running (the gap-safe horizon), so
+        // read until all are in.
         let deadline = Instant::now() + Duration::from_secs(30);
         let stored = loop {
             let stored = store.read_all(es_core::Position::START, 100).await.expect("read");

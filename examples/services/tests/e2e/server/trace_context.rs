@@ -95,6 +95,6 @@ fn http_commands_record_the_callers_trace_in_their_events() {
         booking.post(&format!("/bookings/{id}/reserve"), &[], ""),
         409,
     );
-    assert!(refused["error"].is_string(), "{refused}");
+    assert!(refused["detail"].is_string(), "{refused}");
     assert_eq!(recorded_traces(&env, &id).len(), 2);
 }

@@ -204,6 +204,12 @@ impl ServerEnv {
         proxy
     }
 
+    /// Sets `command`'s environment for server mode (what [`cli`](Self::cli)
+    /// runs with), for tests that spawn processes themselves.
+    pub fn configure_command(&self, command: &mut Command) {
+        self.configure(command);
+    }
+
     fn configure(&self, command: &mut Command) {
         if let Some(ca) = &self.ssl_cert_file {
             command.env("SSL_CERT_FILE", ca);
@@ -361,6 +367,29 @@ impl Drop for ServerEnv {
     }
 }
 
+/// An HTTP answer, as [`Service::send`] read it.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The status line and headers.
+    pub head: String,
+    /// The body.
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
+}
+
 /// A running `serve` process, killed on drop.
 pub struct Service {
     child: Child,
@@ -389,6 +418,8 @@ impl Service {
         self.request("POST", path, headers, body)
     }
 
+    /// `method path` with a JSON `body` and `headers`: the status code and
+    /// body, `None` if it does not answer.
     fn request(
         &self,
         method: &str,
@@ -396,6 +427,21 @@ impl Service {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Option<(u16, String)> {
+        let mut all = vec![("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        let answer = self.send(method, path, &all, body)?;
+        Some((answer.status, answer.body))
+    }
+
+    /// `method path` with exactly `headers` (no content type unless given)
+    /// and `body`: the whole answer, `None` if it does not answer.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<Answer> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream
             // A command waits for its projection; a GET answers at once.
@@ -407,7 +453,7 @@ impl Service {
             .ok()?;
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n",
+             Content-Length: {}\r\n",
             body.len()
         );
         for (name, value) in headers {
@@ -419,8 +465,12 @@ impl Service {
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
         let status = response.get(9..12)?.parse().ok()?;
-        let (_, body) = response.split_once("\r\n\r\n")?;
-        Some((status, body.to_owned()))
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        Some(Answer {
+            status,
+            head: head.to_owned(),
+            body: body.to_owned(),
+        })
     }
 
     /// What it logged so far.
@@ -460,6 +510,7 @@ impl Service {
     /// Sends it `signal` (a `kill` signal name: `STOP` freezes it, `CONT`
     /// thaws it) and returns at once.
     #[cfg(unix)]
+    #[allow(dead_code)] // for the freeze scenarios
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
