@@ -38,8 +38,10 @@ use std::{
     time::Duration,
 };
 
-use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+
+use crate::session_limits;
 use tokio::{sync::watch, task::JoinHandle};
 
 /// The first pause before reconnecting the listener; doubled up to [`MAX_BACKOFF`].
@@ -55,6 +57,9 @@ pub(crate) struct AppendNotifications {
     origin: String,
     interval: Duration,
     pool: PgPool,
+    /// The session limits' `SET` script, run on the listener's and the
+    /// notifier's connections too.
+    session_script: Option<Arc<str>>,
     listener: Mutex<Option<JoinHandle<()>>>,
     notifier: Mutex<Option<JoinHandle<()>>>,
 }
@@ -62,7 +67,12 @@ pub(crate) struct AppendNotifications {
 impl AppendNotifications {
     /// A notifier for `channel`, listening through connections like `pool`'s,
     /// sending at most one `NOTIFY` per `interval`.
-    pub fn new(pool: &PgPool, channel: String, interval: Duration) -> Self {
+    pub fn new(
+        pool: &PgPool,
+        session_script: Option<Arc<str>>,
+        channel: String,
+        interval: Duration,
+    ) -> Self {
         Self {
             sender: Arc::new(watch::channel(()).0),
             pending: watch::channel(()).0,
@@ -70,6 +80,7 @@ impl AppendNotifications {
             origin: uuid::Uuid::new_v4().simple().to_string(),
             interval,
             pool: pool.clone(),
+            session_script,
             listener: Mutex::new(None),
             notifier: Mutex::new(None),
         }
@@ -96,7 +107,7 @@ impl AppendNotifications {
         let options = (*self.pool.connect_options())
             .clone()
             .options([("synchronous_commit", "off")]);
-        let pool = PgPoolOptions::new()
+        let pool = session_limits::pool_options(self.session_script.clone())
             .max_connections(1)
             .min_connections(0)
             .connect_lazy_with(options);
@@ -130,7 +141,7 @@ impl AppendNotifications {
             return;
         };
         // A pool of its own, so LISTEN never takes a connection from appends.
-        let pool = PgPoolOptions::new()
+        let pool = session_limits::pool_options(self.session_script.clone())
             .max_connections(1)
             .min_connections(0)
             .connect_lazy_with((*self.pool.connect_options()).clone());

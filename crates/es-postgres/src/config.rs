@@ -5,12 +5,12 @@
 //! type never prints it: its `Debug` output and every error built from it show
 //! the URL with the password replaced by `***`.
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::{fmt, str::FromStr, sync::Arc, time::Duration};
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::{PostgresError, SchemaName, SessionLimits};
+use crate::{session_limits, PostgresError, SchemaName, SessionLimits};
 
 /// The default number of pooled connections.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
@@ -141,29 +141,41 @@ impl PostgresConfig {
         redact_url(&self.url)
     }
 
-    /// The parsed connection options, with the [`SessionLimits`] as
-    /// startup options (those the URL's `options` do not name already).
+    /// The parsed connection options.
     pub fn connect_options(&self) -> Result<PgConnectOptions, PostgresError> {
-        PgConnectOptions::from_str(&self.url)
-            .map(|options| self.session_limits.apply(options))
-            .map_err(|source| PostgresError::InvalidUrl {
-                url: self.redacted_url(),
-                reason: describe_without_secrets(&source, &self.url),
-            })
+        PgConnectOptions::from_str(&self.url).map_err(|source| PostgresError::InvalidUrl {
+            url: self.redacted_url(),
+            reason: describe_without_secrets(&source, &self.url),
+        })
+    }
+
+    /// The `SET` script of the [`SessionLimits`] every connection runs after
+    /// connecting (those the URL's `options` do not name already).
+    pub(crate) fn session_script(&self) -> Result<Option<Arc<str>>, PostgresError> {
+        let options = self.connect_options()?;
+        Ok(self
+            .session_limits
+            .script(options.get_options())
+            .map(Arc::from))
     }
 
     /// Opens a connection pool (connecting once to check the settings).
     pub async fn connect_pool(&self) -> Result<PgPool, PostgresError> {
         let options = self.connect_options()?;
+        let script = self.session_script()?;
         // One direct connection first: a pool only reports "timed out" when
-        // the server is unreachable, a direct connection says why.
-        let probe = PgConnection::connect_with(&options)
+        // the server is unreachable, a direct connection says why (and so
+        // does a server that refuses a session limit).
+        let mut probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(|source| self.connect_error(source))?;
+        session_limits::set_up(&mut probe, script.as_deref())
             .await
             .map_err(|source| self.connect_error(source))?;
         if let Err(error) = probe.close().await {
             tracing::debug!(%error, "closing the probe connection failed");
         }
-        PgPoolOptions::new()
+        session_limits::pool_options(script)
             .max_connections(self.pool_size)
             .acquire_timeout(self.acquire_timeout)
             // sqlx pings every connection it hands out (a round trip before

@@ -163,9 +163,11 @@
 //! transaction would keep its row locks, and hold back every subscriber of
 //! the cluster, for as long as its session lives. Every connection this
 //! crate opens (the store's pool, checkpoint pools, the `LISTEN` connection,
-//! lease connections) therefore sends [`SessionLimits`] as startup options:
-//! `idle_in_transaction_session_timeout` (default 3 s: as long as a lease survives a frozen holder), `lock_timeout`
-//! (5 s), `statement_timeout` (30 s), and the server's TCP keepalives with
+//! lease connections) therefore sets [`SessionLimits`] right after connecting
+//! (one `SET` script; not startup options, which PgBouncer refuses):
+//! `idle_in_transaction_session_timeout` (default 3 s: as long as a lease
+//! survives a frozen holder), `lock_timeout` (5 s), `statement_timeout`
+//! (30 s), and the server's TCP keepalives with
 //! `tcp_user_timeout` (a silent link dropped after 4 s). Change them with
 //! [`PostgresConfig::with_session_limits`], or for one limit in the URL's
 //! `options` parameter, which wins. A caller's own transaction on the

@@ -25,11 +25,14 @@
 //! heartbeat, the leader's stall timeout), not here.
 //!
 //! A limit already named in the URL's `options` parameter
-//! (`?options=-c%20statement_timeout%3D0`) is left to the URL.
+//! (`?options=-c%20statement_timeout%3D0`) is left to the URL. Through a
+//! transaction-mode pooler the `SET`s stay on the server connection that ran
+//! them, which other clients of the pooler then share: set the limits on the
+//! role or database there (`ALTER ROLE app SET lock_timeout = '5s'`).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use sqlx::postgres::PgConnectOptions;
+use sqlx::{postgres::PgPoolOptions, AssertSqlSafe, Executor, PgConnection};
 
 /// How long a session may sit inside a transaction without sending a
 /// statement before the server ends it, by default: 3 s, the time a frozen
@@ -198,21 +201,39 @@ impl SessionLimits {
         settings
     }
 
-    /// `options` with these limits as startup options, except those the
-    /// URL's own `options` already name.
-    pub(crate) fn apply(&self, options: PgConnectOptions) -> PgConnectOptions {
-        let named = options.get_options().unwrap_or_default().to_owned();
-        let missing: Vec<_> = self
+    /// The `SET` script of these limits, except those the URL's own startup
+    /// `options` already name (`None` when nothing is left to set). Only
+    /// numbers and the setting names above go into it.
+    pub(crate) fn script(&self, url_options: Option<&str>) -> Option<String> {
+        let named = url_options.unwrap_or_default();
+        let sets: Vec<String> = self
             .settings()
             .into_iter()
             .filter(|(name, _)| !named.contains(&format!("{name}=")))
+            .map(|(name, value)| format!("SET {name} = '{value}'"))
             .collect();
-        if missing.is_empty() {
-            options
-        } else {
-            options.options(missing)
-        }
+        (!sets.is_empty()).then(|| sets.join("; "))
     }
+}
+
+/// Pool options whose every new connection first runs `script` (a
+/// [`SessionLimits::script`]).
+pub(crate) fn pool_options(script: Option<Arc<str>>) -> PgPoolOptions {
+    PgPoolOptions::new().after_connect(move |conn, _| {
+        let script = script.clone();
+        Box::pin(async move { set_up(conn, script.as_deref()).await })
+    })
+}
+
+/// Runs `script` (a [`SessionLimits::script`]) on `conn`.
+pub(crate) async fn set_up(
+    conn: &mut PgConnection,
+    script: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    if let Some(script) = script {
+        conn.execute(AssertSqlSafe(script.to_owned())).await?;
+    }
+    Ok(())
 }
 
 /// A duration as the server reads it, in whole milliseconds (saturating).
@@ -223,23 +244,25 @@ fn millis(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::postgres::PgConnectOptions;
     use std::str::FromStr;
 
     #[test]
-    fn every_limit_is_sent_as_a_startup_option() {
-        let options = PgConnectOptions::from_str("postgres://u@localhost/db").expect("url");
-        let sent = SessionLimits::new().apply(options);
-        let sent = sent.get_options().expect("options");
+    fn every_limit_is_set_after_connecting() {
+        let script = SessionLimits::new().script(None).expect("a script");
         for expected in [
-            "-c idle_in_transaction_session_timeout=3000ms",
-            "-c lock_timeout=5000ms",
-            "-c statement_timeout=30000ms",
-            "-c tcp_keepalives_idle=2",
-            "-c tcp_keepalives_interval=1",
-            "-c tcp_keepalives_count=2",
-            "-c tcp_user_timeout=4000ms",
+            "SET idle_in_transaction_session_timeout = '3000ms'",
+            "SET lock_timeout = '5000ms'",
+            "SET statement_timeout = '30000ms'",
+            "SET tcp_keepalives_idle = '2'",
+            "SET tcp_keepalives_interval = '1'",
+            "SET tcp_keepalives_count = '2'",
+            "SET tcp_user_timeout = '4000ms'",
         ] {
-            assert!(sent.contains(expected), "{expected} missing from {sent}");
+            assert!(
+                script.contains(expected),
+                "{expected} missing from {script}"
+            );
         }
     }
 
@@ -249,11 +272,11 @@ mod tests {
             "postgres://u@localhost/db?options=-c%20statement_timeout%3D0",
         )
         .expect("url");
-        let sent = SessionLimits::new().apply(options);
-        let sent = sent.get_options().expect("options");
-        assert!(sent.contains("statement_timeout=0"), "{sent}");
-        assert!(!sent.contains("statement_timeout=30000ms"), "{sent}");
-        assert!(sent.contains("lock_timeout=5000ms"), "{sent}");
+        let script = SessionLimits::new()
+            .script(options.get_options())
+            .expect("a script");
+        assert!(!script.contains("statement_timeout"), "{script}");
+        assert!(script.contains("lock_timeout = '5000ms'"), "{script}");
     }
 
     #[test]

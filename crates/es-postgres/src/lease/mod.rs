@@ -57,7 +57,7 @@ use es_lease::{
 use sqlx::{postgres::PgConnectOptions, Connection, PgConnection};
 use tokio::{sync::Mutex, time::Instant};
 
-use crate::{PostgresConfig, PostgresError};
+use crate::{session_limits, PostgresConfig, PostgresError};
 use advisory_lock::AdvisoryLock;
 
 pub use config::{
@@ -95,6 +95,8 @@ pub struct PostgresLeases {
 struct Inner {
     config: PostgresConfig,
     options: PgConnectOptions,
+    /// The session limits' `SET` script, with the lease's keepalives.
+    session_script: Option<Arc<str>>,
     lease: PostgresLeaseConfig,
     renewal: Renewal,
     /// A connection that holds no lock, kept for the next attempt.
@@ -134,13 +136,13 @@ impl PostgresLeases {
     /// Leases on the server of `config` (its URL; schema and pool size do not
     /// matter: each lease has a connection of its own). Connects lazily.
     pub fn new(config: PostgresConfig, lease: PostgresLeaseConfig) -> Result<Self, PostgresError> {
-        // The lease's own keepalives, sent with the other session limits.
+        // The lease's own keepalives, set with the other session limits.
         let limits = config.session_limits().with_keepalives(lease.keepalives());
-        let options = config
+        let session_script = config
             .clone()
             .with_session_limits(limits)
-            .connect_options()?
-            .application_name("es-lease");
+            .session_script()?;
+        let options = config.connect_options()?.application_name("es-lease");
         let renewal = Renewal::new(lease.heartbeat_interval(), lease.heartbeat_timeout()).map_err(
             |error| PostgresError::InvalidUrl {
                 url: config.redacted_url(),
@@ -151,6 +153,7 @@ impl PostgresLeases {
             inner: Arc::new(Inner {
                 config,
                 options,
+                session_script,
                 lease,
                 renewal,
                 spare: Mutex::new(None),
@@ -183,9 +186,13 @@ impl PostgresLeases {
     }
 
     async fn open_connection(&self) -> Result<PgConnection, LeaseError> {
-        PgConnection::connect_with(&self.inner.options)
+        let mut conn = PgConnection::connect_with(&self.inner.options)
             .await
-            .map_err(|source| LeaseError::backend(self.inner.config.connect_error(source)))
+            .map_err(|source| LeaseError::backend(self.inner.config.connect_error(source)))?;
+        session_limits::set_up(&mut conn, self.inner.session_script.as_deref())
+            .await
+            .map_err(LeaseError::backend)?;
+        Ok(conn)
     }
 
     async fn keep_spare(&self, conn: PgConnection) {

@@ -28,6 +28,7 @@ impl PostgresStore {
         let pool = config.connect_pool().await?;
         Ok(Self::build(
             pool,
+            config.session_script()?,
             config.schema().clone(),
             config.notify_interval(),
         ))
@@ -36,15 +37,27 @@ impl PostgresStore {
     /// Wraps an existing pool; the store lives in `schema` (and notifies
     /// other processes at most every [`crate::DEFAULT_NOTIFY_INTERVAL`]).
     pub fn from_pool(pool: PgPool, schema: SchemaName) -> Self {
-        Self::build(pool, schema, crate::DEFAULT_NOTIFY_INTERVAL)
+        Self::build(pool, None, schema, crate::DEFAULT_NOTIFY_INTERVAL)
     }
 
-    fn build(pool: PgPool, schema: SchemaName, notify_interval: Duration) -> Self {
+    /// `session_script`: the session limits' `SET` script, for the
+    /// connections the store opens beside `pool` (`LISTEN`, `NOTIFY`).
+    fn build(
+        pool: PgPool,
+        session_script: Option<Arc<str>>,
+        schema: SchemaName,
+        notify_interval: Duration,
+    ) -> Self {
         let channel = notify_channel(&schema);
         Self {
             inner: Arc::new(Inner {
                 sql: Statements::new(&schema),
-                notifications: AppendNotifications::new(&pool, channel, notify_interval),
+                notifications: AppendNotifications::new(
+                    &pool,
+                    session_script,
+                    channel,
+                    notify_interval,
+                ),
                 pool,
                 schema,
                 checked: AtomicBool::new(false),

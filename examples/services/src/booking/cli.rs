@@ -9,7 +9,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use es_core::{CheckpointStore, EventStore, Projection};
+use es_core::{dcb::DcbStore, CheckpointStore, Projection};
 use es_lease::LeaseError;
 use es_postgres::{
     PostgresCheckpoints, PostgresConfig, PostgresError, PostgresLeaseConfig, PostgresLeases,
@@ -295,7 +295,7 @@ async fn execute<S, C>(
     traceparent: Option<&str>,
 ) -> Result<String, BookingServiceError>
 where
-    S: EventStore + Clone + 'static,
+    S: DcbStore + Clone + 'static,
     C: CheckpointStore + 'static,
     BookingProjection: Projection<C::Transaction>,
 {
@@ -343,7 +343,7 @@ async fn execute_other<S, C>(
     command: Command,
 ) -> Result<String, BookingServiceError>
 where
-    S: EventStore + Clone + 'static,
+    S: DcbStore + Clone + 'static,
     C: CheckpointStore + 'static,
     BookingProjection: Projection<C::Transaction>,
 {

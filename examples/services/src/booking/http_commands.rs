@@ -107,9 +107,9 @@ pub fn problem(error: &BookingServiceError) -> Problem {
             reason: BookingError::NotFound,
             ..
         } => StatusCode::NOT_FOUND,
-        BookingServiceError::Refused { .. } | BookingServiceError::Conflict { .. } => {
-            StatusCode::CONFLICT
-        }
+        BookingServiceError::Refused { .. }
+        | BookingServiceError::Conflict { .. }
+        | BookingServiceError::SlotTaken { .. } => StatusCode::CONFLICT,
         BookingServiceError::InvalidId(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };

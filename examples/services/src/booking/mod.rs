@@ -11,4 +11,5 @@ pub mod projection;
 pub mod read_model_lag;
 pub mod serve;
 pub mod service;
+pub mod slot_boundary;
 pub mod views;

@@ -26,7 +26,7 @@ use std::{pin::pin, time::Duration};
 
 use es_amqp::{lapin, Relay, RelayCheckpoint, RelayConfig, RelayError, RoutingKey};
 use es_core::projection::CatchUpProgress;
-use es_core::{CheckpointStore, EventStore, Position, Projection, RecordedEvent};
+use es_core::{dcb::DcbStore, CheckpointStore, Position, Projection, RecordedEvent};
 use es_lease::{Leader, LeaderConfig, LeaseError, LeaseStore};
 use es_progress::{ProgressView, DEFAULT_LINE_INTERVAL};
 use tokio::sync::watch;
@@ -146,7 +146,7 @@ pub async fn serve<S, C, R, L>(
     operations: impl FnOnce(watch::Receiver<Position>, Vec<WorkerStatus>) -> axum::Router,
 ) -> Result<(), ServeError>
 where
-    S: EventStore + Clone + Send + Sync + 'static,
+    S: DcbStore + Clone + Send + Sync + 'static,
     C: CheckpointStore + Send + Sync + 'static,
     BookingProjection: Projection<C::Transaction> + Send + Sync,
     R: RelayCheckpoint + 'static,

@@ -14,8 +14,9 @@
 
 use std::time::Duration;
 
+use es_core::dcb::{AppendCondition, DcbStore, TaggedEvent};
 use es_core::{
-    CheckpointStore, EventStore, ExecuteError, InvalidInput, Metadata, Position, Projection,
+    CheckpointStore, ExecuteError, ExpectedVersion, InvalidInput, Metadata, Position, Projection,
     ProjectionError, ProjectionRunner, Repository, RetryPolicy, StoreError, TraceContext,
 };
 use futures::TryStreamExt;
@@ -25,13 +26,19 @@ use super::{
     aggregate::{Booking, BookingCommand, BookingError},
     projection::BookingProjection,
     read_model_lag::{Answered, ReadModelLag},
+    slot_boundary::{slot_bookings, slot_tag},
     views::{BookingRow, BookingViews},
 };
-use crate::common::booking_event::BookingEvent;
+use crate::common::booking_event::{BookingEvent, BookingStatus};
 
 /// How long a command waits for the projection to show its events before it
 /// answers with the read model's lag instead.
 pub const PROJECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a request for a slot decides again after another request for
+/// the same slot committed first (each new decision sees that booking, so a
+/// second attempt normally ends in a clear refusal).
+const CREATE_ATTEMPTS: usize = 5;
 
 /// Why a booking command or query failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +62,17 @@ pub enum BookingServiceError {
         action: &'static str,
         /// The booking.
         id: Uuid,
+    },
+    /// The slot is held by another booking (created or reserved); nothing
+    /// was written.
+    #[error("cannot create a booking for slot {slot}: booking {holder} holds it ({status}); it frees the slot when it is completed")]
+    SlotTaken {
+        /// The slot asked for.
+        slot: Uuid,
+        /// The booking that holds it.
+        holder: Uuid,
+        /// That booking's status.
+        status: BookingStatus,
     },
     /// No booking has this id.
     #[error("no booking {0}")]
@@ -93,7 +111,7 @@ pub struct BookingService<S, C> {
 
 impl<S, C> BookingService<S, C>
 where
-    S: EventStore + Clone + 'static,
+    S: DcbStore + Clone + 'static,
     C: CheckpointStore + 'static,
     BookingProjection: Projection<C::Transaction>,
 {
@@ -121,24 +139,81 @@ where
     }
 
     /// `create_booking_request`: a new booking for `parking_slot_ref_no`,
-    /// in the trace `trace`.
+    /// in the trace `trace`, unless another booking holds the slot
+    /// ([`BookingServiceError::SlotTaken`]; see
+    /// [`slot_boundary`](super::slot_boundary)).
     pub async fn create(
         &self,
         parking_slot_ref_no: Uuid,
         trace: TraceContext,
     ) -> Result<Answered<Uuid>, BookingServiceError> {
         let id = Uuid::new_v4();
-        let answered = self
-            .execute(
-                "create",
-                id,
-                BookingCommand::Create {
-                    parking_slot_ref_no,
-                },
-                trace,
-            )
-            .await?;
-        Ok(answered.map(|()| id))
+        let stream_id = Repository::<Booking, S>::stream_id(id)?;
+        let tag = slot_tag(parking_slot_ref_no)?;
+        let query = slot_bookings(&tag);
+        let created = BookingEvent::BookingCreated {
+            parking_slot_ref_no,
+        };
+        // One event id for every attempt: an attempt that committed but
+        // whose reply was lost is found again, not written twice.
+        let event = TaggedEvent::from_domain(&created, [tag])?;
+        let event = TaggedEvent {
+            event: event
+                .event
+                .with_metadata(Metadata::default().with_trace_context(trace)),
+            ..event
+        };
+        let store = self.repository.store();
+        for _ in 0..CREATE_ATTEMPTS {
+            let read = store.read_query(&query, None, None).await?;
+            for earlier in read.events.iter().rev() {
+                let holder = earlier
+                    .event
+                    .stream_id
+                    .aggregate_id()
+                    .and_then(|id| Uuid::parse_str(id).ok());
+                let Some(holder) = holder else { continue };
+                let loaded = self.repository.load(holder).await?;
+                if let Some(booking) = loaded.state {
+                    if matches!(
+                        booking.status,
+                        BookingStatus::Created | BookingStatus::Reserved
+                    ) {
+                        return Err(BookingServiceError::SlotTaken {
+                            slot: parking_slot_ref_no,
+                            holder,
+                            status: booking.status,
+                        });
+                    }
+                }
+            }
+            let condition = AppendCondition::new(query.clone(), read.head);
+            let appended = store
+                .append_tagged(
+                    &stream_id,
+                    ExpectedVersion::NoStream,
+                    vec![event.clone()],
+                    Some(&condition),
+                )
+                .await;
+            match appended {
+                Ok(outcome) => {
+                    // Stored: the request has succeeded, whatever the read
+                    // model does.
+                    let behind = match outcome.last_position {
+                        Some(position) => self.project_up_to(position).await,
+                        None => None,
+                    };
+                    return Ok(Answered { value: id, behind });
+                }
+                Err(error) if error.is_condition_failed() => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(BookingServiceError::Conflict {
+            action: "create",
+            id,
+        })
     }
 
     /// `reserve_booking`, in the trace `trace`.

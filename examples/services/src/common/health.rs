@@ -51,20 +51,21 @@ pub async fn serve(
     serve_listing(listener, service, workers, Vec::new, routes).await
 }
 
-/// [`serve`] for a process of a consumer group, whose workers are its
-/// partitions rather than leases: `/health` lists each partition queue
-/// `partitions` names with this process's role on it (`preferred`,
-/// `standby`, or `unsubscribed` while it holds no subscription to it).
+/// [`serve`] for a process of a consumer group: beside its `workers`,
+/// `/health` lists each partition queue `partitions` names with this
+/// process's role on it (`preferred`, `standby`, or `unsubscribed` while it
+/// holds no subscription to it).
 pub async fn serve_with_partitions<P>(
     listener: TcpListener,
     service: &'static str,
+    workers: Vec<WorkerStatus>,
     partitions: P,
     routes: Router,
 ) -> std::io::Result<()>
 where
     P: Fn() -> Vec<(String, &'static str)> + Clone + Send + Sync + 'static,
 {
-    serve_listing(listener, service, Vec::new(), partitions, routes).await
+    serve_listing(listener, service, workers, partitions, routes).await
 }
 
 async fn serve_listing<P>(

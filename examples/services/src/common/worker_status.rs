@@ -16,7 +16,8 @@ use tokio::sync::watch;
 pub struct WorkerStatus {
     /// The worker's lease name.
     pub name: &'static str,
-    role: watch::Receiver<Role>,
+    /// `None`: a worker that runs on every instance (a consumer), always active.
+    role: Option<watch::Receiver<Role>>,
     liveness: Liveness,
     stall_timeout: Duration,
 }
@@ -32,21 +33,38 @@ impl WorkerStatus {
     ) -> Self {
         Self {
             name,
-            role,
+            role: Some(role),
             liveness,
             stall_timeout,
         }
     }
 
-    /// `leader`, `standby`, `deposed` or `stopped`.
-    pub fn role(&self) -> &'static str {
-        self.role.borrow().as_str()
+    /// A worker that runs without a lease (Parking's consumer): its role is
+    /// `active`, and it is stuck when busy past `stall_timeout`.
+    pub fn unleased(name: &'static str, liveness: Liveness, stall_timeout: Duration) -> Self {
+        Self {
+            name,
+            role: None,
+            liveness,
+            stall_timeout,
+        }
     }
 
-    /// How long the worker, leading, has had work in hand without
-    /// progress; `None` when it is not leading or is idle.
+    /// `leader`, `standby`, `deposed` or `stopped`; `active` without a lease.
+    pub fn role(&self) -> &'static str {
+        self.role
+            .as_ref()
+            .map_or("active", |role| role.borrow().as_str())
+    }
+
+    /// How long the worker, leading (or active), has had work in hand
+    /// without progress; `None` when it is not leading or is idle.
     pub fn stalled_for(&self) -> Option<Duration> {
-        if self.role.borrow().is_leader() {
+        let working = self
+            .role
+            .as_ref()
+            .is_none_or(|role| role.borrow().is_leader());
+        if working {
             self.liveness.stalled_for()
         } else {
             None
@@ -57,9 +75,9 @@ impl WorkerStatus {
     /// its part: it leads but is stuck past the stall timeout, or it was
     /// deposed for that and sits out.
     pub fn check(&self) -> Result<(), String> {
-        let role = *self.role.borrow();
+        let role = self.role.as_ref().map(|role| *role.borrow());
         match role {
-            Role::Deposed { since } => Err(format!(
+            Some(Role::Deposed { since }) => Err(format!(
                 "{} deposed at {}: its work made no progress for {} s",
                 self.name,
                 since.to_rfc3339(),
@@ -67,7 +85,7 @@ impl WorkerStatus {
             )),
             _ => match self.stalled_for() {
                 Some(stalled) if stalled >= self.stall_timeout => Err(format!(
-                    "{} leads but has had work in hand without progress for {:.1} s, over the limit of {} s",
+                    "{} has had work in hand without progress for {:.1} s, over the limit of {} s",
                     self.name,
                     stalled.as_secs_f64(),
                     self.stall_timeout.as_secs_f64()

@@ -9,3 +9,4 @@ pub mod old_queue;
 pub mod operations;
 pub mod serve;
 pub mod slot;
+pub mod watched_handler;

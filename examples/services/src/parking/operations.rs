@@ -1,8 +1,8 @@
 //! What `parking serve` shows operators beside `/health`: `GET /metrics`
 //! (the consumer's counters from es-amqp, and this process's subscription to
 //! each partition, sampled on each scrape) and `GET /ready` (Parking's
-//! SQLite database, the broker, and the consumer group holding its
-//! preferred partitions).
+//! SQLite database, the broker, the consumer group holding its preferred
+//! partitions, and a handler that is not stuck).
 
 use axum::Router;
 use es_amqp::{ConsumerGroup, Handler};
@@ -11,12 +11,14 @@ use es_telemetry::metrics;
 use crate::common::{
     operations,
     readiness::{self, Check},
+    worker_status::{self, WorkerStatus},
 };
 
 /// What the operations endpoints look at.
 struct Probe<H> {
     pool: sqlx::SqlitePool,
     group: ConsumerGroup<H>,
+    workers: Vec<WorkerStatus>,
     amqp_url: String,
 }
 
@@ -25,6 +27,7 @@ impl<H> Clone for Probe<H> {
         Self {
             pool: self.pool.clone(),
             group: self.group.clone(),
+            workers: self.workers.clone(),
             amqp_url: self.amqp_url.clone(),
         }
     }
@@ -35,6 +38,7 @@ impl<H> Clone for Probe<H> {
 pub fn routes<H: Handler + 'static>(
     pool: sqlx::SqlitePool,
     group: &ConsumerGroup<H>,
+    workers: Vec<WorkerStatus>,
     amqp_url: &str,
 ) -> Router {
     operations::routes(
@@ -42,6 +46,7 @@ pub fn routes<H: Handler + 'static>(
         Probe {
             pool,
             group: group.clone(),
+            workers,
             amqp_url: amqp_url.to_owned(),
         },
     )
@@ -85,6 +90,10 @@ impl<H: Handler + 'static> operations::Probe for Probe<H> {
             Check {
                 name: "consumer_group",
                 outcome: self.consumer_group(),
+            },
+            Check {
+                name: "workers",
+                outcome: worker_status::check_all(&self.workers),
             },
         ]
     }

@@ -9,8 +9,11 @@
 //! queue exists; beside it `GET /metrics` (Prometheus text: the consumer's
 //! counters and this process's subscription to each partition) and
 //! `GET /ready` (the SQLite database, the broker, the consumer group holding
-//! its preferred partitions; 503 naming what fails), and the slots
-//! (`GET /slots`, `GET /slots/{id}`, see [`http_queries`]).
+//! its preferred partitions, a handler not stuck; 503 naming what fails),
+//! and the slots (`GET /slots`, `GET /slots/{id}`, see [`http_queries`]).
+//! `/health` answers 503 while the handler has had an event in hand for
+//! 8 s without applying one (a peer process frozen inside a write holds
+//! the shared SQLite file's write lock: nobody can take it back).
 //!
 //! To scale out, run K processes (`--instance 0..K-1 --instances K`) on N
 //! partitions (`--partitions N`, the same N everywhere): the queue becomes a
@@ -31,8 +34,15 @@ use es_amqp::{
 use super::{
     booking_follower::{BookingFollower, BOOKING_FOLLOWER},
     http_queries, old_queue, operations,
+    watched_handler::WatchedHandler,
 };
-use crate::common::{broker_args::BrokerArgs, health, shutdown};
+use crate::common::{broker_args::BrokerArgs, health, shutdown, worker_status::WorkerStatus};
+
+/// How long the consumer's handler may have an event in hand without
+/// applying one before `/health` and `/ready` report it stuck: above
+/// SQLite's 5 s busy timeout, so one wait for the write lock that ends in
+/// time is not a stall, while a peer frozen inside a write is reported.
+const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// What `serve` consumes and listens on.
 #[derive(Debug, clap::Args)]
@@ -105,11 +115,16 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
                 .build()
         })
         .map_err(|error| declare_error(ConsumerError::Config(error)))?;
-    let consumer = ConsumerGroup::new(
-        config,
+    let handler = WatchedHandler::new(
         IdempotentHandler::new(BOOKING_FOLLOWER, processed, BookingFollower)
             .map_err(ServeError::ConsumerName)?,
     );
+    let workers = vec![WorkerStatus::unleased(
+        BOOKING_FOLLOWER,
+        handler.liveness().clone(),
+        STALL_TIMEOUT,
+    )];
+    let consumer = ConsumerGroup::new(config, handler);
     consumer.declare().await.map_err(declare_error)?;
     if args.partitions > 1 {
         if let Some((messages, consumers)) =
@@ -122,8 +137,13 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
         }
     }
     let listener = health::bind(args.port).await?;
-    let routes = operations::routes(pool.clone(), &consumer, &args.broker.amqp_url)
-        .merge(http_queries::routes(pool));
+    let routes = operations::routes(
+        pool.clone(),
+        &consumer,
+        workers.clone(),
+        &args.broker.amqp_url,
+    )
+    .merge(http_queries::routes(pool));
     tracing::info!(
         port = args.port,
         queue = %args.queue,
@@ -137,7 +157,7 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
             Ok(never) => match never {},
             Err(error) => Err(ServeError::Consumer(error)),
         },
-        result = health::serve_with_partitions(listener, "parking", partition_roles(&consumer), routes) => match result {
+        result = health::serve_with_partitions(listener, "parking", workers, partition_roles(&consumer), routes) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },

@@ -1,8 +1,11 @@
 //! A parking slot, and how booking events move its status.
 //!
 //! Parking is not event sourced (as in the seed, it keeps plain rows); it
-//! reacts to Booking's events: a created booking blocks an available slot,
-//! a reservation reserves it, and a completion leaves it as it is.
+//! reacts to Booking's events: a created booking blocks the slot (Booking
+//! lets a slot hold one booking at a time, so a new request for a reserved
+//! slot means its booking was completed), a reservation reserves it, and a
+//! completion leaves it as it is (a completed booking's slot shows
+//! `reserved` until the next request blocks it).
 
 use std::{fmt, str::FromStr};
 
@@ -34,7 +37,7 @@ impl SlotStatus {
     /// The status after `event` happened to a booking of this slot.
     pub fn after(self, event: &BookingEvent) -> SlotStatus {
         match (self, event) {
-            (SlotStatus::Available, BookingEvent::BookingCreated { .. }) => SlotStatus::Blocked,
+            (_, BookingEvent::BookingCreated { .. }) => SlotStatus::Blocked,
             (_, BookingEvent::BookingReserved) => SlotStatus::Reserved,
             (status, _) => status,
         }
@@ -87,9 +90,9 @@ mod tests {
     }
 
     #[test]
-    fn a_created_booking_blocks_only_an_available_slot() {
+    fn a_created_booking_blocks_the_slot() {
         assert_eq!(SlotStatus::Available.after(&created()), SlotStatus::Blocked);
-        assert_eq!(SlotStatus::Reserved.after(&created()), SlotStatus::Reserved);
+        assert_eq!(SlotStatus::Reserved.after(&created()), SlotStatus::Blocked);
         assert_eq!(SlotStatus::Blocked.after(&created()), SlotStatus::Blocked);
     }
 

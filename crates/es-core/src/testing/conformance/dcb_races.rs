@@ -287,3 +287,85 @@ pub async fn dcb_resend_returns_the_original_position<S: DcbStore + Clone + 'sta
         "{other:?}"
     );
 }
+
+/// Plain appends (no tags, no condition) of a type a condition names cannot
+/// slip between a conditional append's read and its commit: for every
+/// committed conditional append, no matching event lies between the head
+/// it decided on and its own position, while 4 plain writers append that
+/// type (40 events each) as fast as they can.
+pub async fn dcb_plain_writers_cannot_slip_under_a_condition<S: DcbStore + Clone + 'static>(
+    store: S,
+) {
+    let event_type = fresh_type("Claimed");
+    let query = Query::from_items([QueryItem::types([event_type.clone()])]);
+    let mut plain = Vec::new();
+    for _ in 0..4 {
+        let (store, event_type) = (store.clone(), event_type.clone());
+        plain.push(tokio::spawn(async move {
+            for _ in 0..40 {
+                store
+                    .append(
+                        &stream("plain"),
+                        ExpectedVersion::NoStream,
+                        vec![NewEvent::raw(event_type.as_str(), json!({}))],
+                    )
+                    .await
+                    .expect("a plain append");
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let mut deciders = Vec::new();
+    for _ in 0..4 {
+        let (store, query, event_type) = (store.clone(), query.clone(), event_type.clone());
+        deciders.push(tokio::spawn(async move {
+            // Until each decider committed three times: once the plain
+            // writers are done, nothing stands in its way.
+            let mut committed = Vec::new();
+            while committed.len() < 3 {
+                let read = store.read_query(&query, None, None).await.expect("read");
+                let condition = AppendCondition::new(query.clone(), read.head);
+                match store
+                    .append_events(vec![tagged(&event_type, &[])], Some(&condition))
+                    .await
+                {
+                    Ok(outcome) => {
+                        committed.push((read.head, outcome.last_position.expect("a position")))
+                    }
+                    Err(error) if error.is_condition_failed() => {}
+                    Err(error) => panic!("{error}"),
+                }
+            }
+            committed
+        }));
+    }
+    let mut committed = Vec::new();
+    for decider in deciders {
+        committed.extend(
+            tokio::time::timeout(WAIT, decider)
+                .await
+                .expect("a decider hung")
+                .expect("a decider panicked"),
+        );
+    }
+    for writer in plain {
+        writer.await.expect("a plain writer panicked");
+    }
+    assert!(
+        !committed.is_empty(),
+        "no conditional append ever committed"
+    );
+    let all = store.read_query(&query, None, None).await.expect("read");
+    for (head, position) in committed {
+        let slipped: Vec<Position> = all
+            .events
+            .iter()
+            .map(|e| e.event.position)
+            .filter(|&p| Some(p) > head && p < position)
+            .collect();
+        assert!(
+            slipped.is_empty(),
+            "events {slipped:?} slipped between a condition's head {head:?} and its commit at {position}"
+        );
+    }
+}

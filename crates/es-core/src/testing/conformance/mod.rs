@@ -42,6 +42,7 @@
 //! | `dcb_a_commit_during_a_read_is_detected` | [`dcb_commit_during_a_read_is_detected`] | `dcb_races.rs` |
 //! | `dcb_positions_read_only_increase` | [`dcb_positions_only_increase`] | `dcb_races.rs` |
 //! | `dcb_a_resent_append_returns_its_original_position` | [`dcb_resend_returns_the_original_position`] | `dcb_races.rs` |
+//! | `dcb_plain_writers_cannot_slip_under_a_condition` | [`dcb_plain_writers_cannot_slip_under_a_condition`] | `dcb_races.rs` |
 //! | `dcb_scenario_unique_username` | [`dcb_unique_username`] | `dcb_scenarios.rs` |
 //! | `dcb_scenario_course_subscriptions` | [`dcb_course_subscriptions`] | `dcb_scenarios.rs` |
 //! | `dcb_scenario_gap_free_invoice_numbers` | [`dcb_gap_free_invoice_numbers`] | `dcb_scenarios.rs` |
@@ -88,8 +89,8 @@ pub use catch_up::catch_up_then_live;
 pub use counter::{Counter, CounterCommand, CounterEvent, NegativeIncrement};
 pub use dcb_races::{
     dcb_commit_during_a_read_is_detected, dcb_disjoint_boundaries_never_conflict,
-    dcb_positions_only_increase, dcb_racers_on_one_boundary,
-    dcb_resend_returns_the_original_position,
+    dcb_plain_writers_cannot_slip_under_a_condition, dcb_positions_only_increase,
+    dcb_racers_on_one_boundary, dcb_resend_returns_the_original_position,
 };
 pub use dcb_scenarios::{
     dcb_course_subscriptions, dcb_dynamic_product_price, dcb_event_sourced_aggregate,
@@ -228,6 +229,15 @@ macro_rules! dcb_conformance_tests {
             $crate::testing::run(async {
                 $crate::testing::conformance::dcb_resend_returns_the_original_position($store.await)
                     .await
+            })
+        }
+        #[test]
+        fn dcb_plain_writers_cannot_slip_under_a_condition() {
+            $crate::testing::run(async {
+                $crate::testing::conformance::dcb_plain_writers_cannot_slip_under_a_condition(
+                    $store.await,
+                )
+                .await
             })
         }
         #[test]

@@ -4,5 +4,6 @@
 
 mod bad_input;
 mod concurrency;
+pub mod one_booking_per_slot;
 mod rebuild;
 mod workflow;

@@ -10,12 +10,18 @@ use crate::support::{embedded, field};
 async fn rebuild_projection_restores_the_rows_and_logs_its_progress() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path();
-    let slot = field(
-        &embedded("parking", data, &["create_parking_slot", "Slot 1"]).ok(),
-        "uuid",
-    );
     let mut ids = Vec::new();
-    for _ in 0..3 {
+    for n in 1..=3 {
+        // One slot each: a slot holds one booking at a time.
+        let slot = field(
+            &embedded(
+                "parking",
+                data,
+                &["create_parking_slot", &format!("Slot {n}")],
+            )
+            .ok(),
+            "uuid",
+        );
         ids.push(embedded("booking", data, &["create_booking_request", &slot]).ok());
     }
     embedded("booking", data, &["reserve_booking", &ids[0]]).ok();

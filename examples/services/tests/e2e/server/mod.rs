@@ -13,6 +13,7 @@ mod http_api;
 mod killed_services;
 mod late_commits;
 mod noisy_neighbour;
+mod one_booking_per_slot;
 mod operations;
 mod outages;
 mod partition_switch;

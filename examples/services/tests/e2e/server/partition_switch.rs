@@ -56,11 +56,17 @@ fn parking_serve_on_partitions_warns_while_the_old_single_queue_still_exists() {
     );
     // `/health` lists every partition with this process's role on it:
     // instance 0 of 2 prefers the even ones.
+    let partition_prefix = format!("{}.p", env.queue);
     let workers = eventually("every partition subscribed in /health", || {
         let health: serde_json::Value = serde_json::from_str(&partitioned.health()?).ok()?;
-        let workers = health["workers"].as_object()?.clone();
-        (workers.len() == 4 && !workers.values().any(|role| role == "unsubscribed"))
-            .then_some(workers)
+        let partitions: serde_json::Map<_, _> = health["workers"]
+            .as_object()?
+            .iter()
+            .filter(|(name, _)| name.starts_with(&partition_prefix))
+            .map(|(name, role)| (name.clone(), role.clone()))
+            .collect();
+        (partitions.len() == 4 && !partitions.values().any(|role| role == "unsubscribed"))
+            .then_some(partitions)
     });
     for (partition, role) in [
         (0, "preferred"),

@@ -329,3 +329,56 @@ fn a_frozen_idle_consumer_hands_its_partition_over_within_bounds() {
     );
     assert!(resumed <= BOUND, "resumed only after {resumed:?}");
 }
+
+/// Issue 20's fault 3, busy: a peer frozen inside a write holds the SQLite
+/// file's one write lock, and nobody can take it back. The test holds that
+/// lock itself (as the frozen peer would, deterministically): Parking's
+/// `/health` and `/ready` answer 503 naming its stuck handler instead of
+/// 200, and once the lock is free every event is applied exactly once.
+#[test]
+fn parking_reports_a_handler_stuck_behind_a_held_write_lock() {
+    let env = ServerEnv::new();
+    let prepared = prepare(&env, 60);
+    let (rt, plan, store) = (&prepared.rt, &prepared.plan, &prepared.store);
+    let parking = env.serve("parking", free_port());
+    let _booking = env.serve("booking", free_port());
+    eventually("Parking ready", || {
+        matches!(get_json(&parking, "/ready"), Some((200, _))).then_some(())
+    });
+    let mut frozen_writer = rt
+        .block_on(<sqlx::SqliteConnection as sqlx::Connection>::connect(
+            &env.parking_url,
+        ))
+        .expect("a connection to Parking's database");
+    rt.block_on(sqlx::query("BEGIN IMMEDIATE").execute(&mut frozen_writer))
+        .expect("take the write lock");
+    let held = Instant::now();
+    rt.block_on(append_plan_paced(store, plan, Duration::from_millis(10)));
+
+    let (status, body) = eventually("Parking's /health to report the stuck handler", || {
+        get_json(&parking, "/health").filter(|(status, _)| *status == 503)
+    });
+    let reported_after = held.elapsed();
+    assert_eq!(body["status"], "stuck", "{body}");
+    assert!(
+        body["stuck"]["parking-bookings"].is_string(),
+        "names the handler: {body}"
+    );
+    assert_eq!(status, 503);
+    let (status, body) = get_json(&parking, "/ready").expect("/ready answers");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["checks"]["workers"]["ok"], false, "{body}");
+    println!(
+        "STUCK parking behind a held write lock: /health 503 after {} ms (stall timeout 8 s)",
+        reported_after.as_millis()
+    );
+
+    rt.block_on(sqlx::query("ROLLBACK").execute(&mut frozen_writer))
+        .expect("release the lock");
+    rt.block_on(sqlx::Connection::close(frozen_writer))
+        .expect("close the connection");
+    prepared.assert_exactly_once(&env, "parking behind a held lock", Duration::from_secs(120));
+    eventually("Parking healthy again", || {
+        matches!(get_json(&parking, "/health"), Some((200, _))).then_some(())
+    });
+}

@@ -204,6 +204,12 @@ impl ServerEnv {
         proxy
     }
 
+    /// Sets `command`'s environment for server mode (what [`cli`](Self::cli)
+    /// runs with), for tests that spawn processes themselves.
+    pub fn configure_command(&self, command: &mut Command) {
+        self.configure(command);
+    }
+
     fn configure(&self, command: &mut Command) {
         if let Some(ca) = &self.ssl_cert_file {
             command.env("SSL_CERT_FILE", ca);
