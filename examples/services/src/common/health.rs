@@ -48,11 +48,41 @@ pub async fn serve(
     workers: Vec<WorkerStatus>,
     routes: Router,
 ) -> std::io::Result<()> {
+    serve_listing(listener, service, workers, Vec::new, routes).await
+}
+
+/// [`serve`] for a process of a consumer group: beside its `workers`,
+/// `/health` lists each partition queue `partitions` names with this
+/// process's role on it (`preferred`, `standby`, or `unsubscribed` while it
+/// holds no subscription to it).
+pub async fn serve_with_partitions<P>(
+    listener: TcpListener,
+    service: &'static str,
+    workers: Vec<WorkerStatus>,
+    partitions: P,
+    routes: Router,
+) -> std::io::Result<()>
+where
+    P: Fn() -> Vec<(String, &'static str)> + Clone + Send + Sync + 'static,
+{
+    serve_listing(listener, service, workers, partitions, routes).await
+}
+
+async fn serve_listing<P>(
+    listener: TcpListener,
+    service: &'static str,
+    workers: Vec<WorkerStatus>,
+    partitions: P,
+    routes: Router,
+) -> std::io::Result<()>
+where
+    P: Fn() -> Vec<(String, &'static str)> + Clone + Send + Sync + 'static,
+{
     let app = Router::new()
         .route(
             "/health",
             get(move || {
-                let answer = answer(service, &workers);
+                let answer = answer(service, &workers, partitions());
                 async move { answer }
             }),
         )
@@ -60,11 +90,20 @@ pub async fn serve(
     axum::serve(listener, super::problem::everywhere(app)).await
 }
 
-/// The answer to `GET /health` for `workers`.
-fn answer(service: &str, workers: &[WorkerStatus]) -> (StatusCode, Json<serde_json::Value>) {
+/// The answer to `GET /health` for `workers` and `partitions`.
+fn answer(
+    service: &str,
+    workers: &[WorkerStatus],
+    partitions: Vec<(String, &'static str)>,
+) -> (StatusCode, Json<serde_json::Value>) {
     let roles: serde_json::Map<String, serde_json::Value> = workers
         .iter()
         .map(|worker| (worker.name.to_owned(), worker.role().into()))
+        .chain(
+            partitions
+                .into_iter()
+                .map(|(queue, role)| (queue, role.into())),
+        )
         .collect();
     let stuck: serde_json::Map<String, serde_json::Value> = workers
         .iter()

@@ -157,7 +157,7 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
             Ok(never) => match never {},
             Err(error) => Err(ServeError::Consumer(error)),
         },
-        result = health::serve(listener, "parking", workers, routes) => match result {
+        result = health::serve_with_partitions(listener, "parking", workers, partition_roles(&consumer), routes) => match result {
             Ok(()) => Ok(()),
             Err(error) => Err(ServeError::HealthServer(error)),
         },
@@ -165,5 +165,30 @@ pub async fn serve(pool: sqlx::SqlitePool, args: &ServeArgs) -> Result<(), Serve
             tracing::info!("parking serve: stopping");
             Ok(())
         }
+    }
+}
+
+/// Each partition queue of `group` with this process's role on it, for
+/// `/health`.
+fn partition_roles<H>(
+    group: &ConsumerGroup<H>,
+) -> impl Fn() -> Vec<(String, &'static str)> + Clone + Send + Sync + 'static
+where
+    H: es_amqp::Handler + 'static,
+{
+    let group = group.clone();
+    move || {
+        group
+            .partition_states()
+            .into_iter()
+            .map(|state| {
+                let role = if state.subscribed {
+                    state.role()
+                } else {
+                    "unsubscribed"
+                };
+                (state.queue, role)
+            })
+            .collect()
     }
 }

@@ -2,6 +2,7 @@
 //! earlier run stays bound to Booking's exchange and keeps what it held, so
 //! `parking serve --partitions N` warns at start, naming the queue, what it
 //! holds and how to move safely; once the queue is gone it starts quietly.
+//! Its `/health` lists each partition with the process's role on it.
 
 use es_amqp::lapin::{
     options::{BasicPublishOptions, QueueDeleteOptions},
@@ -10,7 +11,7 @@ use es_amqp::lapin::{
 
 use crate::support::{
     booking_plan::runtime,
-    server::{free_port, ServerEnv},
+    server::{eventually, free_port, ServerEnv},
 };
 
 const WARNING: &str = "of an earlier run without partitions still exists";
@@ -53,6 +54,33 @@ fn parking_serve_on_partitions_warns_while_the_old_single_queue_still_exists() {
         log.contains(&format!("rabbitmqctl delete_queue {}", env.queue)),
         "{log}"
     );
+    // `/health` lists every partition with this process's role on it:
+    // instance 0 of 2 prefers the even ones.
+    let partition_prefix = format!("{}.p", env.queue);
+    let workers = eventually("every partition subscribed in /health", || {
+        let health: serde_json::Value = serde_json::from_str(&partitioned.health()?).ok()?;
+        let partitions: serde_json::Map<_, _> = health["workers"]
+            .as_object()?
+            .iter()
+            .filter(|(name, _)| name.starts_with(&partition_prefix))
+            .map(|(name, role)| (name.clone(), role.clone()))
+            .collect();
+        (partitions.len() == 4 && !partitions.values().any(|role| role == "unsubscribed"))
+            .then_some(partitions)
+    });
+    for (partition, role) in [
+        (0, "preferred"),
+        (1, "standby"),
+        (2, "preferred"),
+        (3, "standby"),
+    ] {
+        let queue = format!("{}.p{partition}", env.queue);
+        assert_eq!(
+            workers.get(&queue).and_then(|r| r.as_str()),
+            Some(role),
+            "{workers:?}"
+        );
+    }
 
     // Deleted as the warning says: the next instance starts without it.
     runtime.block_on(async {
