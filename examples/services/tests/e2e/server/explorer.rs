@@ -240,7 +240,14 @@ fn es_ui_shows_every_page_of_a_real_run_in_a_browser() {
         .post(&format!("/bookings/{id}/reserve"), &[], "")
         .expect("reserve");
     assert_eq!(status, 200, "{body}");
-    let second = env.cli("booking", &["create_booking_request", &slot]).ok();
+    // A second booking, of another slot (a held slot takes no other booking).
+    let other_slot = field(
+        &env.cli("parking", &["create_parking_slot", "Slot 2"]).ok(),
+        "uuid",
+    );
+    let second = env
+        .cli("booking", &["create_booking_request", &other_slot])
+        .ok();
     eventually("Parking to see the reservation", || {
         let (_, slots) = parking.get("/slots")?;
         slots.contains("reserved").then_some(())
