@@ -5,9 +5,11 @@
 //! the log, holds back the log's readers) for as long as its session
 //! lives. Without limits that is for ever: the server waits for a client
 //! that never speaks again, and a client waits for an answer that never
-//! comes. [`SessionLimits`] are sent as startup options of every connection
-//! the crate opens (store, checkpoint and lease connections), so they need
-//! no DBA and no role settings:
+//! comes. [`SessionLimits`] are set, by one `SET` script right after
+//! connecting, on every connection the crate opens (store, checkpoint,
+//! `LISTEN`/`NOTIFY` and lease connections), so they need no DBA and no role
+//! settings. They are not startup options: PgBouncer refuses those
+//! (`unsupported startup parameter: options`).
 //!
 //! * `idle_in_transaction_session_timeout`: the server ends a session that
 //!   sits inside a transaction without sending anything, which frees its
