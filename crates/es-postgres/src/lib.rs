@@ -160,8 +160,9 @@
 //! ## Bounded sessions
 //!
 //! A process that freezes (`kill -STOP`) or whose link goes silent inside a
-//! transaction would keep its row locks, and hold back every subscriber of
-//! the cluster, for as long as its session lives. Every connection this
+//! transaction would keep its row locks (and, if the transaction appended
+//! through [`PostgresStore::append_in`], hold back this store's readers) for
+//! as long as its session lives. Every connection this
 //! crate opens (the store's pool, checkpoint pools, the `LISTEN` connection,
 //! lease connections) therefore sets [`SessionLimits`] right after connecting
 //! (one `SET` script; not startup options, which PgBouncer refuses):

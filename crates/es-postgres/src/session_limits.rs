@@ -1,13 +1,15 @@
 //! Limits every session we open sets on itself, so no wait is unbounded.
 //!
 //! A process that freezes (`kill -STOP`, a stalled VM) or loses its link
-//! while inside a transaction keeps its row locks, and its transaction id
-//! holds back every reader of the global log, for as long as its session
+//! while inside a transaction keeps its row locks (and, if it appended to
+//! the log, holds back the log's readers) for as long as its session
 //! lives. Without limits that is for ever: the server waits for a client
 //! that never speaks again, and a client waits for an answer that never
-//! comes. [`SessionLimits`] are sent as startup options of every connection
-//! the crate opens (store, checkpoint and lease connections), so they need
-//! no DBA and no role settings:
+//! comes. [`SessionLimits`] are set, by one `SET` script right after
+//! connecting, on every connection the crate opens (store, checkpoint,
+//! `LISTEN`/`NOTIFY` and lease connections), so they need no DBA and no role
+//! settings. They are not startup options: PgBouncer refuses those
+//! (`unsupported startup parameter: options`).
 //!
 //! * `idle_in_transaction_session_timeout`: the server ends a session that
 //!   sits inside a transaction without sending anything, which frees its
@@ -37,9 +39,8 @@ use sqlx::{postgres::PgPoolOptions, AssertSqlSafe, Executor, PgConnection};
 /// How long a session may sit inside a transaction without sending a
 /// statement before the server ends it, by default: 3 s, the time a frozen
 /// lease holder keeps its lease (heartbeat interval plus timeout), so the
-/// frozen holder's open batch, its row locks and the transaction id that
-/// holds back every reader of the log end about when its successor takes
-/// over.
+/// frozen holder's open batch and its row locks end about when its
+/// successor takes over.
 pub const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a statement may wait for a lock before it fails, by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
