@@ -35,7 +35,10 @@ fn booking_json(row: &BookingRow) -> Value {
 /// showed everything committed, else how far behind it was.
 pub async fn list(State(service): State<SharedService>) -> Response {
     match service.list().await {
-        Ok(Answered { value: rows, behind }) => Json(json!({
+        Ok(Answered {
+            value: rows,
+            behind,
+        }) => Json(json!({
             "bookings": rows.iter().map(booking_json).collect::<Vec<_>>(),
             "read_model_behind": behind,
         }))
