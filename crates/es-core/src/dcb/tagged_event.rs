@@ -66,3 +66,24 @@ pub struct QueryRead {
     /// before it can commit after the read.
     pub head: Option<crate::Position>,
 }
+
+impl QueryRead {
+    /// The answer of a read by query that returned `events` (matching,
+    /// after `after`, at most `limit` of them) from a log whose last settled
+    /// event was `log_head`: the head is the last returned event when the
+    /// limit cut the result, else `log_head`, and never before `after`.
+    pub fn new(
+        events: Vec<SequencedEvent>,
+        after: Option<crate::Position>,
+        log_head: Option<crate::Position>,
+        limit: Option<usize>,
+    ) -> Self {
+        let cut = limit.is_some_and(|limit| events.len() >= limit);
+        let head = if cut {
+            events.last().map(|e| e.event.position).max(after)
+        } else {
+            log_head.max(after)
+        };
+        QueryRead { events, head }
+    }
+}

@@ -164,13 +164,7 @@ impl PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         let events = rows.iter().map(sequenced).collect::<Result<Vec<_>, _>>()?;
-        let cut = limit.is_some_and(|limit| events.len() >= limit);
-        let head = if cut {
-            events.last().map(|e| e.event.position).max(after)
-        } else {
-            log_head.max(after)
-        };
-        Ok(QueryRead { events, head })
+        Ok(QueryRead::new(events, after, log_head, limit))
     }
 
     /// The first committed event matching `condition` after its position,

@@ -186,13 +186,7 @@ impl DcbStore for SqliteStore {
             })?;
             events.push(SequencedEvent { event, tags });
         }
-        let cut = limit.is_some_and(|limit| events.len() >= limit);
-        let head = if cut {
-            events.last().map(|e| e.event.position).max(after)
-        } else {
-            log_head.max(after)
-        };
-        Ok(QueryRead { events, head })
+        Ok(QueryRead::new(events, after, log_head, limit))
     }
 
     async fn append_tagged(
